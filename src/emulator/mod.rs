@@ -1,0 +1,1 @@
+//! The local ARM-compatible Azure emulator.

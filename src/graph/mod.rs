@@ -1,0 +1,1 @@
+//! The dependency graph: the only user of petgraph.

@@ -1,0 +1,36 @@
+//! fk declares a serverless Kubernetes cluster ("Frankenetes") on Azure Container Instances
+//! in TOML, and plans, applies and destroys it the way Terraform does.
+//!
+//! # The pipeline
+//!
+//! `config::parse → validate::check → graph::build → refresh → plan::diff → render → apply::run`
+//!
+//! The engine (everything but `cli`) never prints and never reads the environment; `cli`
+//! wires the terminal, the state store and the providers together. ARCHITECTURE.md is the map.
+//!
+//! # Files fk reads and writes
+//!
+//! | file | owner | what |
+//! |---|---|---|
+//! | `<module>/*.toml` | `config` | the module, read together, never written |
+//! | `--var-file F` | `cli` | variable values (TOML) |
+//! | `state/<module>.json` | `state` | the state snapshot (owner-only permissions) |
+//! | `state/<module>.json.backup` | `state` | the snapshot before the last write |
+//! | `state/<module>.json.journal` | `state` | finished operations since the snapshot (JSON lines) |
+//! | `state/<module>.json.lock` | `state` | who holds the state (owner, host, pid, operation, time) |
+//! | `-out F` | `plan` (via `cli`) | a saved plan, applied exactly by `fk apply F` |
+//! | `--world F` of `fk emulator` | `emulator` | the emulated cloud, so successive runs see one world |
+
+pub mod addr;
+pub mod apply;
+pub mod cli;
+pub mod config;
+pub mod diag;
+pub mod emulator;
+pub mod graph;
+pub mod plan;
+pub mod provider;
+pub mod render;
+pub mod state;
+pub mod validate;
+pub mod value;

@@ -1,0 +1,1 @@
+//! The plan: a pure diff of the module against state.

@@ -1,0 +1,1 @@
+//! Built-in resource types that live only in state.

@@ -1,0 +1,1 @@
+//! An in-memory provider with real semantics, for engine tests.

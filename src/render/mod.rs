@@ -1,0 +1,1 @@
+//! Plan and progress rendering: text and JSON; no logic of its own.

@@ -1,0 +1,1 @@
+//! Semantic checks of a parsed module: every problem at once.
