@@ -98,6 +98,12 @@ pub trait Provider: Send + Sync {
         Vec::new()
     }
 
+    /// Checks across every resource of this provider in a module (two container groups
+    /// claiming one DNS label in one region). Values may hold unknowns.
+    fn validate_module(&self, _resources: &[(Address, Value)]) -> Vec<(Address, AttrProblem)> {
+        Vec::new()
+    }
+
     /// Plans one resource. The default is the schema's generic proposal; providers refine it
     /// (which changes replace, which restart, normalised server defaults). Pure: no IO.
     fn plan(

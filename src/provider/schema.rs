@@ -203,6 +203,7 @@ impl ResourceSchema {
             planned: Value::Map(planned),
             requires_replace,
             notes: Vec::new(),
+            delete_before_create: None,
         }
     }
 }
@@ -223,6 +224,9 @@ pub struct PlannedChange {
     pub requires_replace: Vec<ReplaceCause>,
     /// Consequences a user should see in the plan ("restarts every container in the group").
     pub notes: Vec<String>,
+    /// Set when a replacement must delete the old object before creating the new one even
+    /// under `create_before_destroy` (a DNS label kept by the replacement); says why.
+    pub delete_before_create: Option<String>,
 }
 
 #[cfg(test)]
