@@ -562,7 +562,13 @@ impl Walk<'_> {
         };
         let mut records = Vec::new();
         for output_change in &self.input.plan.output_changes {
-            let output = match self.input.module.outputs.get(&output_change.name) {
+            let declared = self
+                .input
+                .module
+                .outputs
+                .get(&output_change.name)
+                .filter(|_| output_change.after.is_some());
+            let output = match declared {
                 Some(output) => match evaluate(&output.value, &scope) {
                     Ok(value) if value.is_wholly_known() => Some(OutputState {
                         value: value.to_json(),

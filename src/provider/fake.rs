@@ -61,6 +61,9 @@ pub struct FakeWorld {
     pub objects: BTreeMap<String, serde_json::Value>,
     pub n_creates: u64,
     pub n_deletes: u64,
+    /// Every change in order: `create fake/a`, `update fake/a`, `delete fake/a`.
+    #[serde(default)]
+    pub log: Vec<String>,
 }
 
 pub struct FakeProvider {
@@ -99,6 +102,11 @@ impl FakeProvider {
             config,
             world: Mutex::new(world),
         }
+    }
+
+    /// Changes the world as if someone edited it outside fk (drift, for tests).
+    pub fn tamper(&self, edit: impl FnOnce(&mut FakeWorld)) {
+        let _ = self.change(edit);
     }
 
     /// A copy of the world, for test assertions.
@@ -200,6 +208,7 @@ impl Provider for FakeProvider {
                 ));
             }
             world.n_creates += 1;
+            world.log.push(format!("create {id}"));
             let mut value = planned.clone();
             if let Some(map) = value.as_map_mut() {
                 map.insert(
@@ -248,6 +257,7 @@ impl Provider for FakeProvider {
                 }
             }
             world.objects.insert(id.to_string(), without_secret(&value));
+            world.log.push(format!("update {id}"));
             Ok(value)
         })?
     }
@@ -263,6 +273,7 @@ impl Provider for FakeProvider {
         self.change(|world| {
             if world.objects.remove(id).is_some() {
                 world.n_deletes += 1;
+                world.log.push(format!("delete {id}"));
             }
         })
     }
