@@ -435,6 +435,16 @@ fn plan_outputs(
                 Value::Unknown
             }
         };
+        if !output.sensitive && after.contains_sensitive() {
+            diagnostics.push(
+                Diagnostic::error(
+                    "fk::plan::sensitive_output",
+                    format!("output `{name}` would show a secret"),
+                )
+                .at(output.value.span, "this value is, or contains, a sensitive value")
+                .help("mark the output `sensitive = true`: fk then records it but never prints it"),
+            );
+        }
         let after = if output.sensitive {
             after.sensitive()
         } else {
