@@ -4,7 +4,7 @@
 //! the next one sees the description left behind and reports it as taken over.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +22,7 @@ const MAX_LOCK_ATTEMPTS: usize = 8;
 /// Reading a holder's description can race with it being written; retry this many times.
 const MAX_HOLDER_READS: usize = 100;
 
+#[derive(Debug)]
 pub struct FileLock {
     path: PathBuf,
     /// Holds the flock; `None` once released.
@@ -63,6 +64,7 @@ impl FileLock {
             let description = serde_json::to_vec_pretty(&info)
                 .map_err(|error| StateError::corrupt(path, error.to_string()))?;
             file.set_len(0)
+                .and_then(|()| file.rewind())
                 .and_then(|()| file.write_all(&description))
                 .and_then(|()| file.sync_data())
                 .map_err(|source| StateError::io("write", path, source))?;
@@ -146,7 +148,6 @@ fn read_lock_info(file: &mut File) -> Option<LockInfo> {
 
 /// The holder's description; it may be mid-write when we look, so look again a few times.
 fn read_holder(file: &mut File) -> LockInfo {
-    use std::io::Seek;
     for _ in 0..MAX_HOLDER_READS {
         if file.rewind().is_err() {
             break;

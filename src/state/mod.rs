@@ -14,6 +14,11 @@ pub mod model;
 pub mod replay;
 pub mod store;
 
+#[cfg(test)]
+mod file_lock_tests;
+#[cfg(test)]
+mod file_store_tests;
+
 pub use error::StateError;
 pub use file_journal::FileJournal;
 pub use file_lock::FileLock;

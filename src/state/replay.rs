@@ -154,3 +154,177 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::model::{OutputState, ResourceState, ResourceStatus};
+
+    fn group(name: &str, id: &str) -> ResourceState {
+        ResourceState {
+            resource_type: "azure_container_group".to_string(),
+            name: name.to_string(),
+            id: id.to_string(),
+            status: ResourceStatus::Ready,
+            attributes: serde_json::json!({ "name": name }),
+            sensitive_paths: Vec::new(),
+            dependencies: Vec::new(),
+            create_before_destroy: false,
+            stopped: false,
+        }
+    }
+
+    fn put(name: &str, id: &str) -> JournalRecord {
+        JournalRecord::Put {
+            address: format!("azure_container_group.{name}"),
+            resource: group(name, id),
+        }
+    }
+
+    #[test]
+    fn replays_every_kind_of_record_in_order() {
+        let mut snapshot = State::new("lineage-a");
+        snapshot.serial = 7;
+        snapshot.resources.insert(
+            "azure_container_group.old".to_string(),
+            group("old", "id-old"),
+        );
+        let records = vec![
+            JournalRecord::Begin {
+                address: "azure_container_group.etcd".to_string(),
+                resource: group("etcd", "id-etcd"),
+            },
+            put("api", "id-api-1"),
+            JournalRecord::Depose {
+                address: "azure_container_group.api".to_string(),
+            },
+            put("api", "id-api-2"),
+            JournalRecord::Remove {
+                address: "azure_container_group.old".to_string(),
+            },
+            JournalRecord::Output {
+                name: "url".to_string(),
+                output: Some(OutputState {
+                    value: serde_json::json!("https://x"),
+                    sensitive: false,
+                }),
+            },
+        ];
+        let state = replay(Some(snapshot), records.into_iter());
+
+        assert_eq!(state.serial, 8);
+        assert_eq!(state.lineage, "lineage-a");
+        let etcd = &state.resources["azure_container_group.etcd"];
+        assert_eq!(etcd.status, ResourceStatus::Pending);
+        assert_eq!(etcd.id, "id-etcd");
+        assert_eq!(state.resources["azure_container_group.api"].id, "id-api-2");
+        assert!(!state.resources.contains_key("azure_container_group.old"));
+        let deposed = &state.deposed["azure_container_group.api"];
+        assert_eq!(deposed.len(), 1);
+        assert_eq!(deposed[0].id, "id-api-1");
+        assert_eq!(state.outputs["url"].value, serde_json::json!("https://x"));
+
+        let cleaned = replay(
+            Some(state),
+            vec![
+                JournalRecord::RemoveDeposed {
+                    address: "azure_container_group.api".to_string(),
+                    id: "id-api-1".to_string(),
+                },
+                JournalRecord::Output {
+                    name: "url".to_string(),
+                    output: None,
+                },
+            ]
+            .into_iter(),
+        );
+        assert!(cleaned.deposed.is_empty());
+        assert!(cleaned.outputs.is_empty());
+        assert_eq!(cleaned.serial, 9);
+    }
+
+    #[test]
+    fn replay_without_records_keeps_the_serial() {
+        let mut snapshot = State::new("lineage-a");
+        snapshot.serial = 3;
+        let state = replay(Some(snapshot.clone()), std::iter::empty());
+        assert_eq!(state, snapshot);
+    }
+
+    #[test]
+    fn replay_without_snapshot_starts_a_fresh_lineage() {
+        let state = replay(None, vec![put("api", "id-api")].into_iter());
+        assert_eq!(state.serial, 1);
+        assert!(uuid::Uuid::parse_str(&state.lineage).is_ok());
+        assert_eq!(state.resources.len(), 1);
+    }
+
+    fn journal_bytes(records: &[JournalRecord]) -> Vec<u8> {
+        let mut bytes = json_line(&SnapshotBase::default().header()).unwrap();
+        for record in records {
+            bytes.extend(json_line(record).unwrap());
+        }
+        bytes
+    }
+
+    #[test]
+    fn ignores_a_torn_last_line() {
+        let mut bytes = journal_bytes(&[put("a", "1"), put("b", "2")]);
+        let torn = json_line(&put("c", "3")).unwrap();
+        bytes.extend_from_slice(&torn[..torn.len() / 2]);
+        let parsed = parse_journal(Path::new("j"), &bytes).unwrap();
+        assert_eq!(parsed.records, vec![put("a", "1"), put("b", "2")]);
+    }
+
+    #[test]
+    fn reports_a_corrupt_line_in_the_middle_with_its_number() {
+        let mut bytes = journal_bytes(&[put("a", "1")]);
+        bytes.extend_from_slice(b"{\"op\":\"put\",\"addr\n");
+        bytes.extend(json_line(&put("b", "2")).unwrap());
+        let error = parse_journal(Path::new("j"), &bytes).unwrap_err();
+        assert!(
+            matches!(&error, StateError::Corrupt { message, .. } if message.starts_with("line 3:")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_torn_header_is_an_empty_journal() {
+        let header = json_line(&SnapshotBase::default().header()).unwrap();
+        let parsed = parse_journal(Path::new("j"), &header[..5]).unwrap();
+        assert!(parsed.header.is_none() && parsed.records.is_empty());
+    }
+
+    #[test]
+    fn refuses_a_journal_of_a_newer_format() {
+        let mut header = SnapshotBase::default().header();
+        header.fk_journal = JOURNAL_VERSION + 1;
+        let bytes = json_line(&header).unwrap();
+        let error = parse_journal(Path::new("j"), &bytes).unwrap_err();
+        assert!(
+            matches!(error, StateError::VersionTooNew { found, .. } if found == JOURNAL_VERSION + 1)
+        );
+    }
+
+    #[test]
+    fn a_journal_fits_its_own_snapshot_only() {
+        let base = SnapshotBase::of_bytes(b"snapshot 5", "lineage-a", 5);
+        assert_eq!(fit(&base.header(), &base), JournalFit::Extends);
+
+        let older = SnapshotBase::of_bytes(b"snapshot 4", "lineage-a", 4);
+        assert_eq!(fit(&older.header(), &base), JournalFit::Stale);
+        assert_eq!(
+            fit(&SnapshotBase::default().header(), &base),
+            JournalFit::Stale
+        );
+
+        let newer = SnapshotBase::of_bytes(b"snapshot 6", "lineage-a", 6);
+        assert_eq!(fit(&newer.header(), &base), JournalFit::Foreign);
+        let other_lineage = SnapshotBase::of_bytes(b"other", "lineage-b", 2);
+        assert_eq!(fit(&other_lineage.header(), &base), JournalFit::Foreign);
+        assert_eq!(
+            fit(&base.header(), &SnapshotBase::default()),
+            JournalFit::Foreign
+        );
+    }
+}

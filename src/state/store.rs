@@ -50,7 +50,7 @@ pub trait Journal: Send + Sync {
 
 /// A held state lock. Dropping it releases it (best effort); `release` reports failures.
 #[async_trait]
-pub trait StateLock: Send + Sync {
+pub trait StateLock: Send + Sync + std::fmt::Debug {
     fn info(&self) -> &LockInfo;
 
     /// The description of an earlier holder that died without releasing, when this lock
