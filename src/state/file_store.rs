@@ -10,7 +10,8 @@
 //!
 //! All of them are created owner-only (0600): the state holds secrets.
 
-use std::io::{BufRead, BufReader};
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -23,7 +24,9 @@ use crate::state::file_journal::FileJournal;
 use crate::state::file_lock::FileLock;
 use crate::state::lock_info::LockInfo;
 use crate::state::model::{STATE_VERSION, State};
-use crate::state::replay::{self, JournalFit, SnapshotBase, fit, parse_header, parse_journal};
+use crate::state::replay::{
+    self, JournalFit, JournalHeader, SnapshotBase, fit, parse_header, parse_journal,
+};
 use crate::state::store::{Journal, StateLock, StateStore};
 
 pub struct FileStore {
@@ -74,7 +77,7 @@ impl FileStore {
                 Some(base) => base,
                 None => read_base(&path)?,
             };
-            let file = open_journal_file(&journal_path, &base)?;
+            let file = open_journal_file(&path, &journal_path, &base)?;
             Ok((file, base))
         })
         .await?;
@@ -246,19 +249,7 @@ fn load_with_journal(
     match fit(&header, &base) {
         JournalFit::Extends => {}
         JournalFit::Stale => return Ok((snapshot, base)),
-        JournalFit::Foreign => {
-            return Err(StateError::corrupt(
-                journal_path,
-                format!(
-                    "it extends serial {} of lineage `{}`, but `{}` is serial {} of lineage `{}`; move one of them away",
-                    header.serial,
-                    header.lineage.as_deref().unwrap_or("(none)"),
-                    path.display(),
-                    base.serial,
-                    base.lineage.as_deref().unwrap_or("(none)"),
-                ),
-            ));
-        }
+        JournalFit::Foreign => return Err(foreign_journal(path, journal_path, &header, &base)),
     }
     if parsed.records.is_empty() {
         return Ok((snapshot, base));
@@ -268,45 +259,67 @@ fn load_with_journal(
 }
 
 /// Opens the journal for appending to `base`: a journal of an older snapshot is emptied, one
-/// of `base` is continued, one of another history is refused.
+/// of `base` is continued (minus a torn last line, which must not end up in the middle), one
+/// of another history is refused.
 fn open_journal_file(
+    path: &Path,
     journal_path: &Path,
     base: &SnapshotBase,
-) -> Result<std::fs::File, StateError> {
+) -> Result<File, StateError> {
     disk::create_parent(journal_path)?;
     let file = disk::open_append(journal_path)?;
-    let mut first_line = Vec::new();
-    BufReader::new(&file)
-        .read_until(b'\n', &mut first_line)
+    let mut existing = Vec::new();
+    (&file)
+        .read_to_end(&mut existing)
         .map_err(|source| StateError::io("read", journal_path, source))?;
-    let continues = if first_line.ends_with(b"\n") {
-        let header = parse_header(journal_path, &first_line)?;
-        match fit(&header, base) {
+    let complete_len = existing
+        .iter()
+        .rposition(|&byte| byte == b'\n')
+        .map_or(0, |last_newline| last_newline + 1);
+    let header = match existing.iter().position(|&byte| byte == b'\n') {
+        Some(first_newline) => Some(parse_header(journal_path, &existing[..=first_newline])?),
+        None => None,
+    };
+    let continues = match &header {
+        Some(header) => match fit(header, base) {
             JournalFit::Extends => true,
             JournalFit::Stale => false,
-            JournalFit::Foreign => {
-                return Err(StateError::corrupt(
-                    journal_path,
-                    "it extends another snapshot than the one beside it; load the state first",
-                ));
-            }
-        }
-    } else {
-        false
+            JournalFit::Foreign => return Err(foreign_journal(path, journal_path, header, base)),
+        },
+        None => false,
     };
-    if !continues {
+    let written = if continues {
+        file.set_len(complete_len as u64)
+    } else {
         let header = replay::json_line(&base.header())
             .map_err(|error| StateError::corrupt(journal_path, error.to_string()))?;
-        use std::io::Write;
-        let mut writer = &file;
-        file.set_len(0)
-            .and_then(|()| writer.write_all(&header))
-            .and_then(|()| file.sync_data())
-            .map_err(|source| StateError::io("write", journal_path, source))?;
-    }
+        file.set_len(0).and_then(|()| (&file).write_all(&header))
+    };
+    written
+        .and_then(|()| file.sync_data())
+        .map_err(|source| StateError::io("write", journal_path, source))?;
     // A new journal's name must survive a crash too, not only its content.
     disk::sync_dir(&disk::parent_of(journal_path))?;
     Ok(file)
+}
+
+fn foreign_journal(
+    path: &Path,
+    journal_path: &Path,
+    header: &JournalHeader,
+    base: &SnapshotBase,
+) -> StateError {
+    StateError::corrupt(
+        journal_path,
+        format!(
+            "it extends serial {} of lineage `{}`, but `{}` is serial {} of lineage `{}`; move one of them away",
+            header.serial,
+            header.lineage.as_deref().unwrap_or("(none)"),
+            path.display(),
+            base.serial,
+            base.lineage.as_deref().unwrap_or("(none)"),
+        ),
+    )
 }
 
 async fn run_blocking<T: Send + 'static>(

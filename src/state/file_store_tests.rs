@@ -171,6 +171,54 @@ async fn load_ignores_a_torn_last_journal_line() {
 }
 
 #[tokio::test]
+async fn appending_after_a_crash_drops_the_torn_line_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir);
+    store.persist(&state_with(1, &[])).await.unwrap();
+    store
+        .journal()
+        .await
+        .unwrap()
+        .append(vec![put("a", "1")])
+        .await
+        .unwrap();
+    let torn = json_line(&put("b", "2")).unwrap();
+    append_raw(&store.journal_path(), &torn[..torn.len() - 10]);
+
+    let next_run = FileStore::new(store.path());
+    assert_eq!(next_run.load().await.unwrap().unwrap().resources.len(), 1);
+    next_run
+        .journal()
+        .await
+        .unwrap()
+        .append(vec![put("c", "3")])
+        .await
+        .unwrap();
+
+    let loaded = FileStore::new(store.path()).load().await.unwrap().unwrap();
+    let addresses: Vec<_> = loaded.resources.keys().cloned().collect();
+    assert_eq!(
+        addresses,
+        vec!["azure_container_group.a", "azure_container_group.c"]
+    );
+    assert_eq!(loaded.serial, 2);
+}
+
+#[tokio::test]
+async fn an_opened_but_unused_journal_leaves_the_serial_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir);
+    let state = state_with(3, &["a"]);
+    store.persist(&state).await.unwrap();
+    let _journal = store.journal().await.unwrap();
+    assert!(store.journal_path().exists());
+    assert_eq!(
+        FileStore::new(store.path()).load().await.unwrap(),
+        Some(state)
+    );
+}
+
+#[tokio::test]
 async fn load_reports_a_corrupt_journal_line_in_the_middle() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(&dir);
