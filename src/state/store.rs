@@ -19,7 +19,11 @@ use crate::state::model::{JournalRecord, State};
 ///   writes the state as given, serial included; the caller bumps the serial.
 /// - `journal` hands out the append-only log for an apply; records appended to it are part
 ///   of the next `load` until the next `persist`. The state passed to `persist` must
-///   include every record appended before it.
+///   include every record appended before it, and no append may run while a persist does
+///   (the apply walk compacts once it is quiescent): the persist empties the journal.
+/// - Before a request with a remote side effect is sent, its `Begin` record (with the
+///   intended identity) must have been appended, so a crash leaves a `Pending` resource that
+///   the next refresh adopts or forgets, never an orphan.
 /// - A lock is finite: a holder that dies loses it (a file lock dies with its process, a
 ///   blob lease expires).
 #[async_trait]
