@@ -1,3 +1,186 @@
 //! Text → module model with spans. No IO beyond reading the module folder.
+//!
+//! [`parse`] reads a folder of `*.toml` files (sorted by name) and the files its `file()`
+//! calls name; [`parse_sources`] does the same from text in memory. Both return every
+//! problem found, never stopping at the first. [`eval`] evaluates expressions against a
+//! [`eval::Scope`]; [`variables`] turns `-var`, `--var-file` and `FK_VAR_*` inputs into values.
+
+pub mod eval;
+pub mod functions;
+mod lowering;
 pub mod model;
+mod references;
+mod sections;
+mod source_string;
+mod template;
+pub mod variables;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+use toml::de::DeTable;
+
 pub use model::*;
+pub use references::references;
+pub use variables::parse_var_file;
+
+use crate::diag::{Diagnostic, Diagnostics, Span};
+use lowering::Lowering;
+
+/// Reads the module in `dir`: every `*.toml` file in it, in name order, merged.
+pub fn parse(dir: &Path) -> (Module, Diagnostics) {
+    let name = module_name(dir);
+    let mut diagnostics = Diagnostics::default();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    "fk::config::no_module",
+                    format!("cannot read module folder `{}`: {err}", dir.display()),
+                )
+                .help("give the path of a folder holding `*.toml` files"),
+            );
+            return (empty_module(name, dir), diagnostics);
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml") && path.is_file())
+        .collect();
+    paths.sort();
+    let mut files = Vec::new();
+    for path in paths {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => files.push((path, text)),
+            Err(err) => diagnostics.push(Diagnostic::error(
+                "fk::config::unreadable_file",
+                format!("cannot read `{}`: {err}", path.display()),
+            )),
+        }
+    }
+    let dir_for_reads = dir.to_path_buf();
+    let mut read_file = |relative: &str| {
+        std::fs::read_to_string(dir_for_reads.join(relative)).map_err(|err| err.to_string())
+    };
+    let (module, more) = parse_with(name, dir, files, &mut read_file);
+    diagnostics.extend(more);
+    (module, diagnostics)
+}
+
+/// Parses a module from text in memory. `files` holds the module's `*.toml` files and any
+/// other file its `file("...")` calls may read; paths are as they should be shown.
+pub fn parse_sources(
+    name: &str,
+    dir: &Path,
+    files: Vec<(PathBuf, String)>,
+) -> (Module, Diagnostics) {
+    let others: Vec<(PathBuf, String)> = files
+        .iter()
+        .filter(|(path, _)| !is_module_file(path))
+        .cloned()
+        .collect();
+    let mut read_file = |relative: &str| {
+        let wanted = dir.join(relative);
+        others
+            .iter()
+            .find(|(path, _)| *path == wanted || path == Path::new(relative))
+            .map(|(_, text)| text.clone())
+            .ok_or_else(|| "no such file".to_string())
+    };
+    let module_files = files
+        .into_iter()
+        .filter(|(path, _)| is_module_file(path))
+        .collect();
+    parse_with(name.to_string(), dir, module_files, &mut read_file)
+}
+
+fn is_module_file(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "toml")
+}
+
+fn parse_with(
+    name: String,
+    dir: &Path,
+    mut files: Vec<(PathBuf, String)>,
+    read_file: &mut dyn FnMut(&str) -> Result<String, String>,
+) -> (Module, Diagnostics) {
+    files.sort_by(|left, right| left.0.cmp(&right.0));
+    let mut module = empty_module(name, dir);
+    let mut diagnostics = Diagnostics::default();
+    if files.is_empty() {
+        diagnostics.push(
+            Diagnostic::error(
+                "fk::config::no_module",
+                format!("no `*.toml` files in `{}`", dir.display()),
+            )
+            .help("a module is a folder of `*.toml` files"),
+        );
+    }
+    let mut digest = Sha256::new();
+    let mut files_read: BTreeMap<String, String> = BTreeMap::new();
+    let mut recording_reader = |relative: &str| {
+        let text = read_file(relative)?;
+        files_read.insert(relative.to_string(), text.clone());
+        Ok(text)
+    };
+    for (path, text) in files {
+        let file_name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned());
+        digest_entry(&mut digest, file_name.as_deref().unwrap_or(""), &text);
+        let file = module.sources.add(path, text.clone());
+        let (document, errors) = DeTable::parse_recoverable(&text);
+        for error in errors {
+            let range = error.span().unwrap_or(0..0);
+            diagnostics.push(
+                Diagnostic::error(
+                    "fk::config::syntax",
+                    format!("invalid TOML: {}", error.message().trim()),
+                )
+                .at(Span::new(file, range), "here"),
+            );
+        }
+        let mut cx = Lowering {
+            file,
+            text: &text,
+            diagnostics: &mut diagnostics,
+            read_file: &mut recording_reader,
+        };
+        sections::lower_document(&mut cx, &mut module, document.get_ref());
+    }
+    for (relative, text) in &files_read {
+        digest_entry(&mut digest, relative, text);
+    }
+    module.digest = functions::hex(&digest.finalize());
+    (module, diagnostics)
+}
+
+fn digest_entry(digest: &mut Sha256, name: &str, text: &str) {
+    digest.update((name.len() as u64).to_le_bytes());
+    digest.update(name.as_bytes());
+    digest.update((text.len() as u64).to_le_bytes());
+    digest.update(text.as_bytes());
+}
+
+fn empty_module(name: String, dir: &Path) -> Module {
+    Module {
+        dir: dir.to_path_buf(),
+        name,
+        ..Module::default()
+    }
+}
+
+fn module_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .or_else(|| {
+            dir.canonicalize().ok().and_then(|full| {
+                full.file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+            })
+        })
+        .unwrap_or_else(|| "module".to_string())
+}

@@ -1,0 +1,234 @@
+//! Variable values: defaults, `FK_VAR_*`, `--var-file`, `-var`; later inputs win.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use toml::de::{DeTable, DeValue};
+
+use crate::config::lowering::Lowering;
+use crate::config::model::{Module, VarType, Variable};
+use crate::diag::{Diagnostic, Diagnostics, SourceMap, Span, nearest};
+use crate::value::Value;
+
+/// One value given for a variable, from outside the module.
+#[derive(Clone, Debug)]
+pub struct VarInput {
+    pub name: String,
+    pub value: VarText,
+    pub origin: VarOrigin,
+}
+
+#[derive(Clone, Debug)]
+pub enum VarText {
+    /// Text from `-var` or the environment, converted by the variable's type.
+    Raw(String),
+    /// A typed value from a var file, with its place there.
+    Value(Value, Option<Span>),
+}
+
+/// Where an input came from, for messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VarOrigin {
+    /// `FK_VAR_<name>`.
+    Environment,
+    /// `--var-file <path>`.
+    VarFile(PathBuf),
+    /// `-var name=value`.
+    CommandLine,
+}
+
+impl fmt::Display for VarOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VarOrigin::Environment => f.write_str("the environment"),
+            VarOrigin::VarFile(path) => write!(f, "var file `{}`", path.display()),
+            VarOrigin::CommandLine => f.write_str("`-var`"),
+        }
+    }
+}
+
+/// Every variable's value: inputs applied in order (later wins) over defaults. Sensitive
+/// variables come back as [`Value::Sensitive`].
+pub fn resolve(module: &Module, inputs: &[VarInput]) -> (BTreeMap<String, Value>, Diagnostics) {
+    let mut diagnostics = Diagnostics::default();
+    let mut given: BTreeMap<&str, Value> = BTreeMap::new();
+    for input in inputs {
+        let Some(variable) = module.variables.get(&input.name) else {
+            diagnostics.push(unknown_variable(module, input));
+            continue;
+        };
+        match convert(variable, input) {
+            Ok(value) => {
+                given.insert(variable.name.as_str(), value);
+            }
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
+    let mut values = BTreeMap::new();
+    for (name, variable) in &module.variables {
+        let value = match given
+            .remove(name.as_str())
+            .or_else(|| variable.default.clone())
+        {
+            Some(value) => value,
+            None => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "fk::config::missing_variable",
+                        format!("variable `{name}` has no value"),
+                    )
+                    .at(variable.span, "declared here without a default")
+                    .help(format!(
+                        "give it with `-var {name}=...`, a var file, or `FK_VAR_{name}`"
+                    )),
+                );
+                continue;
+            }
+        };
+        let value = if variable.sensitive {
+            value.sensitive()
+        } else {
+            value
+        };
+        values.insert(name.clone(), value);
+    }
+    (values, diagnostics)
+}
+
+fn unknown_variable(module: &Module, input: &VarInput) -> Diagnostic {
+    let message = format!(
+        "{} sets variable `{}`, which the module does not declare",
+        input.origin, input.name
+    );
+    let mut diagnostic = if input.origin == VarOrigin::Environment {
+        Diagnostic::warning("fk::config::unknown_variable", message)
+    } else {
+        Diagnostic::error("fk::config::unknown_variable", message)
+    };
+    if let VarText::Value(_, Some(span)) = &input.value {
+        diagnostic = diagnostic.at(*span, "not a variable of this module");
+    }
+    match nearest(&input.name, module.variables.keys().map(String::as_str)) {
+        Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
+        None => diagnostic,
+    }
+}
+
+fn convert(variable: &Variable, input: &VarInput) -> Result<Value, Diagnostic> {
+    let (value, span) = match &input.value {
+        VarText::Raw(text) => (convert_raw(variable, text, &input.origin)?, None),
+        VarText::Value(value, span) => (value.clone(), *span),
+    };
+    if variable.var_type.accepts(&value) {
+        return Ok(value);
+    }
+    let mut diagnostic = Diagnostic::error(
+        "fk::config::invalid_variable_value",
+        format!(
+            "variable `{}` is a {}, but {} gives a {}",
+            variable.name,
+            variable.var_type.name(),
+            input.origin,
+            value.type_name()
+        ),
+    );
+    if let Some(span) = span {
+        diagnostic = diagnostic.at(span, format!("expected a {}", variable.var_type.name()));
+    }
+    Err(diagnostic.also(variable.span, "declared here"))
+}
+
+/// `-var` and environment text: numbers and bools parsed, lists and tables read as TOML.
+fn convert_raw(variable: &Variable, text: &str, origin: &VarOrigin) -> Result<Value, Diagnostic> {
+    let invalid = |expected: &str| {
+        Diagnostic::error(
+            "fk::config::invalid_variable_value",
+            format!(
+                "variable `{}` expects {expected}, but {origin} gives `{}`",
+                variable.name,
+                if variable.sensitive {
+                    "(sensitive value)"
+                } else {
+                    text
+                }
+            ),
+        )
+        .also(variable.span, "declared here")
+    };
+    match variable.var_type {
+        VarType::String | VarType::Any => Ok(Value::str(text)),
+        VarType::Number => text
+            .trim()
+            .parse::<i64>()
+            .map(Value::Int)
+            .or_else(|_| text.trim().parse::<f64>().map(Value::Float))
+            .map_err(|_| invalid("a number")),
+        VarType::Bool => match text.trim() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(invalid("`true` or `false`")),
+        },
+        VarType::List | VarType::Table => {
+            let expected = if variable.var_type == VarType::List {
+                "a TOML list like `[\"a\", \"b\"]`"
+            } else {
+                "a TOML table like `{ a = 1 }`"
+            };
+            let Ok(parsed) = DeValue::parse(text) else {
+                return Err(invalid(expected));
+            };
+            let mut scratch = Diagnostics::default();
+            let mut no_files = |_: &str| Err(String::new());
+            let mut cx = Lowering {
+                file: crate::diag::FileId(u32::MAX),
+                text,
+                diagnostics: &mut scratch,
+                read_file: &mut no_files,
+            };
+            let value = cx.literal(&parsed);
+            if scratch.has_errors() {
+                return Err(invalid(expected));
+            }
+            Ok(value)
+        }
+    }
+}
+
+/// Reads a var file (`name = value` lines, TOML) into inputs; the file joins `sources` so
+/// diagnostics can quote it.
+pub fn parse_var_file(
+    path: &Path,
+    text: &str,
+    sources: &mut SourceMap,
+) -> (Vec<VarInput>, Diagnostics) {
+    let file = sources.add(path, text);
+    let mut diagnostics = Diagnostics::default();
+    let (document, errors) = DeTable::parse_recoverable(text);
+    for error in errors {
+        diagnostics.push(
+            Diagnostic::error(
+                "fk::config::syntax",
+                format!("invalid TOML: {}", error.message().trim()),
+            )
+            .at(Span::new(file, error.span().unwrap_or(0..0)), "here"),
+        );
+    }
+    let mut no_files = |_: &str| Err(String::new());
+    let mut cx = Lowering {
+        file,
+        text,
+        diagnostics: &mut diagnostics,
+        read_file: &mut no_files,
+    };
+    let inputs = document
+        .get_ref()
+        .iter()
+        .map(|(key, value)| VarInput {
+            name: key.get_ref().to_string(),
+            value: VarText::Value(cx.literal(value), Some(cx.span(value.span()))),
+            origin: VarOrigin::VarFile(path.to_path_buf()),
+        })
+        .collect();
+    (inputs, diagnostics)
+}
