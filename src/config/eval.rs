@@ -3,6 +3,9 @@
 //! Marks flow through: a step into an unknown value is unknown, a template or call with an
 //! unknown part is unknown, and anything built from a sensitive part is sensitive.
 
+// `Result<Value, Diagnostic>` is the shared contract; evaluation errors are rare and cold.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 
 use crate::addr::Address;

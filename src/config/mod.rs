@@ -133,16 +133,11 @@ fn parse_with(
         digest_entry(&mut digest, file_name.as_deref().unwrap_or(""), &text);
         let file = module.sources.add(path, text.clone());
         let (document, errors) = DeTable::parse_recoverable(&text);
-        for error in errors {
-            let range = error.span().unwrap_or(0..0);
-            diagnostics.push(
-                Diagnostic::error(
-                    "fk::config::syntax",
-                    format!("invalid TOML: {}", error.message().trim()),
-                )
-                .at(Span::new(file, range), "here"),
-            );
+        let has_syntax_errors = !errors.is_empty();
+        for error in &errors {
+            diagnostics.push(syntax_error(file, error));
         }
+        let n_before = diagnostics.0.len();
         let mut cx = Lowering {
             file,
             text: &text,
@@ -150,12 +145,32 @@ fn parse_with(
             read_file: &mut recording_reader,
         };
         sections::lower_document(&mut cx, &mut module, document.get_ref());
+        if has_syntax_errors {
+            // What the parser recovered after a syntax error often lands at the top level;
+            // calling it an unknown section would only add noise.
+            let mut diagnostic_idx = 0;
+            diagnostics.0.retain(|diagnostic| {
+                diagnostic_idx += 1;
+                diagnostic_idx <= n_before || diagnostic.code != "fk::config::unknown_section"
+            });
+        }
     }
     for (relative, text) in &files_read {
         digest_entry(&mut digest, relative, text);
     }
     module.digest = functions::hex(&digest.finalize());
     (module, diagnostics)
+}
+
+/// A TOML syntax error: `invalid basic string, expected `"`` becomes the message and the label.
+pub(crate) fn syntax_error(file: crate::diag::FileId, error: &toml::de::Error) -> Diagnostic {
+    let message = error.message().trim();
+    let (what, label) = match message.split_once(", expected") {
+        Some((what, expected)) => (what.to_string(), format!("expected{expected}")),
+        None => (message.to_string(), "here".to_string()),
+    };
+    Diagnostic::error("fk::config::syntax", format!("invalid TOML: {what}"))
+        .at(Span::new(file, error.span().unwrap_or(0..0)), label)
 }
 
 fn digest_entry(digest: &mut Sha256, name: &str, text: &str) {

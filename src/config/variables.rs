@@ -1,5 +1,8 @@
 //! Variable values: defaults, `FK_VAR_*`, `--var-file`, `-var`; later inputs win.
 
+// Conversions fail with the diagnostic they report; errors are rare and cold.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -205,14 +208,8 @@ pub fn parse_var_file(
     let file = sources.add(path, text);
     let mut diagnostics = Diagnostics::default();
     let (document, errors) = DeTable::parse_recoverable(text);
-    for error in errors {
-        diagnostics.push(
-            Diagnostic::error(
-                "fk::config::syntax",
-                format!("invalid TOML: {}", error.message().trim()),
-            )
-            .at(Span::new(file, error.span().unwrap_or(0..0)), "here"),
-        );
+    for error in &errors {
+        diagnostics.push(crate::config::syntax_error(file, error));
     }
     let mut no_files = |_: &str| Err(String::new());
     let mut cx = Lowering {
