@@ -199,3 +199,145 @@ fn module_name(dir: &Path) -> String {
         })
         .unwrap_or_else(|| "module".to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addr::Address;
+    use crate::value::{PathSeg, Value};
+
+    fn parse_text(text: &str) -> (Module, Diagnostics) {
+        let files = vec![(PathBuf::from("m/main.toml"), text.to_string())];
+        parse_sources("m", Path::new("m"), files)
+    }
+
+    #[test]
+    fn reads_a_folder_in_name_order_with_name_and_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let module_dir = dir.path().join("cluster");
+        std::fs::create_dir(&module_dir).unwrap();
+        std::fs::write(module_dir.join("b.toml"), "[resource.data.b]\ninput = 2\n").unwrap();
+        std::fs::write(
+            module_dir.join("a.toml"),
+            "[resource.data.a]\ninput = '${file(\"x.txt\")}'\n",
+        )
+        .unwrap();
+        std::fs::write(module_dir.join("x.txt"), "one").unwrap();
+        std::fs::write(module_dir.join("notes.md"), "not read").unwrap();
+        let (module, diagnostics) = parse(&module_dir);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert_eq!(module.name, "cluster");
+        let names: Vec<String> = module
+            .sources
+            .files()
+            .map(|(_, file)| {
+                file.path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(names, ["a.toml", "b.toml"]);
+        assert_eq!(module.digest.len(), 64);
+        let before = module.digest.clone();
+        std::fs::write(module_dir.join("x.txt"), "two").unwrap();
+        let (module, _) = parse(&module_dir);
+        assert_ne!(
+            module.digest, before,
+            "a file read by file() is part of the digest"
+        );
+        let input = &module.resources[&Address::new("data", "a")].attributes["input"];
+        assert!(
+            matches!(&input.value.kind, ExprKind::Literal(Value::String(text)) if text == "two")
+        );
+    }
+
+    #[test]
+    fn a_missing_folder_or_an_empty_one_is_a_diagnostic() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, diagnostics) = parse(&dir.path().join("absent"));
+        assert_eq!(diagnostics.0[0].code, "fk::config::no_module");
+        let (module, diagnostics) = parse(dir.path());
+        assert_eq!(diagnostics.0[0].code, "fk::config::no_module");
+        assert!(module.resources.is_empty());
+    }
+
+    #[test]
+    fn lifecycle_and_depends_on_are_meta_not_attributes() {
+        let (module, diagnostics) = parse_text(
+            "[resource.data.a]\ninput = 1\n\n[resource.data.b]\ndepends_on = [\"data.a\"]\n\
+             [resource.data.b.lifecycle]\nprevent_destroy = true\n\
+             ignore_changes = [\"input.x[0]\"]\ncreate_before_destroy = true\n",
+        );
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let resource = &module.resources[&Address::new("data", "b")];
+        assert!(resource.attributes.is_empty());
+        assert_eq!(resource.depends_on[0].0, Address::new("data", "a"));
+        assert!(resource.lifecycle.prevent_destroy);
+        assert!(resource.lifecycle.create_before_destroy);
+        assert_eq!(
+            resource.lifecycle.ignore_changes[0].0,
+            vec![
+                PathSeg::Key("input".into()),
+                PathSeg::Key("x".into()),
+                PathSeg::Index(0)
+            ]
+        );
+        assert_eq!(module.sources.text(resource.span), "[resource.data.b]");
+    }
+
+    #[test]
+    fn pure_interpolation_template_and_escape_have_their_kinds() {
+        let (module, diagnostics) = parse_text(
+            "[output.a]\nvalue = \"${var.x}\"\n[output.b]\nvalue = \"v${var.x}\"\n\
+             [output.c]\nvalue = \"$${var.x}\"\n[variable.x]\ndefault = 1\n",
+        );
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert!(matches!(
+            module.outputs["a"].value.kind,
+            ExprKind::Interp(_)
+        ));
+        assert!(matches!(
+            module.outputs["b"].value.kind,
+            ExprKind::Template(_)
+        ));
+        assert!(matches!(
+            &module.outputs["c"].value.kind,
+            ExprKind::Literal(Value::String(text)) if text == "${var.x}"
+        ));
+    }
+
+    #[test]
+    fn reference_spans_point_inside_strings_even_after_escapes() {
+        let (module, diagnostics) = parse_text(
+            "[output.a]\nvalue = \"\\\"q\\\" ${join(\\\",\\\", data.x.list[1])} ${var.y}\"\n",
+        );
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let found = references(&module.outputs["a"].value);
+        let texts: Vec<&str> = found
+            .iter()
+            .map(|(_, span)| module.sources.text(*span))
+            .collect();
+        assert_eq!(texts, ["data.x.list[1]", "var.y"]);
+        assert_eq!(
+            found[0].0.path,
+            vec![PathSeg::Key("list".into()), PathSeg::Index(1)]
+        );
+    }
+
+    #[test]
+    fn nested_tables_and_arrays_keep_interpolations() {
+        let (module, diagnostics) = parse_text(
+            "[resource.data.a]\ninput = { list = [\"${var.x}\", { deep = \"a${var.y}\" }] }\n",
+        );
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let resource = &module.resources[&Address::new("data", "a")];
+        let names: Vec<String> = resource
+            .references()
+            .into_iter()
+            .map(|(reference, _)| format!("{:?}", reference.target))
+            .collect();
+        assert_eq!(names, ["Var(\"x\")", "Var(\"y\")"]);
+    }
+}

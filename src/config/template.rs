@@ -72,21 +72,41 @@ pub(crate) fn parse_string(cx: &mut Lowering<'_>, source: &SourceString<'_>) -> 
     if !buffer.is_empty() {
         parts.push(TemplatePart::Text(buffer));
     }
-    match parts.as_slice() {
-        [TemplatePart::Interp(_)] => {
-            let Some(TemplatePart::Interp(inner)) = parts.pop() else {
-                return literal();
-            };
-            Expr {
-                kind: ExprKind::Interp(Box::new(inner)),
-                span: source.token,
-            }
-        }
-        _ => Expr {
-            kind: ExprKind::Template(parts),
-            span: source.token,
+    let kind = match parts.as_slice() {
+        [TemplatePart::Interp(_)] => match parts.pop() {
+            // `"${42}"` or `"${file(...)}"`: a constant that keeps its type.
+            Some(TemplatePart::Interp(Expr {
+                kind: ExprKind::Literal(value),
+                ..
+            })) => ExprKind::Literal(value),
+            Some(TemplatePart::Interp(inner)) => ExprKind::Interp(Box::new(inner)),
+            _ => return literal(),
         },
+        _ => match constant_text(&parts) {
+            Some(text) => ExprKind::Literal(Value::String(text)),
+            None => ExprKind::Template(parts),
+        },
+    };
+    Expr {
+        kind,
+        span: source.token,
     }
+}
+
+/// The text of a template whose parts are all constants (`"$${x}"`, `"a${"b"}"`).
+fn constant_text(parts: &[TemplatePart]) -> Option<String> {
+    let mut text = String::new();
+    for part in parts {
+        match part {
+            TemplatePart::Text(literal) => text.push_str(literal),
+            TemplatePart::Interp(Expr {
+                kind: ExprKind::Literal(value),
+                ..
+            }) => text.push_str(&value.to_interpolated()?),
+            TemplatePart::Interp(_) => return None,
+        }
+    }
+    Some(text)
 }
 
 struct ParseError {

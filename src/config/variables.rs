@@ -229,3 +229,179 @@ pub fn parse_var_file(
         .collect();
     (inputs, diagnostics)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::config::parse_sources;
+
+    fn module() -> Module {
+        let text = r#"
+[variable.prefix]
+default = "fk"
+
+[variable.replicas]
+type = "number"
+
+[variable.debug]
+type = "bool"
+default = false
+
+[variable.zones]
+type = "list"
+default = ["1"]
+
+[variable.labels]
+type = "table"
+default = {}
+
+[variable.password]
+sensitive = true
+default = "changeme"
+"#;
+        let files = vec![(PathBuf::from("m/main.toml"), text.to_string())];
+        let (module, diagnostics) = parse_sources("m", &PathBuf::from("m"), files);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        module
+    }
+
+    fn raw(name: &str, text: &str, origin: VarOrigin) -> VarInput {
+        VarInput {
+            name: name.to_string(),
+            value: VarText::Raw(text.to_string()),
+            origin,
+        }
+    }
+
+    #[test]
+    fn later_inputs_win_over_earlier_ones_and_defaults() {
+        let module = module();
+        let inputs = [
+            raw("prefix", "from-env", VarOrigin::Environment),
+            raw("replicas", "1", VarOrigin::Environment),
+            raw("prefix", "from-file", VarOrigin::VarFile("a.toml".into())),
+            raw("prefix", "from-flag", VarOrigin::CommandLine),
+        ];
+        let (values, diagnostics) = resolve(&module, &inputs);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert_eq!(values["prefix"], Value::str("from-flag"));
+        assert_eq!(values["replicas"], Value::Int(1));
+        assert_eq!(
+            values["debug"],
+            Value::Bool(false),
+            "defaults fill the rest"
+        );
+    }
+
+    #[test]
+    fn raw_text_converts_by_the_declared_type() {
+        let module = module();
+        let inputs = [
+            raw("replicas", "2.5", VarOrigin::CommandLine),
+            raw("debug", "true", VarOrigin::CommandLine),
+            raw("zones", r#"["1", "2"]"#, VarOrigin::CommandLine),
+            raw("labels", "{ team = \"k8s\" }", VarOrigin::CommandLine),
+            raw("prefix", "42", VarOrigin::CommandLine),
+        ];
+        let (values, diagnostics) = resolve(&module, &inputs);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert_eq!(values["replicas"], Value::Float(2.5));
+        assert_eq!(values["debug"], Value::Bool(true));
+        assert_eq!(values["zones"].as_list().map(Vec::len), Some(2));
+        assert_eq!(values["labels"].get("team"), Some(&Value::str("k8s")));
+        assert_eq!(values["prefix"], Value::str("42"), "a string stays text");
+    }
+
+    #[test]
+    fn bad_text_for_a_typed_variable_is_a_diagnostic() {
+        let module = module();
+        let inputs = [
+            raw("replicas", "many", VarOrigin::CommandLine),
+            raw("debug", "yes", VarOrigin::CommandLine),
+            raw("zones", "[1,", VarOrigin::CommandLine),
+        ];
+        let (_, diagnostics) = resolve(&module, &inputs);
+        let codes: Vec<&str> = diagnostics.iter().map(|diag| diag.code).collect();
+        assert_eq!(
+            codes,
+            [
+                "fk::config::invalid_variable_value",
+                "fk::config::invalid_variable_value",
+                "fk::config::invalid_variable_value",
+                "fk::config::missing_variable",
+            ],
+            "replicas has no default, so it is also missing"
+        );
+    }
+
+    #[test]
+    fn unknown_name_suggests_the_nearest_and_env_only_warns() {
+        let module = module();
+        let inputs = [
+            raw("prefx", "x", VarOrigin::CommandLine),
+            raw("unrelated_thing", "x", VarOrigin::Environment),
+            raw("replicas", "1", VarOrigin::CommandLine),
+        ];
+        let (_, diagnostics) = resolve(&module, &inputs);
+        let typo = &diagnostics.0[0];
+        assert_eq!(typo.code, "fk::config::unknown_variable");
+        assert!(typo.is_error());
+        assert_eq!(typo.help, ["did you mean `prefix`?"]);
+        assert!(
+            !diagnostics.0[1].is_error(),
+            "FK_VAR_* for another module is a warning"
+        );
+        assert_eq!(diagnostics.n_errors(), 1);
+    }
+
+    #[test]
+    fn missing_value_points_at_the_declaration() {
+        let module = module();
+        let (values, diagnostics) = resolve(&module, &[]);
+        assert!(!values.contains_key("replicas"));
+        let missing = &diagnostics.0[0];
+        assert_eq!(missing.code, "fk::config::missing_variable");
+        let span = missing.primary.as_ref().map(|label| label.span);
+        assert_eq!(span, Some(module.variables["replicas"].span));
+    }
+
+    #[test]
+    fn sensitive_variables_come_back_marked() {
+        let module = module();
+        let inputs = [
+            raw("password", "hunter2", VarOrigin::CommandLine),
+            raw("replicas", "1", VarOrigin::CommandLine),
+        ];
+        let (values, _) = resolve(&module, &inputs);
+        assert!(values["password"].is_sensitive());
+        assert_eq!(values["password"].unmarked(), &Value::str("hunter2"));
+    }
+
+    #[test]
+    fn var_file_values_are_typed_and_checked_at_their_span() {
+        let mut module = module();
+        let text = "replicas = 3\ndebug = \"no\"\nzones = [\"2\", \"3\"]\n";
+        let (inputs, diagnostics) =
+            parse_var_file(Path::new("prod.toml"), text, &mut module.sources);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert_eq!(inputs.len(), 3);
+        let (values, diagnostics) = resolve(&module, &inputs);
+        assert_eq!(values["replicas"], Value::Int(3));
+        assert_eq!(values["zones"].as_list().map(Vec::len), Some(2));
+        let rendered = diagnostics.render(&module.sources);
+        assert!(rendered.contains("--> prod.toml:2:9"), "{rendered}");
+        assert!(
+            rendered.contains("variable `debug` is a bool"),
+            "{rendered}"
+        );
+    }
+
+    #[test]
+    fn var_file_syntax_errors_are_reported() {
+        let mut sources = SourceMap::default();
+        let (_, diagnostics) = parse_var_file(Path::new("bad.toml"), "a = \n", &mut sources);
+        assert_eq!(diagnostics.0[0].code, "fk::config::syntax");
+    }
+}
