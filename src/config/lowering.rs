@@ -19,9 +19,54 @@ pub(crate) struct Lowering<'r> {
     pub diagnostics: &'r mut Diagnostics,
     /// Reads a file named by `file("...")`, relative to the module folder.
     pub read_file: &'r mut dyn FnMut(&str) -> Result<String, String>,
+    /// How many arrays and tables deep the value being lowered is.
+    depth: usize,
 }
 
-impl Lowering<'_> {
+/// Deeper values are refused, so that lowering, validation and evaluation (all recursive)
+/// stay far from the stack's limit on hostile input.
+const MAX_DEPTH: usize = 32;
+
+impl<'r> Lowering<'r> {
+    pub fn new(
+        file: FileId,
+        text: &'r str,
+        diagnostics: &'r mut Diagnostics,
+        read_file: &'r mut dyn FnMut(&str) -> Result<String, String>,
+    ) -> Lowering<'r> {
+        Lowering {
+            file,
+            text,
+            diagnostics,
+            read_file,
+            depth: 0,
+        }
+    }
+
+    /// Runs `lower` one level deeper, or reports a value nested too deeply.
+    fn nested<T>(
+        &mut self,
+        span: Range<usize>,
+        fallback: T,
+        lower: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        if self.depth >= MAX_DEPTH {
+            let span = self.span(span);
+            self.error(
+                Diagnostic::error(
+                    "fk::config::invalid_value",
+                    format!("value nested more than {MAX_DEPTH} levels deep"),
+                )
+                .at(span, "nested too deeply"),
+            );
+            return fallback;
+        }
+        self.depth += 1;
+        let lowered = lower(self);
+        self.depth -= 1;
+        lowered
+    }
+
     pub fn span(&self, range: Range<usize>) -> Span {
         Span::new(self.file, range)
     }
@@ -39,10 +84,14 @@ impl Lowering<'_> {
                 let source = SourceString::new(text, self.file, value.span(), raw);
                 return template::parse_string(self, &source);
             }
-            DeValue::Array(items) => {
-                ExprKind::List(items.iter().map(|item| self.expr(item)).collect())
+            DeValue::Array(items) => self.nested(value.span(), ExprKind::List(Vec::new()), |cx| {
+                ExprKind::List(items.iter().map(|item| cx.expr(item)).collect())
+            }),
+            DeValue::Table(table) => {
+                self.nested(value.span(), ExprKind::Map(BTreeMap::new()), |cx| {
+                    ExprKind::Map(cx.attributes(table))
+                })
             }
-            DeValue::Table(table) => ExprKind::Map(self.attributes(table)),
             _ => ExprKind::Literal(self.scalar(value)),
         };
         Expr { kind, span }
@@ -66,15 +115,17 @@ impl Lowering<'_> {
     pub fn literal(&mut self, value: &Spanned<DeValue<'_>>) -> Value {
         match value.get_ref() {
             DeValue::String(text) => Value::String(text.to_string()),
-            DeValue::Array(items) => {
-                Value::List(items.iter().map(|item| self.literal(item)).collect())
-            }
-            DeValue::Table(table) => Value::Map(
-                table
-                    .iter()
-                    .map(|(key, item)| (key.get_ref().to_string(), self.literal(item)))
-                    .collect(),
-            ),
+            DeValue::Array(items) => self.nested(value.span(), Value::Null, |cx| {
+                Value::List(items.iter().map(|item| cx.literal(item)).collect())
+            }),
+            DeValue::Table(table) => self.nested(value.span(), Value::Null, |cx| {
+                Value::Map(
+                    table
+                        .iter()
+                        .map(|(key, item)| (key.get_ref().to_string(), cx.literal(item)))
+                        .collect(),
+                )
+            }),
             _ => self.scalar(value),
         }
     }

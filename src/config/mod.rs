@@ -138,12 +138,7 @@ fn parse_with(
             diagnostics.push(syntax_error(file, error));
         }
         let n_before = diagnostics.0.len();
-        let mut cx = Lowering {
-            file,
-            text: &text,
-            diagnostics: &mut diagnostics,
-            read_file: &mut recording_reader,
-        };
+        let mut cx = Lowering::new(file, &text, &mut diagnostics, &mut recording_reader);
         sections::lower_document(&mut cx, &mut module, document.get_ref());
         if has_syntax_errors {
             // What the parser recovered after a syntax error often lands at the top level;
@@ -339,5 +334,31 @@ mod tests {
             .map(|(reference, _)| format!("{:?}", reference.target))
             .collect();
         assert_eq!(names, ["Var(\"x\")", "Var(\"y\")"]);
+    }
+
+    #[test]
+    fn hostile_nesting_is_refused_with_a_diagnostic() {
+        let nested = |depth: usize| {
+            format!(
+                "[resource.data.a]\ninput = {}{}\n",
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        let deep_calls = format!(
+            "[output.x]\nvalue = '${{{}\"x\"{}}}'\n",
+            "upper(".repeat(5000),
+            ")".repeat(5000)
+        );
+        let cases = [
+            (nested(40), "fk::config::invalid_value"),
+            (nested(5000), "fk::config::syntax"),
+            (deep_calls, "fk::config::bad_interpolation"),
+        ];
+        for (text, code) in cases {
+            let (_, diagnostics) = parse_text(&text);
+            let codes: Vec<&str> = diagnostics.iter().map(|diag| diag.code).collect();
+            assert!(codes.contains(&code), "{codes:?}");
+        }
     }
 }

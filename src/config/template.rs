@@ -41,6 +41,7 @@ pub(crate) fn parse_string(cx: &mut Lowering<'_>, source: &SourceString<'_>) -> 
                 cx: &mut *cx,
                 source,
                 pos: pos + 2,
+                depth: 0,
             };
             match parser.parse_interpolation() {
                 Ok(expr) => {
@@ -119,7 +120,11 @@ struct ExprParser<'c, 'r, 's> {
     cx: &'c mut Lowering<'r>,
     source: &'c SourceString<'s>,
     pos: usize,
+    /// Calls inside calls: bounded so hostile input cannot exhaust the stack.
+    depth: usize,
 }
+
+const MAX_CALL_DEPTH: usize = 16;
 
 impl ExprParser<'_, '_, '_> {
     fn text(&self) -> &str {
@@ -265,6 +270,13 @@ impl ExprParser<'_, '_, '_> {
     fn parse_call(&mut self, function: String, start: usize) -> Result<Expr, ParseError> {
         let name_span = self.source.span(start..start + function.len());
         self.eat('(');
+        if self.depth >= MAX_CALL_DEPTH {
+            return self.fail(
+                format!("calls nested more than {MAX_CALL_DEPTH} deep"),
+                "nested too deeply",
+            );
+        }
+        self.depth += 1;
         let mut args = Vec::new();
         self.skip_whitespace();
         if !self.eat(')') {
@@ -282,6 +294,7 @@ impl ExprParser<'_, '_, '_> {
                 }
             }
         }
+        self.depth -= 1;
         let call = self.expr(
             ExprKind::Call {
                 function: function.clone(),

@@ -183,12 +183,12 @@ fn convert_raw(variable: &Variable, text: &str, origin: &VarOrigin) -> Result<Va
             };
             let mut scratch = Diagnostics::default();
             let mut no_files = |_: &str| Err(String::new());
-            let mut cx = Lowering {
-                file: crate::diag::FileId(u32::MAX),
+            let mut cx = Lowering::new(
+                crate::diag::FileId(u32::MAX),
                 text,
-                diagnostics: &mut scratch,
-                read_file: &mut no_files,
-            };
+                &mut scratch,
+                &mut no_files,
+            );
             let value = cx.literal(&parsed);
             if scratch.has_errors() {
                 return Err(invalid(expected));
@@ -212,12 +212,7 @@ pub fn parse_var_file(
         diagnostics.push(crate::config::syntax_error(file, error));
     }
     let mut no_files = |_: &str| Err(String::new());
-    let mut cx = Lowering {
-        file,
-        text,
-        diagnostics: &mut diagnostics,
-        read_file: &mut no_files,
-    };
+    let mut cx = Lowering::new(file, text, &mut diagnostics, &mut no_files);
     let inputs = document
         .get_ref()
         .iter()
