@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::addr::Address;
 use crate::config::eval::{Scope, evaluate};
-use crate::config::model::{Expr, ExprKind, Module, Resource, VarType};
+use crate::config::model::{Expr, ExprKind, Module, Output, RefTarget, Resource, VarType};
 use crate::diag::{Diagnostic, Diagnostics, Span, nearest};
 use crate::provider::{AttrProblem, Presence, Provider, Registry, ResourceSchema, Type};
 use crate::value::{PathSeg, Value, path_to_string};
@@ -33,6 +33,7 @@ pub fn check(module: &Module, registry: &Registry) -> Diagnostics {
     }
     for output in module.outputs.values() {
         checker.check_references(&output.value, None);
+        checker.check_output_secrecy(output);
     }
     for provider in module.providers.values() {
         for attr in provider.attributes.values() {
@@ -77,6 +78,39 @@ impl Checker<'_> {
                 )
                 .also(type_span, "type declared here"),
             );
+        }
+    }
+
+    /// An output that shows a secret must say so with `sensitive = true`.
+    fn check_output_secrecy(&mut self, output: &Output) {
+        if output.sensitive {
+            return;
+        }
+        for (reference, span) in output.references() {
+            let secret = match &reference.target {
+                RefTarget::Var(name) => self
+                    .module
+                    .variables
+                    .get(name)
+                    .is_some_and(|variable| variable.sensitive),
+                RefTarget::Resource(address) => self
+                    .registry
+                    .schema(&address.resource_type)
+                    .is_some_and(|schema| {
+                        types::path_is_sensitive(&schema.attributes, &reference.path)
+                    }),
+            };
+            if secret {
+                self.push(
+                    Diagnostic::error(
+                        "fk::validate::sensitive_output",
+                        format!("output `{}` shows a sensitive value", output.name),
+                    )
+                    .at(span, "this value is sensitive")
+                    .also(output.span, "in this output")
+                    .help("add `sensitive = true` to the output"),
+                );
+            }
         }
     }
 

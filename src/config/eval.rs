@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use crate::addr::Address;
 use crate::config::functions;
-use crate::config::model::{Expr, ExprKind, RefTarget, Reference, TemplatePart};
-use crate::diag::{Diagnostic, Span};
+use crate::config::model::{Attr, Expr, ExprKind, RefTarget, Reference, TemplatePart};
+use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::value::{PathSeg, Value, path_to_string};
 
 /// Where references get their values: variables, and whole resources (maps that may hold
@@ -39,6 +39,29 @@ pub fn evaluate(expr: &Expr, scope: &dyn Scope) -> Result<Value, Diagnostic> {
             .map(|(key, attr)| Ok((key.clone(), evaluate(&attr.value, scope)?)))
             .collect::<Result<BTreeMap<_, _>, _>>()
             .map(Value::Map),
+    }
+}
+
+/// A resource's (or provider block's) attributes as one map value, every failing attribute
+/// reported.
+pub fn evaluate_attributes(
+    attributes: &BTreeMap<String, Attr>,
+    scope: &dyn Scope,
+) -> Result<Value, Diagnostics> {
+    let mut values = BTreeMap::new();
+    let mut diagnostics = Diagnostics::default();
+    for (name, attr) in attributes {
+        match evaluate(&attr.value, scope) {
+            Ok(value) => {
+                values.insert(name.clone(), value);
+            }
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(Value::Map(values))
+    } else {
+        Err(diagnostics)
     }
 }
 
@@ -358,5 +381,26 @@ mod tests {
         assert_eq!(error.code, "fk::eval::function_failed");
         let error = eval_text(r#""list: ${var.names}""#).unwrap_err();
         assert_eq!(error.code, "fk::eval::not_a_string");
+    }
+
+    #[test]
+    fn evaluates_all_attributes_and_reports_every_failure() {
+        let text = "[resource.data.a]\nx = \"${var.count}\"\ny = \"${var.nope}\"\nz = \"${test_group.etcd.nmae}\"\n";
+        let files = vec![(PathBuf::from("m/main.toml"), text.to_string())];
+        let (module, _) = parse_sources("m", &PathBuf::from("m"), files);
+        let resource = &module.resources[&Address::new("data", "a")];
+        let diagnostics = evaluate_attributes(&resource.attributes, &TestScope).unwrap_err();
+        let codes: Vec<&str> = diagnostics.iter().map(|diag| diag.code).collect();
+        assert_eq!(
+            codes,
+            [
+                "fk::eval::unknown_reference",
+                "fk::eval::unsupported_attribute"
+            ]
+        );
+        let mut only_good = resource.attributes.clone();
+        only_good.retain(|name, _| name == "x");
+        let value = evaluate_attributes(&only_good, &TestScope).unwrap();
+        assert_eq!(value.get("x"), Some(&Value::Int(3)));
     }
 }

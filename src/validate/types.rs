@@ -71,6 +71,31 @@ pub(super) fn walk_schema_path<'s>(
     Ok(ty)
 }
 
+/// True when an attribute on `path` (or a block it passes through) is sensitive.
+pub(super) fn path_is_sensitive(attributes: &[Attribute], path: &[PathSeg]) -> bool {
+    let mut fields = attributes;
+    let mut ty: Option<&Type> = None;
+    for step in path {
+        match (ty, step) {
+            (None, PathSeg::Key(key)) | (Some(Type::Object(_)), PathSeg::Key(key)) => {
+                let Some(field) = fields.iter().find(|field| field.name == *key) else {
+                    return false;
+                };
+                if field.sensitive {
+                    return true;
+                }
+                ty = Some(&field.ty);
+            }
+            (Some(Type::List(of) | Type::Map(of)), _) => ty = Some(of),
+            _ => return false,
+        }
+        if let Some(Type::Object(inner)) = ty {
+            fields = inner;
+        }
+    }
+    false
+}
+
 /// True when a plain value fits `ty`.
 fn value_fits(value: &Value, ty: &Type) -> bool {
     match (value.unmarked(), ty) {
