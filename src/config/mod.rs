@@ -5,6 +5,7 @@
 //! problem found, never stopping at the first. [`eval`] evaluates expressions against a
 //! [`eval::Scope`]; [`variables`] turns `-var`, `--var-file` and `FK_VAR_*` inputs into values.
 
+mod display;
 pub mod eval;
 pub mod functions;
 mod lowering;
