@@ -4,6 +4,13 @@
 //! calls name; [`parse_sources`] does the same from text in memory. Both return every
 //! problem found, never stopping at the first. [`eval`] evaluates expressions against a
 //! [`eval::Scope`]; [`variables`] turns `-var`, `--var-file` and `FK_VAR_*` inputs into values.
+//! The language itself is documented for users in `modules/README.md`.
+//!
+//! The pipeline inside: `sections` walks the top-level TOML tables into the [`Module`];
+//! `lowering` turns TOML values into [`Expr`]s; `template` parses the `${...}` inside strings
+//! (with `source_string` mapping each decoded byte back to the file, so spans point inside
+//! strings); `functions` is the built-in function table; `references` and `display` read
+//! expressions back. Invariant: evaluation is pure; every file a module uses is read here.
 
 mod display;
 pub mod eval;
