@@ -48,12 +48,12 @@ fn run_front_end(files: Vec<(PathBuf, String)>) {
         .map(|name| VarInput {
             name: name.clone(),
             value: VarText::Raw("[1, \"x\"]".to_string()),
-            origin: VarOrigin::CommandLine,
+            origin: VarOrigin::Cli,
         })
         .chain(std::iter::once(VarInput {
             name: "not_declared".into(),
             value: VarText::Raw("1".into()),
-            origin: VarOrigin::Environment,
+            origin: VarOrigin::Env,
         }))
         .collect();
     let (_, variable_diagnostics) = resolve(&module, &inputs);

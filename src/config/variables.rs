@@ -34,19 +34,19 @@ pub enum VarText {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VarOrigin {
     /// `FK_VAR_<name>`.
-    Environment,
+    Env,
     /// `--var-file <path>`.
-    VarFile(PathBuf),
+    File(PathBuf),
     /// `-var name=value`.
-    CommandLine,
+    Cli,
 }
 
 impl fmt::Display for VarOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            VarOrigin::Environment => f.write_str("the environment"),
-            VarOrigin::VarFile(path) => write!(f, "var file `{}`", path.display()),
-            VarOrigin::CommandLine => f.write_str("`-var`"),
+            VarOrigin::Env => f.write_str("the environment"),
+            VarOrigin::File(path) => write!(f, "var file `{}`", path.display()),
+            VarOrigin::Cli => f.write_str("`-var`"),
         }
     }
 }
@@ -104,7 +104,7 @@ fn unknown_variable(module: &Module, input: &VarInput) -> Diagnostic {
         "{} sets variable `{}`, which the module does not declare",
         input.origin, input.name
     );
-    let mut diagnostic = if input.origin == VarOrigin::Environment {
+    let mut diagnostic = if input.origin == VarOrigin::Env {
         Diagnostic::warning("fk::config::unknown_variable", message)
     } else {
         Diagnostic::error("fk::config::unknown_variable", message)
@@ -219,7 +219,7 @@ pub fn parse_var_file(
         .map(|(key, value)| VarInput {
             name: key.get_ref().to_string(),
             value: VarText::Value(cx.literal(value), Some(cx.span(value.span()))),
-            origin: VarOrigin::VarFile(path.to_path_buf()),
+            origin: VarOrigin::File(path.to_path_buf()),
         })
         .collect();
     (inputs, diagnostics)
@@ -274,10 +274,10 @@ default = "changeme"
     fn later_inputs_win_over_earlier_ones_and_defaults() {
         let module = module();
         let inputs = [
-            raw("prefix", "from-env", VarOrigin::Environment),
-            raw("replicas", "1", VarOrigin::Environment),
-            raw("prefix", "from-file", VarOrigin::VarFile("a.toml".into())),
-            raw("prefix", "from-flag", VarOrigin::CommandLine),
+            raw("prefix", "from-env", VarOrigin::Env),
+            raw("replicas", "1", VarOrigin::Env),
+            raw("prefix", "from-file", VarOrigin::File("a.toml".into())),
+            raw("prefix", "from-flag", VarOrigin::Cli),
         ];
         let (values, diagnostics) = resolve(&module, &inputs);
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
@@ -294,11 +294,11 @@ default = "changeme"
     fn raw_text_converts_by_the_declared_type() {
         let module = module();
         let inputs = [
-            raw("replicas", "2.5", VarOrigin::CommandLine),
-            raw("debug", "true", VarOrigin::CommandLine),
-            raw("zones", r#"["1", "2"]"#, VarOrigin::CommandLine),
-            raw("labels", "{ team = \"k8s\" }", VarOrigin::CommandLine),
-            raw("prefix", "42", VarOrigin::CommandLine),
+            raw("replicas", "2.5", VarOrigin::Cli),
+            raw("debug", "true", VarOrigin::Cli),
+            raw("zones", r#"["1", "2"]"#, VarOrigin::Cli),
+            raw("labels", "{ team = \"k8s\" }", VarOrigin::Cli),
+            raw("prefix", "42", VarOrigin::Cli),
         ];
         let (values, diagnostics) = resolve(&module, &inputs);
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
@@ -313,9 +313,9 @@ default = "changeme"
     fn bad_text_for_a_typed_variable_is_a_diagnostic() {
         let module = module();
         let inputs = [
-            raw("replicas", "many", VarOrigin::CommandLine),
-            raw("debug", "yes", VarOrigin::CommandLine),
-            raw("zones", "[1,", VarOrigin::CommandLine),
+            raw("replicas", "many", VarOrigin::Cli),
+            raw("debug", "yes", VarOrigin::Cli),
+            raw("zones", "[1,", VarOrigin::Cli),
         ];
         let (_, diagnostics) = resolve(&module, &inputs);
         let codes: Vec<&str> = diagnostics.iter().map(|diag| diag.code).collect();
@@ -335,9 +335,9 @@ default = "changeme"
     fn unknown_name_suggests_the_nearest_and_env_only_warns() {
         let module = module();
         let inputs = [
-            raw("prefx", "x", VarOrigin::CommandLine),
-            raw("unrelated_thing", "x", VarOrigin::Environment),
-            raw("replicas", "1", VarOrigin::CommandLine),
+            raw("prefx", "x", VarOrigin::Cli),
+            raw("unrelated_thing", "x", VarOrigin::Env),
+            raw("replicas", "1", VarOrigin::Cli),
         ];
         let (_, diagnostics) = resolve(&module, &inputs);
         let typo = &diagnostics.0[0];
@@ -366,8 +366,8 @@ default = "changeme"
     fn sensitive_variables_come_back_marked() {
         let module = module();
         let inputs = [
-            raw("password", "hunter2", VarOrigin::CommandLine),
-            raw("replicas", "1", VarOrigin::CommandLine),
+            raw("password", "hunter2", VarOrigin::Cli),
+            raw("replicas", "1", VarOrigin::Cli),
         ];
         let (values, _) = resolve(&module, &inputs);
         assert!(values["password"].is_sensitive());
