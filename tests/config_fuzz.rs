@@ -217,6 +217,10 @@ proptest! {
 
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        let mut sources = fk::diag::SourceMap::default();
+        let (inputs, diagnostics) = config::parse_var_file(Path::new("vars.toml"), &text, &mut sources);
+        let _ = diagnostics.render(&sources);
+        let _ = inputs.len();
         run_front_end(vec![(PathBuf::from("fuzz/main.toml"), text)]);
     }
 

@@ -136,8 +136,9 @@ impl ExprParser<'_, '_, '_> {
     }
 
     fn fail<T>(&self, message: impl Into<String>, label: &'static str) -> Result<T, ParseError> {
+        let next_len = self.rest().chars().next().map_or(0, char::len_utf8);
         Err(ParseError {
-            at: self.pos..self.text().len(),
+            at: self.pos..self.pos + next_len,
             message: message.into(),
             label,
         })
