@@ -113,7 +113,7 @@ pub struct Resource {
     pub span: Span,
     pub type_span: Span,
     pub name_span: Span,
-    /// Attributes as written (meta keys `depends_on`, `lifecycle`, `provider` removed).
+    /// Attributes as written (the meta keys `depends_on` and `lifecycle` removed).
     pub attributes: BTreeMap<String, Attr>,
     pub depends_on: Vec<(Address, Span)>,
     pub lifecycle: Lifecycle,
