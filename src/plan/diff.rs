@@ -96,7 +96,9 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
             if !is_selected(address) {
                 continue;
             }
-            changes.push(delete_change(address, prior, "destroy", false));
+            let mut change = delete_change(address, prior, "destroy", false);
+            change.action_reason = None;
+            changes.push(change);
             check_prevent_destroy(input.module, address, "destroy", &mut diagnostics);
         }
     } else {
@@ -441,7 +443,10 @@ fn plan_outputs(
                     "fk::plan::sensitive_output",
                     format!("output `{name}` would show a secret"),
                 )
-                .at(output.value.span, "this value is, or contains, a sensitive value")
+                .at(
+                    output.value.span,
+                    "this value is, or contains, a sensitive value",
+                )
                 .help("mark the output `sensitive = true`: fk then records it but never prints it"),
             );
         }

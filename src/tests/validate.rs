@@ -2,7 +2,8 @@
 //! rendered diagnostics with the snapshot beside it. A folder named after a diagnostic code
 //! (`unknown-attribute`) must also produce that code; `clean` must produce nothing.
 
-mod support;
+mod schema_support;
+use schema_support as support;
 
 use std::path::{Path, PathBuf};
 

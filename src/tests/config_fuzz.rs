@@ -1,7 +1,8 @@
 //! Property tests: no input makes the front end panic. Arbitrary text and generated
 //! module-shaped TOML go through parse, validate, evaluate, variable resolution and rendering.
 
-mod support;
+mod schema_support;
+use schema_support as support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
