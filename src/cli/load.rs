@@ -12,6 +12,7 @@ use crate::diag::{Diagnostic, Diagnostics, SourceMap};
 use crate::provider::Registry;
 use crate::provider::builtin::DataProvider;
 use crate::provider::fake::{FakeConfig, FakeProvider};
+use crate::provider::tls::TlsProvider;
 use crate::state::FileStore;
 use crate::value::Value;
 use crate::{addr::Address, validate};
@@ -160,7 +161,7 @@ pub fn provider_values(
     values
 }
 
-/// The providers a module uses: the built-in types always; `fake` when the module
+/// The providers a module uses: the built-in and PKI (`tls`) types always; `fake` when the module
 /// configures it.
 pub fn registry(
     module: &Module,
@@ -169,6 +170,7 @@ pub fn registry(
 ) -> Registry {
     let mut registry = Registry::new();
     registry.register(Arc::new(DataProvider));
+    registry.register(Arc::new(TlsProvider));
     let fake_values = provider_values(module, "fake", variables, diagnostics);
     let mut fake_config = FakeConfig::from_values(&fake_values);
     if let Some(world) = &fake_config.world_file

@@ -2,11 +2,13 @@
 //!
 //! The engine talks to every provider through [`Provider`]; a [`Registry`] maps each
 //! resource type to the provider that owns it. `builtin` holds types that live only in
-//! state (`data`); `fake` is an in-memory cloud for engine tests; `azure` talks ARM.
+//! state (`data`); `tls` generates the cluster's PKI into state; `fake` is an in-memory cloud
+//! for engine tests; `azure` talks ARM.
 
 pub mod builtin;
 pub mod fake;
 pub mod schema;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

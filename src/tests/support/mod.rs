@@ -15,6 +15,7 @@ use fk::plan::{self, Mode, Plan, PlanInput};
 use fk::provider::Registry;
 use fk::provider::builtin::DataProvider;
 use fk::provider::fake::{FakeConfig, FakeProvider};
+use fk::provider::tls::TlsProvider;
 use fk::state::{Journal, JournalRecord, State, StateError};
 use fk::value::Value;
 use tokio::sync::{mpsc, watch};
@@ -57,6 +58,7 @@ pub fn session(
     let (module, mut diagnostics) = config::parse(dir);
     let mut registry = Registry::new();
     registry.register(Arc::new(DataProvider));
+    registry.register(Arc::new(TlsProvider));
     registry.register(fake.clone());
     let (mut resolved, var_diagnostics) = config::variables::resolve(&module, &[]);
     diagnostics.extend(var_diagnostics);
