@@ -131,8 +131,14 @@ mod tests {
         let shown = openssl(&["x509", "-noout", "-text"], cert_pem);
         assert!(shown.contains("CA:TRUE"), "{shown}");
         assert!(shown.contains("Certificate Sign"), "{shown}");
-        assert!(shown.contains("Issuer: O = fk, CN = kubernetes-ca"), "{shown}");
-        assert!(shown.contains("Subject: O = fk, CN = kubernetes-ca"), "{shown}");
+        assert!(
+            shown.contains("Issuer: O = fk, CN = kubernetes-ca"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("Subject: O = fk, CN = kubernetes-ca"),
+            "{shown}"
+        );
         // Self-signed: it verifies against itself as the only trust anchor.
         let dir = tempfile::tempdir().unwrap();
         let ca_file = dir.path().join("ca.crt");

@@ -147,8 +147,92 @@ pub fn fake(config: FakeConfig) -> Arc<FakeProvider> {
     Arc::new(FakeProvider::new(config))
 }
 
-/// Replaces random identities and digests so snapshots are stable.
+/// Replaces random identities, digests, PEM blocks, timestamps and the line counts of long
+/// texts, so snapshots are stable.
 pub fn normalize(text: &str) -> String {
+    let text = replace_pem_blocks(text);
+    let text = replace_timestamps(&text);
+    let text = replace_line_counts(&text);
+    replace_hex_runs(&text)
+}
+
+/// `-----BEGIN X-----...-----END X-----` (with real or JSON-escaped newlines) → `<pem X>`.
+fn replace_pem_blocks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after_begin = &rest[start + "-----BEGIN ".len()..];
+        let Some(label_end) = after_begin.find("-----") else {
+            break;
+        };
+        let label = &after_begin[..label_end];
+        let end_marker = format!("-----END {label}-----");
+        let Some(end) = after_begin.find(&end_marker) else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&format!("<pem {label}>"));
+        rest = &after_begin[end + end_marker.len()..];
+        // The newline that ends the block belongs to it.
+        rest = rest
+            .strip_prefix("\\n")
+            .or_else(|| rest.strip_prefix('\n'))
+            .unwrap_or(rest);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `2026-11-22T05:00:00Z` → `<time>`.
+fn replace_timestamps(text: &str) -> String {
+    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:ddZ";
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut idx = 0;
+    let mut copied = 0;
+    while idx + SHAPE.len() <= bytes.len() {
+        let fits =
+            SHAPE
+                .iter()
+                .zip(&bytes[idx..idx + SHAPE.len()])
+                .all(|(shape, byte)| match shape {
+                    b'd' => byte.is_ascii_digit(),
+                    other => other == byte,
+                });
+        if fits {
+            out.push_str(&text[copied..idx]);
+            out.push_str("<time>");
+            idx += SHAPE.len();
+            copied = idx;
+        } else {
+            idx += 1;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// `<<-EOT (12 lines)` → `<<-EOT (<n> lines)`: a signature's length varies by a byte or two.
+fn replace_line_counts(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("<<-EOT (") {
+        let after = &rest[start + "<<-EOT (".len()..];
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        out.push_str(&rest[..start]);
+        if digits > 0 && after[digits..].starts_with(" line") {
+            out.push_str("<<-EOT (<n>");
+            rest = &after[digits..];
+        } else {
+            out.push_str("<<-EOT (");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn replace_hex_runs(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let chars: Vec<char> = text.chars().collect();
     let mut idx = 0;
