@@ -68,28 +68,24 @@ pub fn note_for(prior: &Value, now: OffsetDateTime) -> Option<String> {
     renewal_note(now, not_after, renew_before_hours)
 }
 
-/// Plans a certificate's renewal: a prior whose `renewal_due` is set is replaced, and says
-/// why. A new certificate is never due.
+/// Plans a certificate's renewal: a prior whose `renewal_due` is set must be replaced, and
+/// the cause says why (the engine then plans the replacement from scratch). A new
+/// certificate is never due.
 pub fn refine_plan(change: &mut PlannedChange, prior: Option<&Value>) {
-    let due = prior.and_then(|prior| {
-        let note = prior.get("renewal_due").and_then(Value::as_str)?;
-        Some(renewal_reason(note, prior))
-    });
-    if let Some(reason) = due {
-        change.requires_replace.push(ReplaceCause {
-            path: vec![PathSeg::Key("not_after".into())],
-            reason,
-        });
-    }
-    let fresh = prior.is_none() || !change.requires_replace.is_empty();
-    let Some(planned) = change.planned.as_map_mut() else {
+    let Some(prior) = prior else {
+        if let Some(planned) = change.planned.as_map_mut() {
+            for name in SIGNED_ATTRIBUTES {
+                planned.insert(name.into(), Value::Unknown);
+            }
+            planned.insert("renewal_due".into(), Value::Null);
+        }
         return;
     };
-    if fresh {
-        for name in SIGNED_ATTRIBUTES {
-            planned.insert(name.into(), Value::Unknown);
-        }
-        planned.insert("renewal_due".into(), Value::Null);
+    if let Some(note) = prior.get("renewal_due").and_then(Value::as_str) {
+        change.requires_replace.push(ReplaceCause {
+            path: vec![PathSeg::Key("not_after".into())],
+            reason: renewal_reason(note, prior),
+        });
     }
 }
 
@@ -200,7 +196,14 @@ mod tests {
             change.requires_replace[0].reason,
             "the certificate expires in 12 days, inside its renewal window of 30 days"
         );
+    }
+
+    #[test]
+    fn new_certificate_is_unsigned_and_not_due() {
+        let mut change = no_change(&stored(NOW, 720, Some("stale")));
+        refine_plan(&mut change, None);
         assert_eq!(change.planned.get("cert_pem"), Some(&Value::Unknown));
+        assert_eq!(change.planned.get("not_after"), Some(&Value::Unknown));
         assert_eq!(change.planned.get("renewal_due"), Some(&Value::Null));
     }
 
