@@ -222,3 +222,30 @@ async fn ignoring_not_after_turns_renewal_off() {
         fk::render::plan_text(&plan, false)
     );
 }
+
+#[test]
+fn validate_reports_every_pki_mistake_at_its_value() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_fk"))
+        .arg("validate")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki/bad-values"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("fk runs");
+    let shown = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{shown}");
+    for (code, line) in [
+        ("fk::tls::rsa_bits", "main.toml:5:12"),
+        ("fk::tls::bad_renewal_window", "main.toml:13:22"),
+        ("fk::tls::empty_common_name", "main.toml:19:15"),
+        ("fk::tls::bad_ip_address", "main.toml:20:30"),
+        ("fk::tls::unknown_usage", "main.toml:21:26"),
+        ("fk::tls::bad_server_url", "main.toml:25:10"),
+    ] {
+        let at = shown
+            .find(&format!("error[{code}]"))
+            .unwrap_or_else(|| panic!("no {code} in:\n{shown}"));
+        assert!(shown[at..].contains(line), "{code} not at {line}:\n{shown}");
+    }
+    assert!(shown.contains("did you mean `client_auth`?"), "{shown}");
+    assert!(shown.contains("6 errors"), "{shown}");
+}

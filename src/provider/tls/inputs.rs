@@ -184,7 +184,7 @@ pub fn check_choice(
         return None;
     }
     let help = match nearest(given, allowed.iter().copied()) {
-        Some(near) => format!("did you mean `{near}`? allowed: {}", allowed.join(", ")),
+        Some(near) => format!("did you mean `{near}`?"),
         None => format!("allowed: {}", allowed.join(", ")),
     };
     Some(AttrProblem {
