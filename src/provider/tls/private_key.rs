@@ -45,14 +45,19 @@ pub fn schema() -> ResourceSchema {
     }
 }
 
-/// The configuration with its defaults: `ECDSA_P256`, and 2048 bits for RSA.
+/// The configuration with its defaults: `ECDSA_P256`, and 2048 bits for RSA (unknown bits
+/// while the algorithm is unknown, so apply cannot contradict the plan).
 pub fn with_defaults(config: &Value) -> Value {
-    let mut filled =
-        super::inputs::with_defaults(config, &[("algorithm", Value::str("ECDSA_P256"))]);
-    if filled.get("algorithm").and_then(Value::as_str) == Some("RSA") {
-        filled = super::inputs::with_defaults(&filled, &[("rsa_bits", Value::Int(2048))]);
-    }
-    filled
+    let filled = super::inputs::with_defaults(config, &[("algorithm", Value::str("ECDSA_P256"))]);
+    let algorithm = filled.get("algorithm").cloned().unwrap_or_default();
+    let bits = if algorithm.is_unknown() {
+        Value::Unknown
+    } else if algorithm.as_str() == Some("RSA") {
+        Value::Int(2048)
+    } else {
+        return filled;
+    };
+    super::inputs::with_defaults(&filled, &[("rsa_bits", bits)])
 }
 
 pub fn validate(config: &Value) -> Vec<AttrProblem> {
@@ -185,6 +190,11 @@ mod tests {
         assert_eq!(
             with_defaults(&config("RSA", None)).get("rsa_bits"),
             Some(&Value::Int(2048))
+        );
+        let unknown = Value::Map(BTreeMap::from([("algorithm".to_string(), Value::Unknown)]));
+        assert_eq!(
+            with_defaults(&unknown).get("rsa_bits"),
+            Some(&Value::Unknown)
         );
     }
 
