@@ -249,3 +249,40 @@ fn validate_reports_every_pki_mistake_at_its_value() {
     assert!(shown.contains("did you mean `client_auth`?"), "{shown}");
     assert!(shown.contains("6 errors"), "{shown}");
 }
+
+#[tokio::test]
+async fn renewing_the_ca_signs_its_certificates_anew() {
+    let (module, mut state) = applied_chain().await;
+    let expired = OffsetDateTime::now_utc() - Duration::days(3) - Duration::hours(1);
+    state
+        .resources
+        .get_mut("tls_self_signed_ca.kubernetes")
+        .unwrap()
+        .attributes["not_after"] = serde_json::Value::String(expired.format(&Rfc3339).unwrap());
+    let options = PlanOptions {
+        refresh: true,
+        ..PlanOptions::default()
+    };
+    let plan = module.plan(&state, &options).await.unwrap();
+    let (text, _) = render(&plan);
+    assert!(
+        text.contains("`not_after` forces replacement: the certificate expired 3 days ago"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`ca_cert_pem` forces replacement: a new `ca_cert_pem` needs a newly signed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 2 to add, 1 to change, 2 to destroy."),
+        "{text}"
+    );
+    let (renewed, report) = module.apply(&plan, 4).await;
+    assert!(report.succeeded(), "{:?}", report.results);
+    let again = module.plan(&renewed, &options).await.unwrap();
+    assert!(
+        !again.has_changes(),
+        "{}",
+        fk::render::plan_text(&again, false)
+    );
+}
