@@ -172,6 +172,7 @@ impl IdentityTokenSource {
         env: &EnvSnapshot,
         cloud: &CloudProfile,
     ) -> Result<IdentityTokenSource, AuthError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let kind = choose_credential(env);
         let client_options = ClientOptions {
             cloud: Some(Arc::new(cloud.sdk_cloud())),

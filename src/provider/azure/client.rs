@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use super::auth::TokenSource;
 use super::error::{ArmError, CloudError};
-use super::retry::{Retry, RetryPolicy, is_retryable, jitter_unit, parse_retry_after};
+use super::retry::{FailedAttempt, RetryPolicy, parse_retry_after, with_retries};
 
 /// The api-version of `Microsoft.Resources` (resource groups, provider registration).
 pub const RESOURCES_API_VERSION: &str = "2021-04-01";
@@ -37,13 +37,6 @@ pub struct ArmClient {
     pub(crate) subscription_id: String,
     pub(crate) retry: RetryPolicy,
     pub(crate) poll_interval: Duration,
-}
-
-/// One failed attempt, before the retry decision.
-struct Attempt {
-    error: ArmError,
-    retry_after: Option<Duration>,
-    transport: bool,
 }
 
 impl ArmClient {
@@ -114,21 +107,7 @@ impl ArmClient {
         target: &str,
         body: Option<&Json>,
     ) -> Result<ArmResponse, ArmError> {
-        let mut attempt = 1;
-        loop {
-            let failed = match self.send_once(method, target, body).await {
-                Ok(response) => return Ok(response),
-                Err(failed) => failed,
-            };
-            let status = failed.error.status();
-            let decision = is_retryable(status, failed.error.arm_code(), failed.transport);
-            if decision != Retry::Backoff || !self.retry.allows_another(attempt) {
-                return Err(failed.error);
-            }
-            let delay = self.retry.delay(attempt, failed.retry_after, jitter_unit());
-            tokio::time::sleep(delay).await;
-            attempt += 1;
-        }
+        with_retries(&self.retry, |_| self.send_once(method, target, body)).await
     }
 
     async fn send_once(
@@ -136,10 +115,10 @@ impl ArmClient {
         method: &Method,
         target: &str,
         body: Option<&Json>,
-    ) -> Result<ArmResponse, Attempt> {
+    ) -> Result<ArmResponse, FailedAttempt> {
         let url = self.url(target);
         let shown_path = display_path(&url);
-        let fail = |error: ArmError, transport: bool| Attempt {
+        let fail = |error: ArmError, transport: bool| FailedAttempt {
             error,
             retry_after: None,
             transport,
@@ -201,7 +180,7 @@ impl ArmClient {
             serde_json::from_str(&text).unwrap_or(Json::Null)
         };
         if !(200..300).contains(&status) {
-            return Err(Attempt {
+            return Err(FailedAttempt {
                 error: ArmError::Http {
                     method: method.to_string(),
                     path: shown_path,

@@ -283,11 +283,7 @@ pub fn plan(
         .map(|prior| replace_causes(prior, &planned))
         .unwrap_or_default();
     let kept = prior.as_ref().filter(|_| causes.is_empty());
-    let kept_value = |key: &str| {
-        kept.and_then(|prior| prior.get(key))
-            .filter(|value| !value.is_null())
-            .cloned()
-    };
+    let kept_value = |key: &str| kept.and_then(|prior| prior.get(key)).cloned();
     let known = |key: &str| planned.get(key).and_then(Value::as_str).map(str::to_string);
     let id = match (known("name"), known("resource_group")) {
         (Some(_), Some(_)) => Value::str(intended_id(subscription_id, &planned)),
@@ -302,7 +298,9 @@ pub fn plan(
     let same_label = kept.is_some_and(|prior| prior.get("dns_label") == Some(&label));
     let fqdn = match (label.as_str(), known("location")) {
         _ if label.is_null() => Value::Null,
-        _ if same_label && kept_value("fqdn").is_some() => kept_value("fqdn").unwrap_or_default(),
+        _ if same_label && kept_value("fqdn").is_some_and(|fqdn| !fqdn.is_null()) => {
+            kept_value("fqdn").unwrap_or_default()
+        }
         (Some(label), Some(location)) => Value::str(cloud.container_fqdn(label, &location)),
         _ => Value::Unknown,
     };

@@ -49,7 +49,7 @@ impl ContainerGroups<'_> {
             max_wait: self.max_wait,
         };
         if let Err(error) = operation.wait(response).await {
-            return Err(self.with_events(fail(error), &path).await);
+            return Err(self.with_events(group_failure(fail(error)), &path).await);
         }
         let body = self.wait_ready(ctx, &path).await?;
         Ok(from_response(&body, Some(planned)))
@@ -144,7 +144,7 @@ impl ContainerGroups<'_> {
             max_wait: self.max_wait,
         };
         if let Err(error) = operation.wait(response).await {
-            return Err(self.with_events(fail(error), &path).await);
+            return Err(self.with_events(group_failure(fail(error)), &path).await);
         }
         let body = self.wait_ready(ctx, &path).await?;
         Ok(from_response(&body, Some(prior)))
@@ -267,6 +267,14 @@ pub fn events(body: &Json) -> Vec<String> {
         }
     }
     lines
+}
+
+/// An operation that ended `Failed` without an ARM code is the group failing.
+fn group_failure(mut error: ProviderError) -> ProviderError {
+    if error.code == "fk::azure::operation_failed" {
+        error.code = "fk::azure::container_group_failed".into();
+    }
+    error
 }
 
 fn add_events(mut error: ProviderError, body: &Json) -> ProviderError {

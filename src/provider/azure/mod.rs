@@ -31,6 +31,10 @@ pub mod shape;
 pub mod storage_account;
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod http_tests;
+#[cfg(test)]
 mod spec_check;
 #[cfg(test)]
 mod test_server;

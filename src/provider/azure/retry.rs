@@ -4,7 +4,10 @@
 //! request got an answer at all; its table is tested. [`RetryPolicy`] turns an attempt
 //! number and a `Retry-After` into a bounded, jittered exponential delay.
 
+use std::future::Future;
 use std::time::Duration;
+
+use super::error::ArmError;
 
 /// What to do after a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,9 +103,106 @@ pub fn parse_retry_after(header: Option<&str>) -> Option<Duration> {
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
 }
 
+/// One failed attempt, before the retry decision.
+pub struct FailedAttempt {
+    pub error: ArmError,
+    pub retry_after: Option<Duration>,
+    /// No answer came (connection refused, reset, timed out).
+    pub transport: bool,
+}
+
+/// Runs `attempt` (given the 1-based attempt number) until it succeeds, fails in a way
+/// [`is_retryable`] does not retry, or the policy's attempts run out; sleeps between.
+pub async fn with_retries<T, Fut>(
+    policy: &RetryPolicy,
+    mut attempt: impl FnMut(u32) -> Fut,
+) -> Result<T, ArmError>
+where
+    Fut: Future<Output = Result<T, FailedAttempt>>,
+{
+    let mut attempt_number = 1;
+    loop {
+        let failed = match attempt(attempt_number).await {
+            Ok(value) => return Ok(value),
+            Err(failed) => failed,
+        };
+        let status = failed.error.status();
+        let decision = is_retryable(status, failed.error.arm_code(), failed.transport);
+        if decision != Retry::Backoff || !policy.allows_another(attempt_number) {
+            return Err(failed.error);
+        }
+        let delay = policy.delay(attempt_number, failed.retry_after, jitter_unit());
+        tokio::time::sleep(delay).await;
+        attempt_number += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
     use super::*;
+
+    fn http_failure(status: u16, retry_after: Option<u64>) -> FailedAttempt {
+        FailedAttempt {
+            error: ArmError::Http {
+                method: "GET".into(),
+                path: "/x".into(),
+                status,
+                cloud_error: None,
+                request_id: None,
+            },
+            retry_after: retry_after.map(Duration::from_secs),
+            transport: false,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_retry_after_then_backs_off_exponentially() {
+        let started = tokio::time::Instant::now();
+        let calls = AtomicU32::new(0);
+        let result = with_retries(&RetryPolicy::default(), |attempt| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                match attempt {
+                    1 => Err(http_failure(429, Some(7))),
+                    2 => Err(http_failure(503, None)),
+                    _ => Ok("done"),
+                }
+            }
+        })
+        .await;
+        assert_eq!(result, Ok("done"));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        let waited = started.elapsed();
+        // 7 s from Retry-After, then 4 s of backoff scaled by jitter into [2 s, 4 s].
+        assert!(waited >= Duration::from_secs(9), "waited {waited:?}");
+        assert!(waited <= Duration::from_secs(11), "waited {waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_after_max_attempts_and_never_retries_client_errors() {
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
+        let calls = AtomicU32::new(0);
+        let throttled: Result<(), ArmError> = with_retries(&policy, |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(http_failure(429, Some(1))) }
+        })
+        .await;
+        assert_eq!(throttled.map_err(|e| e.status()), Err(Some(429)));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        calls.store(0, Ordering::SeqCst);
+        let rejected: Result<(), ArmError> = with_retries(&policy, |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(http_failure(400, None)) }
+        })
+        .await;
+        assert!(rejected.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn retry_decision_table() {
