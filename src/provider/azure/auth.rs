@@ -197,7 +197,6 @@ impl IdentityTokenSource {
                     client_id: Some(var("AZURE_CLIENT_ID")),
                     tenant_id: Some(var("AZURE_TENANT_ID")),
                     token_file_path: Some(var("AZURE_FEDERATED_TOKEN_FILE").into()),
-                    ..Default::default()
                 }))
                 .map_err(fail)?
             }

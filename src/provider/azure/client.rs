@@ -185,7 +185,7 @@ impl ArmClient {
                     method: method.to_string(),
                     path: shown_path,
                     status,
-                    cloud_error: CloudError::parse(&body),
+                    cloud_error: CloudError::parse(&body).map(Box::new),
                     request_id,
                 },
                 retry_after,
@@ -303,12 +303,12 @@ mod tests {
             method: "PUT".into(),
             path: "/x".into(),
             status: 409,
-            cloud_error: Some(CloudError {
+            cloud_error: Some(Box::new(CloudError {
                 code: "MissingSubscriptionRegistration".into(),
                 message: "The subscription is not registered to use namespace 'Microsoft.Storage'."
                     .into(),
                 details: Vec::new(),
-            }),
+            })),
             request_id: None,
         };
         assert_eq!(

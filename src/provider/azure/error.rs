@@ -57,7 +57,7 @@ pub enum ArmError {
         method: String,
         path: String,
         status: u16,
-        cloud_error: Option<CloudError>,
+        cloud_error: Option<Box<CloudError>>,
         request_id: Option<String>,
     },
     /// A long-running operation ended `Failed` or `Canceled`.
@@ -66,7 +66,7 @@ pub enum ArmError {
         method: String,
         path: String,
         status: String,
-        cloud_error: Option<CloudError>,
+        cloud_error: Option<Box<CloudError>>,
     },
     /// No answer: connection refused, reset, timed out.
     #[error("{method} {path}: {message}")]
@@ -86,7 +86,7 @@ fn http_summary(
     method: &str,
     path: &str,
     status: u16,
-    cloud_error: &Option<CloudError>,
+    cloud_error: &Option<Box<CloudError>>,
     request_id: &Option<String>,
 ) -> String {
     let reason = reqwest::StatusCode::from_u16(status)
@@ -102,7 +102,7 @@ fn http_summary(
     text
 }
 
-fn cloud_suffix(cloud_error: &Option<CloudError>) -> String {
+fn cloud_suffix(cloud_error: &Option<Box<CloudError>>) -> String {
     match cloud_error {
         Some(error) if error.message.is_empty() => format!(": {}", error.code),
         Some(error) => format!(": {}: {}", error.code, error.message),
@@ -215,11 +215,11 @@ mod tests {
             method: "PUT".into(),
             path: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/etcd".into(),
             status: 409,
-            cloud_error: Some(CloudError {
+            cloud_error: Some(Box::new(CloudError {
                 code: "DnsNameLabelAlreadyTaken".into(),
                 message: "The DNS name label 'fk-etcd' is not available".into(),
                 details: Vec::new(),
-            }),
+            })),
             request_id: Some("req-123".into()),
         };
         let provider_error = error.for_resource(&Address::new("azure_container_group", "etcd"));

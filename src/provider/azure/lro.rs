@@ -175,7 +175,7 @@ impl Operation<'_> {
             method: self.method.to_string(),
             path: self.path.to_string(),
             status: status.to_string(),
-            cloud_error,
+            cloud_error: cloud_error.map(Box::new),
         }
     }
 }

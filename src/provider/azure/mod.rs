@@ -150,10 +150,9 @@ impl AzureProvider {
         if state
             .get("id")
             .is_some_and(|id| id.is_null() || id.as_str() == Some(""))
+            && let Some(fields) = state.as_map_mut()
         {
-            if let Some(fields) = state.as_map_mut() {
-                fields.insert("id".into(), Value::str(id));
-            }
+            fields.insert("id".into(), Value::str(id));
         }
         Ok(state)
     }
