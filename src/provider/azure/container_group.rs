@@ -39,6 +39,9 @@ use crate::value::{PathSeg, Value};
 pub const TYPE: &str = "azure_container_group";
 pub const API_VERSION: &str = "2025-09-01";
 
+/// ACI's hard limit of ports per IP address.
+const MAX_PORTS_PER_IP: usize = 5;
+
 pub const RESTART_NOTE: &str = "updates in place: restarts every container of the group";
 pub const PATCH_NOTE: &str = "tags only: PATCH, restarts nothing";
 const ACI_RULE: &str = "ACI cannot change it in place (InvalidContainerGroupUpdate): the group is deleted and created again";
@@ -335,6 +338,19 @@ pub fn plan(
     }
 }
 
+/// The group's requested vCPU and memory (GB): the sums over its containers, which is what
+/// ACI bills per second. `None` while any of them is unknown.
+pub fn requested_resources(planned: &Value) -> Option<(f64, f64)> {
+    let containers = planned.get("containers")?.as_list()?;
+    containers
+        .iter()
+        .try_fold((0.0, 0.0), |(cpu, memory), container| {
+            let container_cpu = container.get("cpu")?.as_f64()?;
+            let container_memory = container.get("memory_gb")?.as_f64()?;
+            Some((cpu + container_cpu, memory + container_memory))
+        })
+}
+
 /// Checks a configured group: names, label syntax, mounts naming declared volumes, one
 /// source per volume, a variable not both plain and secure.
 pub fn validate(config: &Value) -> Vec<AttrProblem> {
@@ -355,6 +371,18 @@ pub fn validate(config: &Value) -> Vec<AttrProblem> {
                 help: None,
             });
         }
+    }
+    let n_ports = config
+        .get("ports")
+        .and_then(Value::as_list)
+        .map_or(0, Vec::len);
+    if n_ports > MAX_PORTS_PER_IP {
+        problems.push(AttrProblem {
+            path: key_path("ports"),
+            code: "fk::azure::too_many_ports",
+            message: format!("{n_ports} ports on one IP address; ACI allows {MAX_PORTS_PER_IP}"),
+            help: Some("split the containers over more groups".into()),
+        });
     }
     let volumes = config.get("volumes").and_then(Value::as_list);
     let mut volume_names = BTreeSet::new();
@@ -430,4 +458,86 @@ pub fn validate(config: &Value) -> Vec<AttrProblem> {
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::azure::fixtures::{full_group_config, with};
+    use crate::value::path_to_string;
+
+    #[test]
+    fn sums_requested_resources_for_pricing() {
+        let config = full_group_config();
+        assert_eq!(requested_resources(&canonical(&config)), Some((1.0, 2.0)));
+        let unknown = with(config, &["containers", "0", "cpu"], Value::Unknown);
+        assert_eq!(requested_resources(&unknown), None);
+    }
+
+    #[test]
+    fn full_config_is_valid() {
+        assert_eq!(validate(&full_group_config()), Vec::new());
+    }
+
+    #[test]
+    fn reports_bad_mounts_volumes_env_and_names_at_their_paths() {
+        let config = full_group_config();
+        let config = with(config, &["name"], Value::str("Bad--Name"));
+        let config = with(config, &["dns_label"], Value::str("ok"));
+        let config = with(
+            config,
+            &["containers", "0", "volume_mounts", "0", "name"],
+            Value::str("dat"),
+        );
+        let config = with(
+            config,
+            &["volumes", "0", "secret"],
+            Value::Map(Default::default()),
+        );
+        let config = with(
+            config,
+            &["containers", "0", "secure_env", "ETCD_NAME"],
+            Value::str("x"),
+        );
+        let problems: Vec<(String, &str)> = validate(&config)
+            .iter()
+            .map(|problem| (path_to_string(&problem.path), problem.code))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                ("dns_label".to_string(), "fk::azure::invalid_dns_label"),
+                (
+                    "name".to_string(),
+                    "fk::azure::invalid_container_group_name"
+                ),
+                ("volumes[0]".to_string(), "fk::azure::invalid_volume"),
+                (
+                    "containers[0].volume_mounts[0].name".to_string(),
+                    "fk::azure::unknown_volume"
+                ),
+                (
+                    "containers[0].secure_env.ETCD_NAME".to_string(),
+                    "fk::azure::duplicate_env"
+                ),
+            ]
+        );
+        let unknown_mount = validate(&with(
+            full_group_config(),
+            &["containers", "0", "volume_mounts", "0", "name"],
+            Value::str("dat"),
+        ));
+        assert_eq!(
+            unknown_mount[0].help.as_deref(),
+            Some("did you mean `data`?")
+        );
+    }
+
+    #[test]
+    fn more_than_five_ports_on_one_ip_is_an_error() {
+        let ports = Value::List((1..=6).map(Value::Int).collect());
+        let problems = validate(&with(full_group_config(), &["ports"], ports));
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].code, "fk::azure::too_many_ports");
+    }
 }

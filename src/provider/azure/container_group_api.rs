@@ -12,7 +12,8 @@ use serde_json::{Value as Json, json};
 
 use super::client::ArmClient;
 use super::container_group::API_VERSION;
-use super::container_group_body::{from_response, to_body};
+use super::container_group_body::to_body;
+use super::container_group_state::from_response;
 use super::error::ArmError;
 use super::lro::{Operation, Terminal, provisioning_state, terminal_state};
 use super::shape::{tags_to_json, with_version};

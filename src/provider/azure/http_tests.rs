@@ -530,3 +530,33 @@ async fn stop_then_start_marks_the_state() {
         "write-only value kept"
     );
 }
+
+#[tokio::test]
+async fn token_is_only_sent_to_the_arm_endpoint() {
+    let arm = TestArm::start().await;
+    let elsewhere = TestArm::start().await;
+    let monitor = format!("{}/operations/op9", elsewhere.base);
+    arm.on(
+        "DELETE",
+        "/containerGroups/fk-etcd",
+        vec![Reply::empty(202).header("Azure-AsyncOperation", &monitor)],
+    );
+    elsewhere.on(
+        "GET",
+        "/operations/op9",
+        vec![Reply::json(200, json!({"status": "Succeeded"}))],
+    );
+    let provider = provider(&arm);
+    let deleted = provider
+        .delete(&ctx(), "azure_container_group", GROUP_ID, &Value::Null)
+        .await;
+    assert_eq!(deleted, Ok(()));
+    assert_eq!(elsewhere.count("GET", "/operations/op9"), 1);
+    assert!(
+        elsewhere
+            .requests()
+            .iter()
+            .all(|r| r.authorization.is_none())
+    );
+    assert!(arm.requests().iter().all(|r| r.authorization.is_some()));
+}
