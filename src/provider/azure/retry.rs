@@ -44,7 +44,7 @@ pub fn is_retryable(status: Option<u16>, arm_code: Option<&str>, transport_error
         return Retry::Backoff;
     }
     match status {
-        408 | 429 | 500 | 502 | 503 | 504 => Retry::Backoff,
+        429 | 500 | 502 | 503 | 504 => Retry::Backoff,
         _ => Retry::Never,
     }
 }
@@ -100,7 +100,8 @@ pub fn jitter_unit() -> f64 {
 /// Parses `Retry-After` in seconds (ARM never sends the HTTP-date form).
 pub fn parse_retry_after(header: Option<&str>) -> Option<Duration> {
     let seconds: f64 = header?.trim().parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+    // Clamped to a day so an absurd header cannot overflow a Duration.
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
 }
 
 /// One failed attempt, before the retry decision.
@@ -214,7 +215,7 @@ mod tests {
             (Some(502), None, false, Retry::Backoff),
             (Some(503), Some("ServiceUnavailable"), false, Retry::Backoff),
             (Some(504), None, false, Retry::Backoff),
-            (Some(408), None, false, Retry::Backoff),
+            (Some(408), None, false, Retry::Never),
             (Some(501), None, false, Retry::Never),
             (
                 Some(400),
@@ -284,6 +285,10 @@ mod tests {
         assert_eq!(parse_retry_after(Some(" 7 ")), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after(Some("soon")), None);
         assert_eq!(parse_retry_after(Some("-1")), None);
+        assert_eq!(
+            parse_retry_after(Some("1e300")),
+            Some(Duration::from_secs(86_400))
+        );
     }
 
     #[test]
