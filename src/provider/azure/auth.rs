@@ -224,6 +224,20 @@ impl IdentityTokenSource {
         })
     }
 
+    /// A source over any credential (tests use a fake one).
+    pub fn with_credential(
+        credential: Arc<dyn TokenCredential>,
+        kind: CredentialKind,
+        scope: &str,
+    ) -> IdentityTokenSource {
+        IdentityTokenSource {
+            credential,
+            kind,
+            scope: scope.to_string(),
+            cached: Mutex::new(None),
+        }
+    }
+
     pub fn kind(&self) -> CredentialKind {
         self.kind
     }
@@ -314,6 +328,48 @@ mod tests {
         let shown = format!("{snapshot:?}");
         assert!(shown.contains("AZURE_CLIENT_SECRET"));
         assert!(!shown.contains("hunter2"));
+    }
+
+    /// Counts calls; hands out tokens that expire `lifetime` from now.
+    #[derive(Debug)]
+    struct CountingCredential {
+        calls: std::sync::atomic::AtomicU32,
+        lifetime: time::Duration,
+    }
+
+    #[async_trait]
+    impl TokenCredential for CountingCredential {
+        async fn get_token(
+            &self,
+            scopes: &[&str],
+            _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+            assert_eq!(scopes, ["https://management.azure.com/.default"]);
+            let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(azure_core::credentials::AccessToken::new(
+                format!("token-{n}"),
+                time::OffsetDateTime::now_utc() + self.lifetime,
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn caches_tokens_until_five_minutes_before_expiry() {
+        for (lifetime, expected) in [
+            (time::Duration::hours(1), ["token-0", "token-0"]),
+            (time::Duration::minutes(2), ["token-0", "token-1"]),
+        ] {
+            let credential = Arc::new(CountingCredential {
+                calls: Default::default(),
+                lifetime,
+            });
+            let scope = CloudProfile::public().token_scope;
+            let source =
+                IdentityTokenSource::with_credential(credential, CredentialKind::AzureCli, &scope);
+            let first = source.token().await.map(|t| t.secret().to_string());
+            let second = source.token().await.map(|t| t.secret().to_string());
+            assert_eq!([first, second], expected.map(|t| Ok(t.to_string())));
+        }
     }
 
     #[test]

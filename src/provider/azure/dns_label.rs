@@ -96,36 +96,52 @@ pub fn plan(
     change
 }
 
-/// Pairs of `dns_label` resources with the same label in the same region.
+/// Labels claimed twice in one region: among `dns_label` resources (`label`) and among
+/// container groups (`dns_label`; two groups can never share one, even through one
+/// `dns_label` resource). Values still unknown are skipped.
 pub fn duplicates(resources: &[(Address, Value)]) -> Vec<(Address, AttrProblem)> {
+    let mut problems = duplicates_of(resources, TYPE, "label");
+    problems.extend(duplicates_of(
+        resources,
+        "azure_container_group",
+        "dns_label",
+    ));
+    problems
+}
+
+fn duplicates_of(
+    resources: &[(Address, Value)],
+    resource_type: &str,
+    key: &str,
+) -> Vec<(Address, AttrProblem)> {
     let mut first_seen: BTreeMap<(String, String), &Address> = BTreeMap::new();
     let mut problems = Vec::new();
     for (address, config) in resources {
-        if address.resource_type != TYPE {
+        if address.resource_type != resource_type {
             continue;
         }
         let (Some(label), Some(location)) = (
-            config.get("label").and_then(Value::as_str),
+            config.get(key).and_then(Value::as_str),
             config.get("location").and_then(Value::as_str),
         ) else {
             continue;
         };
-        let key = (label.to_string(), normalise_location(location));
-        match first_seen.get(&key) {
+        let region_label = (label.to_string(), normalise_location(location));
+        match first_seen.get(&region_label) {
             Some(first) => problems.push((
                 address.clone(),
                 AttrProblem {
-                    path: vec![PathSeg::Key("label".into())],
+                    path: vec![PathSeg::Key(key.into())],
                     code: "fk::azure::duplicate_dns_label",
                     message: format!(
                         "DNS name label `{label}` in `{}` is also claimed by `{first}`",
-                        key.1
+                        region_label.1
                     ),
                     help: Some("labels are unique per region: give each one its own".into()),
                 },
             )),
             None => {
-                first_seen.insert(key, address);
+                first_seen.insert(region_label, address);
             }
         }
     }
@@ -185,5 +201,30 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].0, Address::new(TYPE, "c"));
         assert!(problems[0].1.message.contains("dns_label.a"));
+    }
+
+    #[test]
+    fn two_groups_with_one_label_conflict_but_a_group_and_its_label_do_not() {
+        let group = |name: &str| {
+            (
+                Address::new("azure_container_group", name),
+                map([
+                    ("dns_label", Value::str("fk-etcd")),
+                    ("location", Value::str("westeurope")),
+                ]),
+            )
+        };
+        let label = (
+            Address::new(TYPE, "etcd"),
+            map([
+                ("label", Value::str("fk-etcd")),
+                ("location", Value::str("westeurope")),
+            ]),
+        );
+        assert_eq!(duplicates(&[label.clone(), group("etcd")]), Vec::new());
+        let problems = duplicates(&[label, group("etcd"), group("etcd2")]);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].0.name, "etcd2");
+        assert_eq!(problems[0].1.path, vec![PathSeg::Key("dns_label".into())]);
     }
 }
