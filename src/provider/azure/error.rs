@@ -61,12 +61,14 @@ pub enum ArmError {
         request_id: Option<String>,
     },
     /// A long-running operation ended `Failed` or `Canceled`.
-    #[error("{method} {path} ended {status}{}", cloud_suffix(.cloud_error))]
+    #[error("{method} {path} ended {status}{}{}", cloud_suffix(.cloud_error), request_suffix(.request_id))]
     Operation {
         method: String,
         path: String,
         status: String,
         cloud_error: Option<Box<CloudError>>,
+        /// Of the poll that saw the terminal state.
+        request_id: Option<String>,
     },
     /// No answer: connection refused, reset, timed out.
     #[error("{method} {path}: {message}")]
@@ -96,10 +98,15 @@ fn http_summary(
     let mut text = format!("{method} {path} → {status} {reason}");
     text = text.trim_end().to_string();
     text.push_str(&cloud_suffix(cloud_error));
-    if let Some(request_id) = request_id {
-        text.push_str(&format!(" (request id {request_id})"));
-    }
+    text.push_str(&request_suffix(request_id));
     text
+}
+
+fn request_suffix(request_id: &Option<String>) -> String {
+    request_id
+        .as_ref()
+        .map(|request_id| format!(" (request id {request_id})"))
+        .unwrap_or_default()
 }
 
 fn cloud_suffix(cloud_error: &Option<Box<CloudError>>) -> String {

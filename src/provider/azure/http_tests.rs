@@ -118,7 +118,8 @@ async fn failed_and_canceled_operations_surface_their_error() {
         );
         arm.on("GET", "/operations/op2", vec![
             Reply::json(200, json!({"status": "InProgress"})),
-            Reply::json(200, json!({"status": terminal, "error": {"code": "InaccessibleImage", "message": "image 'nope' is not accessible"}})),
+            Reply::json(200, json!({"status": terminal, "error": {"code": "InaccessibleImage", "message": "image 'nope' is not accessible"}}))
+                .header("x-ms-request-id", "poll-7"),
         ]);
         let client = arm.client();
         let first = client.send(Method::PUT, GROUP_ID, None).await.expect("put");
@@ -130,6 +131,7 @@ async fn failed_and_canceled_operations_surface_their_error() {
         let shown = error.to_string();
         assert!(shown.contains(&format!("ended {terminal}")), "{shown}");
         assert!(shown.contains("image 'nope' is not accessible"), "{shown}");
+        assert!(shown.ends_with("(request id poll-7)"), "{shown}");
     }
 }
 

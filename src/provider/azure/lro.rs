@@ -67,7 +67,7 @@ impl Operation<'_> {
         let state = provisioning_state(&initial.body).map(str::to_string);
         match state.as_deref().map(|state| (state, terminal_state(state))) {
             None | Some((_, Some(Terminal::Succeeded))) => Ok(initial.body),
-            Some((state, Some(_))) => Err(self.ended(state, &initial.body)),
+            Some((state, Some(_))) => Err(self.ended(state, &initial)),
             Some((_, None)) => self.poll_provisioning_state(initial, started).await,
         }
     }
@@ -88,7 +88,7 @@ impl Operation<'_> {
                 .unwrap_or("InProgress");
             match terminal_state(status) {
                 Some(Terminal::Succeeded) => return Ok(()),
-                Some(_) => return Err(self.ended(status, &response.body)),
+                Some(_) => return Err(self.ended(status, &response)),
                 None => retry_after = response.retry_after,
             }
         }
@@ -126,7 +126,7 @@ impl Operation<'_> {
             let state = provisioning_state(&response.body).unwrap_or("Succeeded");
             match terminal_state(state) {
                 Some(Terminal::Succeeded) => return Ok(response.body),
-                Some(_) => return Err(self.ended(state, &response.body)),
+                Some(_) => return Err(self.ended(state, &response)),
                 None => retry_after = response.retry_after,
             }
         }
@@ -163,7 +163,8 @@ impl Operation<'_> {
         Ok(())
     }
 
-    fn ended(&self, status: &str, body: &Json) -> ArmError {
+    fn ended(&self, status: &str, response: &ArmResponse) -> ArmError {
+        let body = &response.body;
         let cloud_error = body
             .get("error")
             .and_then(|_| CloudError::parse(body))
@@ -176,6 +177,7 @@ impl Operation<'_> {
             path: self.path.to_string(),
             status: status.to_string(),
             cloud_error: cloud_error.map(Box::new),
+            request_id: response.request_id.clone(),
         }
     }
 }
