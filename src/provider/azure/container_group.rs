@@ -338,6 +338,67 @@ pub fn plan(
     }
 }
 
+/// A public IP needs ports, and each group port must be some container's port (ACI has no
+/// port mapping). Skipped while anything involved is unknown.
+fn check_ip_ports(config: &Value) -> Vec<AttrProblem> {
+    let canonical_config = canonical(config);
+    let containers = canonical_config.get("containers").and_then(Value::as_list);
+    let known = |key: &str| {
+        canonical_config
+            .get(key)
+            .is_some_and(Value::is_wholly_known)
+    };
+    let containers_known = containers.is_some_and(|containers| {
+        containers
+            .iter()
+            .all(|container| container.get("ports").is_some_and(Value::is_wholly_known))
+    });
+    let wants_ip = canonical_config
+        .get("ip_type")
+        .is_some_and(|ip| !ip.is_null());
+    if !(known("ip_type") && known("ports") && containers_known && wants_ip) {
+        return Vec::new();
+    }
+    let port_numbers = |ports: Option<&Value>| -> Vec<i64> {
+        let ports = ports
+            .and_then(Value::as_list)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        ports
+            .iter()
+            .filter_map(|port| port.get("port").and_then(Value::as_i64))
+            .collect()
+    };
+    let group_ports = port_numbers(canonical_config.get("ports"));
+    if group_ports.is_empty() {
+        return vec![AttrProblem {
+            path: key_path("ports"),
+            code: "fk::azure::ip_without_ports",
+            message:
+                "the group asks for an IP address (`dns_label` or `ip_type`) but exposes no port"
+                    .into(),
+            help: Some("add `ports` to a container".into()),
+        }];
+    }
+    let container_ports: BTreeSet<i64> = containers
+        .into_iter()
+        .flatten()
+        .flat_map(|container| port_numbers(container.get("ports")))
+        .collect();
+    group_ports
+        .iter()
+        .filter(|port| !container_ports.contains(port))
+        .map(|port| AttrProblem {
+            path: key_path("ports"),
+            code: "fk::azure::port_not_exposed",
+            message: format!(
+                "port {port} is on the group's IP address but no container exposes it"
+            ),
+            help: Some("ACI has no port mapping: add it to a container's `ports`".into()),
+        })
+        .collect()
+}
+
 /// The group's requested vCPU and memory (GB): the sums over its containers, which is what
 /// ACI bills per second. `None` while any of them is unknown.
 pub fn requested_resources(planned: &Value) -> Option<(f64, f64)> {
@@ -384,6 +445,7 @@ pub fn validate(config: &Value) -> Vec<AttrProblem> {
             help: Some("split the containers over more groups".into()),
         });
     }
+    problems.extend(check_ip_ports(config));
     let volumes = config.get("volumes").and_then(Value::as_list);
     let mut volume_names = BTreeSet::new();
     for (idx, volume) in volumes.into_iter().flatten().enumerate() {
@@ -534,10 +596,28 @@ mod tests {
     }
 
     #[test]
+    fn group_ports_must_be_container_ports() {
+        let ports = Value::List(vec![Value::Int(2379), Value::Int(443)]);
+        let problems = validate(&with(full_group_config(), &["ports"], ports));
+        let codes: Vec<&str> = problems.iter().map(|problem| problem.code).collect();
+        assert_eq!(codes, ["fk::azure::port_not_exposed"]);
+        assert!(problems[0].message.contains("443"));
+        let no_ports = with(
+            full_group_config(),
+            &["containers", "0", "ports"],
+            Value::Null,
+        );
+        let codes: Vec<&str> = validate(&no_ports)
+            .iter()
+            .map(|problem| problem.code)
+            .collect();
+        assert_eq!(codes, ["fk::azure::ip_without_ports"]);
+    }
+
+    #[test]
     fn more_than_five_ports_on_one_ip_is_an_error() {
         let ports = Value::List((1..=6).map(Value::Int).collect());
         let problems = validate(&with(full_group_config(), &["ports"], ports));
-        assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].code, "fk::azure::too_many_ports");
     }
 }
