@@ -562,3 +562,64 @@ async fn token_is_only_sent_to_the_arm_endpoint() {
     );
     assert!(arm.requests().iter().all(|r| r.authorization.is_some()));
 }
+
+/// Counts concurrent token requests and holds each until the test opens the gate.
+struct GatedToken {
+    in_flight: std::sync::atomic::AtomicUsize,
+    most_in_flight: std::sync::atomic::AtomicUsize,
+    gate: tokio::sync::Semaphore,
+}
+
+#[async_trait::async_trait]
+impl super::TokenSource for GatedToken {
+    async fn token(&self) -> Result<super::auth::BearerToken, super::auth::AuthError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, SeqCst);
+        let _permit = self.gate.acquire().await;
+        self.in_flight.fetch_sub(1, SeqCst);
+        Err(super::auth::AuthError {
+            source_name: "gate".into(),
+            message: "closed".into(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        "gate".into()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_runs_reads_in_parallel_but_bounded() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let tokens = Arc::new(GatedToken {
+        in_flight: Default::default(),
+        most_in_flight: Default::default(),
+        gate: tokio::sync::Semaphore::new(0),
+    });
+    let config = AzureConfig {
+        parallelism: 2,
+        ..AzureConfig::local("http://127.0.0.1:9", "sub")
+    };
+    let provider = Arc::new(AzureProvider::new(config, tokens.clone()).expect("provider"));
+    let reads: Vec<_> = (0..5)
+        .map(|_| {
+            let provider = provider.clone();
+            tokio::spawn(async move {
+                provider
+                    .read(&ctx(), "azure_container_group", GROUP_ID, &Value::Null)
+                    .await
+            })
+        })
+        .collect();
+    // Paused time only advances once every task is blocked: the reads have gone as far as
+    // they can.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(tokens.in_flight.load(SeqCst), 2);
+    tokens.gate.add_permits(5);
+    for read in reads {
+        let error = read.await.expect("task").expect_err("gate refuses");
+        assert_eq!(error.code, "fk::azure::auth");
+    }
+    assert_eq!(tokens.most_in_flight.load(SeqCst), 2);
+}
