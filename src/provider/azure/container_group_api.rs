@@ -282,3 +282,64 @@ fn add_events(mut error: ProviderError, body: &Json) -> ProviderError {
     error.details.extend(events(body));
     error
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(provisioning: &str, group_state: &str, containers: &[(&str, &str)]) -> Json {
+        let containers: Vec<Json> = containers
+            .iter()
+            .map(|(name, state)| {
+                json!({"name": name, "properties": {"instanceView": {
+                    "currentState": {"state": state},
+                    "events": [{"name": "Pulled", "message": format!("pulled {name}")}]
+                }}})
+            })
+            .collect();
+        json!({"properties": {
+            "provisioningState": provisioning,
+            "instanceView": {"state": group_state, "events": [{"name": "FailedMount", "message": "denied"}]},
+            "containers": containers
+        }})
+    }
+
+    #[test]
+    fn ready_only_when_succeeded_and_every_container_runs() {
+        let waiting = group(
+            "Succeeded",
+            "Running",
+            &[("etcd", "Running"), ("sidecar", "Waiting")],
+        );
+        assert_eq!(
+            readiness(&waiting),
+            Readiness::Waiting("provisioning Succeeded; containers: sidecar Waiting".into())
+        );
+        let creating = group("Creating", "Pending", &[("etcd", "Running")]);
+        assert!(matches!(readiness(&creating), Readiness::Waiting(_)));
+        let ready = group("Succeeded", "Running", &[("etcd", "Running")]);
+        assert_eq!(readiness(&ready), Readiness::Ready);
+    }
+
+    #[test]
+    fn finished_run_once_groups_are_ready_or_failed() {
+        let done = group("Succeeded", "Succeeded", &[("job", "Terminated")]);
+        assert_eq!(readiness(&done), Readiness::Ready);
+        let failed = group("Succeeded", "Failed", &[("job", "Terminated")]);
+        assert!(matches!(readiness(&failed), Readiness::Failed(_)));
+        let canceled = group("Canceled", "Pending", &[("job", "Waiting")]);
+        assert!(matches!(readiness(&canceled), Readiness::Failed(_)));
+    }
+
+    #[test]
+    fn events_name_their_container() {
+        let body = group("Failed", "Pending", &[("etcd", "Waiting")]);
+        assert_eq!(
+            events(&body),
+            [
+                "FailedMount: denied",
+                "container `etcd`: Pulled: pulled etcd"
+            ]
+        );
+    }
+}

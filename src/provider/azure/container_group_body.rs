@@ -1,7 +1,8 @@
 //! The container group's two shapes: fk's attribute tree (snake_case, as written in TOML)
-//! and ARM's JSON body; this file builds the body (`container_group_state` reads answers). [`canonical`] puts either side into one normal form (server
-//! defaults filled, empty lists unset, numbers as floats where ARM uses floats, secrets
-//! marked), so a config and the GET of what it produced compare equal.
+//! and ARM's JSON body. This file builds the body; `container_group_state` reads answers.
+//! [`canonical`] puts either side into one normal form (server defaults filled, empty lists
+//! unset, numbers as floats where ARM uses floats, secrets marked), so a config and the GET
+//! of what it produced compare equal.
 
 use std::collections::BTreeMap;
 

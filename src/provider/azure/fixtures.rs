@@ -101,7 +101,12 @@ pub fn simulated_get(body: &Json, provisioning: &str, container_state: &str) -> 
     answer["location"] = json!("West Europe");
     let properties = &mut answer["properties"];
     properties["provisioningState"] = json!(provisioning);
-    properties["instanceView"] = json!({ "state": if container_state == "Running" { "Running" } else { "Pending" }, "events": [] });
+    let group_state = if container_state == "Running" {
+        "Running"
+    } else {
+        "Pending"
+    };
+    properties["instanceView"] = json!({ "state": group_state, "events": [] });
     for key in ["containers", "initContainers"] {
         for container in properties[key].as_array_mut().into_iter().flatten() {
             let container_properties = &mut container["properties"];
@@ -114,7 +119,11 @@ pub fn simulated_get(body: &Json, provisioning: &str, container_state: &str) -> 
                     variable.remove("secureValue");
                 }
             }
-            container_properties["instanceView"] = json!({ "restartCount": 0, "currentState": { "state": container_state }, "events": [] });
+            container_properties["instanceView"] = json!({
+                "restartCount": 0,
+                "currentState": { "state": container_state },
+                "events": []
+            });
         }
     }
     for volume in properties["volumes"].as_array_mut().into_iter().flatten() {
