@@ -44,7 +44,10 @@ pub fn is_retryable(status: Option<u16>, arm_code: Option<&str>, transport_error
         return Retry::Backoff;
     }
     match status {
-        429 | 500 | 502 | 503 | 504 => Retry::Backoff,
+        429 => Retry::Backoff,
+        // Not implemented / version not supported will not change by waiting.
+        501 | 505 => Retry::Never,
+        500..=599 => Retry::Backoff,
         _ => Retry::Never,
     }
 }
@@ -217,6 +220,8 @@ mod tests {
             (Some(504), None, false, Retry::Backoff),
             (Some(408), None, false, Retry::Never),
             (Some(501), None, false, Retry::Never),
+            (Some(505), None, false, Retry::Never),
+            (Some(507), None, false, Retry::Backoff),
             (
                 Some(400),
                 Some("InvalidContainerGroupUpdate"),
