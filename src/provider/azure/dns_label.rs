@@ -80,17 +80,21 @@ pub fn plan(
     prior: Option<&Value>,
     config: &Value,
 ) -> PlannedChange {
-    let mut change = schema.propose(prior, config);
+    let mut config = config.clone();
+    if let Some(fields) = config.as_map_mut()
+        && let Some(location) = fields.get("location").and_then(Value::as_str)
+    {
+        let location = normalise_location(location);
+        fields.insert("location".into(), Value::str(location));
+    }
+    let mut change = schema.propose(prior, &config);
     let label = config.get("label").and_then(Value::as_str);
     let location = config.get("location").and_then(Value::as_str);
+    let fqdn = match (label, location) {
+        (Some(label), Some(location)) => Value::str(cloud.container_fqdn(label, location)),
+        _ => Value::Unknown,
+    };
     if let Some(fields) = change.planned.as_map_mut() {
-        if let Some(location) = location {
-            fields.insert("location".into(), Value::str(normalise_location(location)));
-        }
-        let fqdn = match (label, location) {
-            (Some(label), Some(location)) => Value::str(cloud.container_fqdn(label, location)),
-            _ => Value::Unknown,
-        };
         fields.insert("fqdn".into(), fqdn);
     }
     change
@@ -176,6 +180,14 @@ mod tests {
             change.planned.get("fqdn"),
             Some(&Value::str("fk-apiserver.westeurope.azurecontainer.io"))
         );
+        let replanned = plan(
+            &schema(),
+            &CloudProfile::public(),
+            Some(&change.planned),
+            &config,
+        );
+        assert!(replanned.requires_replace.is_empty());
+        assert_eq!(replanned.planned, change.planned);
         let unknown = map([("label", Value::Unknown), ("location", Value::str("x"))]);
         let change = plan(&schema(), &CloudProfile::public(), None, &unknown);
         assert_eq!(change.planned.get("fqdn"), Some(&Value::Unknown));

@@ -350,3 +350,27 @@ fn storage_account_defaults_do_not_diff() {
         change.planned.to_json()
     );
 }
+
+#[test]
+fn resource_group_location_spelling_does_not_replace() {
+    let provider = test_provider();
+    let schema = super::resource_group::schema();
+    let answer = serde_json::json!({"id": "/subscriptions/sub/resourceGroups/fk", "name": "fk",
+        "location": "westeurope", "tags": {}, "properties": {"provisioningState": "Succeeded"}});
+    let state = super::resource_group::from_response(&answer);
+    let config = super::fixtures::toml_value("name = \"fk\"\nlocation = \"West Europe\"");
+    let change = provider.plan(&schema, Some(&state), &config).expect("plan");
+    assert!(
+        change.requires_replace.is_empty(),
+        "{:?}",
+        change.requires_replace
+    );
+    assert!(
+        change.planned.same_data(&state),
+        "{}",
+        change.planned.to_json()
+    );
+    let moved = super::fixtures::toml_value("name = \"fk\"\nlocation = \"eastus\"");
+    let change = provider.plan(&schema, Some(&state), &moved).expect("plan");
+    assert_eq!(change.requires_replace.len(), 1);
+}
