@@ -623,3 +623,30 @@ async fn refresh_runs_reads_in_parallel_but_bounded() {
     }
     assert_eq!(tokens.most_in_flight.load(SeqCst), 2);
 }
+
+#[tokio::test]
+async fn refreshed_state_keeps_the_recorded_id_whatever_arm_spells() {
+    let arm = TestArm::start().await;
+    let mut answer = group_answer("Succeeded", "Running");
+    answer["id"] = json!(GROUP_ID.to_ascii_lowercase());
+    arm.on(
+        "GET",
+        "/containerGroups/fk-etcd",
+        vec![Reply::json(200, answer)],
+    );
+    let provider = provider(&arm);
+    let state = provider
+        .read(&ctx(), "azure_container_group", GROUP_ID, &planned_group())
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(state.get("id"), Some(&Value::str(GROUP_ID)));
+    let again = provider
+        .plan(
+            &super::container_group::schema(),
+            Some(&state),
+            &full_group_config(),
+        )
+        .expect("plan");
+    assert!(again.planned.same_data(&state), "no diff after refresh");
+}

@@ -124,7 +124,7 @@ impl AzureProvider {
     ) -> Result<Value, ProviderError> {
         let fail = |error: ArmError| error.for_resource(&ctx.address);
         let max_wait = self.config.max_wait;
-        let mut state = match resource_type {
+        let state = match resource_type {
             resource_group::TYPE => resource_group::put(&self.client, id, planned)
                 .await
                 .map_err(fail)?,
@@ -148,15 +148,20 @@ impl AzureProvider {
             dns_label::TYPE => planned.clone(),
             other => return Err(unknown_type(other)),
         };
-        if state
-            .get("id")
-            .is_some_and(|id| id.is_null() || id.as_str() == Some(""))
-            && let Some(fields) = state.as_map_mut()
-        {
-            fields.insert("id".into(), Value::str(id));
+        if resource_type == dns_label::TYPE {
+            return Ok(state);
         }
-        Ok(state)
+        Ok(with_id(state, id))
     }
+}
+
+/// The state with the id the engine recorded before the create, not ARM's spelling of it
+/// (ARM ids are case-insensitive and may come back as `resourcegroups`).
+fn with_id(mut state: Value, id: &str) -> Value {
+    if let Some(fields) = state.as_map_mut() {
+        fields.insert("id".into(), Value::str(id));
+    }
+    state
 }
 
 fn unknown_type(resource_type: &str) -> ProviderError {
@@ -235,7 +240,7 @@ impl Provider for AzureProvider {
             ProviderError::new("fk::azure::shutting_down", "the provider is shutting down")
         })?;
         let fail = |error: ArmError| error.for_resource(&ctx.address);
-        match resource_type {
+        let read = match resource_type {
             resource_group::TYPE => {
                 let path = shape::with_version(id, resource_group::API_VERSION);
                 let body = self.client.get_optional(&path).await.map_err(fail)?;
@@ -246,9 +251,10 @@ impl Provider for AzureProvider {
                 .await
                 .map_err(fail),
             container_group::TYPE => self.groups().read(id, prior).await.map_err(fail),
-            dns_label::TYPE => Ok(Some(prior.clone())),
+            dns_label::TYPE => return Ok(Some(prior.clone())),
             other => Err(unknown_type(other)),
-        }
+        };
+        read.map(|state| state.map(|state| with_id(state, id)))
     }
 
     async fn create(
