@@ -164,6 +164,14 @@ async fn execute(
     store: &dyn StateStore,
     parallelism: usize,
 ) -> Result<u8, u8> {
+    if plan.state_lineage.is_none() {
+        // Pin the lineage before the first journal record, so a crash in this first apply
+        // replays onto this state's history and not a new random one.
+        store.persist(&plan.prior_state).await.map_err(|err| {
+            eprintln!("error[fk::state::persist]: {err}");
+            EXIT_ERROR
+        })?;
+    }
     let journal = store.journal().await.map_err(|err| {
         eprintln!("error[fk::state::journal]: {err}");
         EXIT_ERROR

@@ -170,9 +170,10 @@ pub enum StateCommand {
 
 #[derive(Args, Debug, Clone)]
 pub struct ForceUnlockArgs {
-    pub module: PathBuf,
     /// The lock ID the error message named
     pub lock_id: String,
+    /// The module whose state is locked (default: the lock under `state/` with this ID)
+    pub module: Option<PathBuf>,
     #[command(flatten)]
     pub state: StateArgs,
 }

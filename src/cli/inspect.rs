@@ -195,7 +195,21 @@ pub async fn state(command: StateCommand) -> u8 {
 }
 
 pub async fn force_unlock(args: ForceUnlockArgs) -> u8 {
-    let store = load::store(&load::module_name(&args.module), &args.state);
+    let path = match (&args.module, &args.state.state) {
+        (_, Some(path)) => path.clone(),
+        (Some(module), None) => load::state_path(&load::module_name(module), &args.state),
+        (None, None) => match find_lock(&args.lock_id) {
+            Some(path) => path,
+            None => {
+                eprintln!(
+                    "error[fk::state::no_such_lock]: no lock with ID `{}` under `state/`\n  = help: name the module: `fk force-unlock {} <module>`",
+                    args.lock_id, args.lock_id
+                );
+                return EXIT_ERROR;
+            }
+        },
+    };
+    let store = crate::state::FileStore::new(path);
     match store.force_unlock(&args.lock_id).await {
         Ok(()) => {
             println!("The state `{}` is unlocked.", store.describe());
@@ -206,4 +220,15 @@ pub async fn force_unlock(args: ForceUnlockArgs) -> u8 {
             EXIT_ERROR
         }
     }
+}
+
+/// The state file under `state/` whose lock carries `lock_id`.
+fn find_lock(lock_id: &str) -> Option<std::path::PathBuf> {
+    let entries = std::fs::read_dir("state").ok()?;
+    entries.filter_map(Result::ok).map(|entry| entry.path()).find_map(|path| {
+        let name = path.file_name()?.to_str()?;
+        let state_name = name.strip_suffix(".lock")?;
+        let info: crate::state::LockInfo = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        (info.id == lock_id).then(|| path.with_file_name(state_name))
+    })
 }

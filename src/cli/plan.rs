@@ -59,15 +59,18 @@ async fn plan_command(args: PlanArgs) -> Result<u8, u8> {
 /// Takes the state lock, printing who holds it when it is taken.
 pub async fn lock(store: &dyn StateStore, operation: &str) -> Result<Box<dyn StateLock>, u8> {
     match store.lock(crate::state::LockInfo::new(operation)).await {
-        Ok(lock) => Ok(lock),
-        Err(err) => {
-            eprintln!("error[fk::state::locked]: {err}");
-            if let StateError::Locked { holder } = &err {
+        Ok(lock) => {
+            if let Some(previous) = lock.taken_over() {
                 eprintln!(
-                    "  = help: if that run is gone and cannot release it, `fk force-unlock <module> {}`",
-                    holder.id
+                    "warning: the previous run (`{}` by `{}` on `{}`, pid {}, since {}) ended without releasing the state lock; fk took it over",
+                    previous.operation, previous.who, previous.host, previous.pid, previous.created
                 );
             }
+            Ok(lock)
+        }
+        Err(err) => {
+            let code = if matches!(err, StateError::Locked { .. }) { "locked" } else { "lock" };
+            eprintln!("error[fk::state::{code}]: {err}");
             Err(EXIT_ERROR)
         }
     }
