@@ -650,3 +650,47 @@ async fn refreshed_state_keeps_the_recorded_id_whatever_arm_spells() {
         .expect("plan");
     assert!(again.planned.same_data(&state), "no diff after refresh");
 }
+
+#[tokio::test]
+async fn in_place_update_puts_the_whole_body_with_its_secrets() {
+    let arm = TestArm::start().await;
+    let ready = group_answer("Succeeded", "Running");
+    arm.on(
+        "PUT",
+        "/containerGroups/fk-etcd",
+        vec![Reply::json(200, ready.clone())],
+    );
+    arm.on(
+        "GET",
+        "/containerGroups/fk-etcd",
+        vec![Reply::json(200, ready)],
+    );
+    let provider = provider(&arm);
+    let prior = planned_group();
+    let config = with(
+        full_group_config(),
+        &["containers", "0", "image"],
+        Value::str("registry.k8s.io/etcd:3.5.22-0"),
+    );
+    let planned = plan(&CloudProfile::public(), "sub", Some(&prior), &config).planned;
+    provider
+        .update(&ctx(), "azure_container_group", GROUP_ID, &prior, &planned)
+        .await
+        .expect("updated");
+    let put = arm
+        .requests()
+        .into_iter()
+        .find(|request| request.method == "PUT")
+        .expect("a PUT");
+    let container = &put.body["properties"]["containers"][0]["properties"];
+    assert_eq!(container["image"], "registry.k8s.io/etcd:3.5.22-0");
+    let sent = put.body.to_string();
+    for secret in [
+        SECURE_ENV_SECRET,
+        STORAGE_KEY_SECRET,
+        "Y2EtY2VydA==",
+        "init-secret",
+    ] {
+        assert!(sent.contains(secret), "{secret} missing from the PUT");
+    }
+}
