@@ -374,3 +374,48 @@ fn resource_group_location_spelling_does_not_replace() {
     let change = provider.plan(&schema, Some(&state), &moved).expect("plan");
     assert_eq!(change.requires_replace.len(), 1);
 }
+
+fn validate_module(dir: &std::path::Path) -> Vec<(String, String)> {
+    let (module, diagnostics) = crate::config::parse(dir);
+    assert!(!diagnostics.has_errors(), "{diagnostics:?}");
+    let mut registry = crate::provider::Registry::new();
+    registry.register(std::sync::Arc::new(test_provider()));
+    let diagnostics = crate::validate::check(&module, &registry);
+    diagnostics
+        .iter()
+        .map(|diag| (diag.code.to_string(), diag.message.clone()))
+        .collect()
+}
+
+#[test]
+fn every_type_passes_the_engine_validator() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/azure/module");
+    assert_eq!(validate_module(&dir), Vec::new());
+}
+
+#[test]
+fn engine_validator_reports_provider_checks_at_their_attribute() {
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/azure/module/main.toml");
+    let text = std::fs::read_to_string(source).expect("fixture module");
+    let text = text
+        .replace("label = \"fk-demo-etcd\"", "label = \"Etcd\"")
+        .replace(
+            "{ name = \"data\", mount_path",
+            "{ name = \"dta\", mount_path",
+        );
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("main.toml"), text).expect("write module");
+    let codes: Vec<String> = validate_module(dir.path())
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    assert!(
+        codes.contains(&"fk::azure::invalid_dns_label".to_string()),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&"fk::azure::unknown_volume".to_string()),
+        "{codes:?}"
+    );
+}
