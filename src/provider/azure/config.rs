@@ -5,6 +5,7 @@
 //! | attribute | type | default |
 //! |---|---|---|
 //! | `subscription_id` | string | `AZURE_SUBSCRIPTION_ID` (or `ARM_SUBSCRIPTION_ID`) |
+//! | `endpoint` | string (http or https URL of a local ARM) | `FK_ARM_ENDPOINT` |
 //! | `cloud` | `public` \| `china` \| `usgovernment` | `public` (env `AZURE_CLOUD`) |
 //! | `endpoint` | URL of a local ARM (the emulator); implies a static token | none |
 //! | `parallelism` | integer, concurrent refreshes | 10 |
@@ -84,7 +85,9 @@ impl AzureConfig {
                 }
             }
         };
-        let endpoint = text("endpoint", &mut problems);
+        // `FK_ARM_ENDPOINT` points a module at a local ARM (the emulator) without editing it.
+        let endpoint = text("endpoint", &mut problems)
+            .or_else(|| env.get("FK_ARM_ENDPOINT").map(String::from));
         let cloud_name = text("cloud", &mut problems).or(env.get("AZURE_CLOUD").map(String::from));
         let mut cloud = match (&endpoint, cloud_name) {
             (Some(endpoint), _) => CloudProfile::custom(endpoint),
