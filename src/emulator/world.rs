@@ -1,0 +1,255 @@
+//! The emulated cloud: every resource, pending operation and log line, kept in one JSON file
+//! so successive commands see the same cloud.
+
+use super::EmulatorError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+/// The newest world-file format this emulator writes.
+const WORLD_VERSION: u32 = 1;
+/// How many log entries the world keeps (oldest dropped first), so the file stays small.
+const MAX_LOG_ENTRIES: usize = 5_000;
+
+/// Everything the emulated cloud holds. Map keys are lowercase resource ids (ARM paths are
+/// case-insensitive); each record keeps its canonical casing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct World {
+    pub version: u32,
+    pub resource_groups: BTreeMap<String, ResourceGroupRecord>,
+    /// Keyed by lowercase account name: storage account names are global.
+    pub storage_accounts: BTreeMap<String, StorageAccountRecord>,
+    pub file_shares: BTreeMap<String, FileShareRecord>,
+    pub container_groups: BTreeMap<String, ContainerGroupRecord>,
+    pub operations: BTreeMap<String, OperationRecord>,
+    /// `"{subscription}/{namespace}"` (lowercase) → when registration was requested (ms).
+    pub registrations: BTreeMap<String, u64>,
+    pub log: Vec<LogEntry>,
+    pub next_log_seq: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResourceGroupRecord {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleting_since_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StorageAccountRecord {
+    pub id: String,
+    pub resource_group_key: String,
+    pub name: String,
+    pub location: String,
+    pub created_ms: u64,
+    /// The PUT body as sent (its `properties` are echoed back).
+    pub body: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileShareRecord {
+    pub id: String,
+    pub account_key: String,
+    pub name: String,
+    pub properties: Value,
+}
+
+/// Why a container group's provisioning ends `Failed`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GroupFailure {
+    /// An Azure Files volume names a share or key that does not exist.
+    Mount { volume: String, message: String },
+    /// The name is in the fault configuration's `fail_operations`.
+    Injected { image: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerGroupRecord {
+    pub id: String,
+    pub resource_group_key: String,
+    pub name: String,
+    pub location: String,
+    /// The last accepted PUT body, secrets included (GET strips them).
+    pub body: Value,
+    /// Start of the last provisioning operation (create, update, start, restart).
+    pub operation_started_ms: u64,
+    /// `create`, `update`, `start` or `restart`.
+    pub operation_kind: String,
+    /// The id of the last provisioning operation (its `Azure-AsyncOperation` resource).
+    pub operation_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<GroupFailure>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at_ms: Option<u64>,
+    /// How many times the group was (re)deployed; changes the IP and previous states.
+    pub generation: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+    /// The last phase written to the log, so transitions are logged once, in order.
+    pub logged_phase: String,
+}
+
+/// A long-running operation, polled through `Azure-AsyncOperation` or `Location`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OperationRecord {
+    pub id: String,
+    pub resource_id: String,
+    /// `container_group`, `storage_account` or `resource_group_delete`.
+    pub kind: String,
+    pub started_ms: u64,
+    pub finishes_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+}
+
+/// One line of the request log, served at `GET /_emulator/log`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LogEntry {
+    Request {
+        seq: u64,
+        ms: u64,
+        method: String,
+        path: String,
+        status: u16,
+    },
+    Event {
+        seq: u64,
+        ms: u64,
+        resource: String,
+        event: String,
+    },
+}
+
+impl World {
+    /// An empty world, or the one in `path` when that file exists.
+    pub fn load(path: &Path) -> Result<World, EmulatorError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(World::default());
+            }
+            Err(source) => {
+                return Err(EmulatorError::ReadWorld {
+                    path: path.into(),
+                    source,
+                });
+            }
+        };
+        serde_json::from_str(&text).map_err(|source| EmulatorError::ParseWorld {
+            path: path.into(),
+            source,
+        })
+    }
+
+    /// Writes the world atomically (temp file, then rename), readable by its owner only,
+    /// because it holds the secrets the cloud keeps (secure values, storage keys).
+    pub fn save(&mut self, path: &Path) -> Result<(), EmulatorError> {
+        self.version = WORLD_VERSION;
+        let write_error = |source| EmulatorError::WriteWorld {
+            path: path.into(),
+            source,
+        };
+        let text = serde_json::to_vec_pretty(self)
+            .map_err(|error| write_error(std::io::Error::other(error)))?;
+        let file_name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned());
+        let temp_path = path.with_file_name(format!(
+            ".{}.tmp",
+            file_name.unwrap_or_else(|| "emulator-world.json".into())
+        ));
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(write_error)?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temp_path).map_err(write_error)?;
+        file.write_all(&text).map_err(write_error)?;
+        file.sync_all().map_err(write_error)?;
+        std::fs::rename(&temp_path, path).map_err(write_error)
+    }
+
+    /// Logs a request before the `n_following` most recent entries (the events its own
+    /// handling caused), renumbering those so `seq` follows the log's order.
+    pub fn log_request(
+        &mut self,
+        ms: u64,
+        method: &str,
+        path: &str,
+        status: u16,
+        n_following: usize,
+    ) {
+        let position = self.log.len().saturating_sub(n_following);
+        let entry = LogEntry::Request {
+            seq: 0,
+            ms,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            status,
+        };
+        self.log.insert(position, entry);
+        let mut next_seq = self.next_log_seq + 1 - n_following.min(self.log.len()) as u64;
+        for entry in &mut self.log[position..] {
+            let (LogEntry::Request { seq, .. } | LogEntry::Event { seq, .. }) = entry;
+            *seq = next_seq;
+            next_seq += 1;
+        }
+        self.next_log_seq = next_seq - 1;
+        self.trim_log();
+    }
+
+    pub fn log_event(&mut self, ms: u64, resource: &str, event: &str) {
+        let seq = self.take_seq();
+        self.push_log(LogEntry::Event {
+            seq,
+            ms,
+            resource: resource.to_owned(),
+            event: event.to_owned(),
+        });
+    }
+
+    fn take_seq(&mut self) -> u64 {
+        self.next_log_seq += 1;
+        self.next_log_seq
+    }
+
+    fn push_log(&mut self, entry: LogEntry) {
+        self.log.push(entry);
+        self.trim_log();
+    }
+
+    fn trim_log(&mut self) {
+        if self.log.len() > MAX_LOG_ENTRIES {
+            let n_excess = self.log.len() - MAX_LOG_ENTRIES;
+            self.log.drain(..n_excess);
+        }
+    }
+}
+
+/// `ms` since the Unix epoch as RFC 3339 (`2026-11-22T04:00:00.123Z`), as ARM writes times.
+pub(crate) fn rfc3339(ms: u64) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|at| {
+            at.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
