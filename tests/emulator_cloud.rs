@@ -17,7 +17,9 @@ fn account_body(location: &str) -> Value {
 async fn creates_storage_through_location_and_lists_stable_keys() {
     let cloud = Cloud::start(test_config()).await;
     cloud.create_resource_group("demo", "eastus").await;
-    let created = cloud.put(&account_path("demo", "fkdemo1"), account_body("eastus")).await;
+    let created = cloud
+        .put(&account_path("demo", "fkdemo1"), account_body("eastus"))
+        .await;
     assert_eq!(created.status, StatusCode::ACCEPTED);
     assert_eq!(created.body, Value::Null);
     assert!(created.header("retry-after").is_some());
@@ -25,13 +27,24 @@ async fn creates_storage_through_location_and_lists_stable_keys() {
     let finished = cloud.wait_location(&location).await;
     assert_eq!(finished.status, StatusCode::OK);
     assert_eq!(finished.body["name"], "fkdemo1");
-    assert_eq!(finished.body["properties"]["provisioningState"], "Succeeded");
-    assert_eq!(finished.body["properties"]["primaryEndpoints"]["file"], "https://fkdemo1.file.core.windows.net/");
+    assert_eq!(
+        finished.body["properties"]["provisioningState"],
+        "Succeeded"
+    );
+    assert_eq!(
+        finished.body["properties"]["primaryEndpoints"]["file"],
+        "https://fkdemo1.file.core.windows.net/"
+    );
 
     let list_keys = account_path("demo", "fkdemo1").replace('?', "/listKeys?");
     let keys = cloud.post(&list_keys, None).await;
     assert_eq!(keys.status, StatusCode::OK);
-    let names: Vec<&str> = keys.body["keys"].as_array().into_iter().flatten().filter_map(|k| k["keyName"].as_str()).collect();
+    let names: Vec<&str> = keys.body["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k["keyName"].as_str())
+        .collect();
     assert_eq!(names, vec!["key1", "key2"]);
     let first_key = keys.body["keys"][0]["value"].as_str().unwrap_or_default();
     assert_eq!(first_key.len(), 88);
@@ -39,13 +52,23 @@ async fn creates_storage_through_location_and_lists_stable_keys() {
     assert_eq!(cloud.post(&list_keys, None).await.body, keys.body);
 
     cloud.create_resource_group("other", "eastus").await;
-    let taken = cloud.put(&account_path("other", "fkdemo1"), account_body("eastus")).await;
+    let taken = cloud
+        .put(&account_path("other", "fkdemo1"), account_body("eastus"))
+        .await;
     assert_eq!(taken.status, StatusCode::CONFLICT);
     assert_eq!(taken.code(), "StorageAccountAlreadyTaken");
-    let invalid = cloud.put(&account_path("other", "Fk-Demo"), account_body("eastus")).await;
+    let invalid = cloud
+        .put(&account_path("other", "Fk-Demo"), account_body("eastus"))
+        .await;
     assert_eq!(invalid.code(), "AccountNameInvalid");
-    let check = format!("/subscriptions/{SUB}/providers/Microsoft.Storage/checkNameAvailability?{STORAGE}");
-    let availability = cloud.post(&check, Some(json!({ "name": "fkdemo1", "type": "Microsoft.Storage/storageAccounts" }))).await;
+    let check =
+        format!("/subscriptions/{SUB}/providers/Microsoft.Storage/checkNameAvailability?{STORAGE}");
+    let availability = cloud
+        .post(
+            &check,
+            Some(json!({ "name": "fkdemo1", "type": "Microsoft.Storage/storageAccounts" })),
+        )
+        .await;
     assert_eq!(availability.body["nameAvailable"], false);
     assert_eq!(availability.body["reason"], "AlreadyExists");
 }
@@ -54,46 +77,104 @@ async fn creates_storage_through_location_and_lists_stable_keys() {
 async fn deletes_a_resource_group_with_everything_inside() {
     let cloud = Cloud::start(test_config()).await;
     cloud.create_resource_group("doomed", "eastus").await;
-    let account = cloud.put(&account_path("doomed", "fkgone1"), account_body("eastus")).await;
-    cloud.wait_location(&account.header("location").expect("Location")).await;
-    cloud.create_group("doomed", "web", group_body("eastus", "fk-gone", 1.0, "nginx")).await;
+    let account = cloud
+        .put(&account_path("doomed", "fkgone1"), account_body("eastus"))
+        .await;
+    cloud
+        .wait_location(&account.header("location").expect("Location"))
+        .await;
+    cloud
+        .create_group(
+            "doomed",
+            "web",
+            group_body("eastus", "fk-gone", 1.0, "nginx"),
+        )
+        .await;
 
     let deleted = cloud.delete(&rg_path("doomed")).await;
     assert_eq!(deleted.status, StatusCode::ACCEPTED);
     let location = deleted.header("location").expect("Location");
     assert_eq!(cloud.wait_location(&location).await.status, StatusCode::OK);
-    assert_eq!(cloud.get(&rg_path("doomed")).await.code(), "ResourceGroupNotFound");
-    assert_eq!(cloud.send("HEAD", &rg_path("doomed"), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        cloud.get(&rg_path("doomed")).await.code(),
+        "ResourceGroupNotFound"
+    );
+    assert_eq!(
+        cloud.send("HEAD", &rg_path("doomed"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     cloud.create_resource_group("doomed", "eastus").await;
-    assert_eq!(cloud.get(&cg_path("doomed", "web")).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(cloud.get(&account_path("doomed", "fkgone1")).await.status, StatusCode::NOT_FOUND);
-    let reused = cloud.put(&cg_path("doomed", "web"), group_body("eastus", "fk-gone", 1.0, "nginx")).await;
-    assert_eq!(reused.status, StatusCode::CREATED, "the DNS label was freed: {}", reused.body);
+    assert_eq!(
+        cloud.get(&cg_path("doomed", "web")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        cloud.get(&account_path("doomed", "fkgone1")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let reused = cloud
+        .put(
+            &cg_path("doomed", "web"),
+            group_body("eastus", "fk-gone", 1.0, "nginx"),
+        )
+        .await;
+    assert_eq!(
+        reused.status,
+        StatusCode::CREATED,
+        "the DNS label was freed: {}",
+        reused.body
+    );
 }
 
 #[tokio::test]
 async fn requires_a_bearer_token_and_a_known_api_version() {
     let cloud = Cloud::start(test_config()).await;
-    let anonymous = cloud.client.get(cloud.url(&rg_path("demo"))).send().await.expect("answer");
+    let anonymous = cloud
+        .client
+        .get(cloud.url(&rg_path("demo")))
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert!(anonymous.headers().contains_key("x-ms-request-id"));
     let body: Value = anonymous.json().await.expect("json");
     assert_eq!(body["error"]["code"], "AuthenticationFailed");
 
-    let missing = cloud.get(&format!("/subscriptions/{SUB}/resourcegroups/demo")).await;
+    let missing = cloud
+        .get(&format!("/subscriptions/{SUB}/resourcegroups/demo"))
+        .await;
     assert_eq!(missing.code(), "MissingApiVersionParameter");
-    let unknown = cloud.get(&format!("/subscriptions/{SUB}/resourcegroups/demo?api-version=1999-01-01")).await;
+    let unknown = cloud
+        .get(&format!(
+            "/subscriptions/{SUB}/resourcegroups/demo?api-version=1999-01-01"
+        ))
+        .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
     assert_eq!(unknown.code(), "InvalidApiVersionParameter");
-    let mixed_case = cloud.get(&format!("/SUBSCRIPTIONS/{SUB}/resourceGroups/demo?{RESOURCES}")).await;
+    let mixed_case = cloud
+        .get(&format!(
+            "/SUBSCRIPTIONS/{SUB}/resourceGroups/demo?{RESOURCES}"
+        ))
+        .await;
     assert_eq!(mixed_case.code(), "ResourceGroupNotFound");
 }
 
 async fn throttled_sequence(seed: u64) -> Vec<u16> {
     let cloud = Cloud::start(test_config()).await;
-    let faults = FaultConfig { throttle_rate: 0.3, retry_after_secs: 2, seed, ..Default::default() };
-    let set = cloud.client.put(cloud.url("/_emulator/faults")).json(&faults).send().await.expect("faults");
+    let faults = FaultConfig {
+        throttle_rate: 0.3,
+        retry_after_secs: 2,
+        seed,
+        ..Default::default()
+    };
+    let set = cloud
+        .client
+        .put(cloud.url("/_emulator/faults"))
+        .json(&faults)
+        .send()
+        .await
+        .expect("faults");
     assert_eq!(set.status(), StatusCode::OK);
     let mut statuses = Vec::new();
     for _ in 0..100 {
@@ -106,7 +187,10 @@ async fn throttled_sequence(seed: u64) -> Vec<u16> {
     }
     let log = cloud.log().await;
     let n_logged_429 = log.iter().filter(|entry| entry["status"] == 429).count();
-    assert_eq!(n_logged_429, statuses.iter().filter(|status| **status == 429).count());
+    assert_eq!(
+        n_logged_429,
+        statuses.iter().filter(|status| **status == 429).count()
+    );
     statuses
 }
 
@@ -114,67 +198,114 @@ async fn throttled_sequence(seed: u64) -> Vec<u16> {
 async fn throttles_at_about_the_configured_rate_deterministically() {
     let first = throttled_sequence(42).await;
     let n_throttled = first.iter().filter(|status| **status == 429).count();
-    assert!((15..=45).contains(&n_throttled), "{n_throttled} of 100 throttled");
+    assert!(
+        (15..=45).contains(&n_throttled),
+        "{n_throttled} of 100 throttled"
+    );
     assert_eq!(throttled_sequence(42).await, first);
 }
 
 #[tokio::test]
 async fn injects_a_5xx_burst_and_registration_faults_on_arm_routes_only() {
     let config = EmulatorConfig {
-        faults: FaultConfig { fail_5xx: 2, require_registration: true, retry_after_secs: 1, ..Default::default() },
+        faults: FaultConfig {
+            fail_5xx: 2,
+            require_registration: true,
+            retry_after_secs: 1,
+            ..Default::default()
+        },
         ..test_config()
     };
     let cloud = Cloud::start(config).await;
-    let log = cloud.client.get(cloud.url("/_emulator/log")).send().await.expect("log");
+    let log = cloud
+        .client
+        .get(cloud.url("/_emulator/log"))
+        .send()
+        .await
+        .expect("log");
     assert_eq!(log.status(), StatusCode::OK);
     let first = cloud.get(&rg_path("demo")).await;
     assert_eq!(first.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(first.header("retry-after").as_deref(), Some("1"));
-    assert_eq!(cloud.get(&rg_path("demo")).await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        cloud.get(&rg_path("demo")).await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
     cloud.create_resource_group("demo", "eastus").await;
 
-    let unregistered = cloud.put(&cg_path("demo", "web"), group_body("eastus", "fk-web", 1.0, "nginx")).await;
+    let unregistered = cloud
+        .put(
+            &cg_path("demo", "web"),
+            group_body("eastus", "fk-web", 1.0, "nginx"),
+        )
+        .await;
     assert_eq!(unregistered.status, StatusCode::CONFLICT);
     assert_eq!(unregistered.code(), "MissingSubscriptionRegistration");
-    let register = format!("/subscriptions/{SUB}/providers/Microsoft.ContainerInstance/register?{RESOURCES}");
+    let register =
+        format!("/subscriptions/{SUB}/providers/Microsoft.ContainerInstance/register?{RESOURCES}");
     assert_eq!(cloud.post(&register, None).await.status, StatusCode::OK);
-    let provider = format!("/subscriptions/{SUB}/providers/Microsoft.ContainerInstance?{RESOURCES}");
+    let provider =
+        format!("/subscriptions/{SUB}/providers/Microsoft.ContainerInstance?{RESOURCES}");
     let mut state = String::new();
     for _ in 0..1_000 {
-        state = cloud.get(&provider).await.body["registrationState"].as_str().unwrap_or_default().to_owned();
+        state = cloud.get(&provider).await.body["registrationState"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         if state == "Registered" {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(state, "Registered");
-    let registered = cloud.put(&cg_path("demo", "web"), group_body("eastus", "fk-web", 1.0, "nginx")).await;
+    let registered = cloud
+        .put(
+            &cg_path("demo", "web"),
+            group_body("eastus", "fk-web", 1.0, "nginx"),
+        )
+        .await;
     assert_eq!(registered.status, StatusCode::CREATED);
 }
 
 #[tokio::test]
 async fn serves_managed_identity_tokens() {
     let cloud = Cloud::start(test_config()).await;
-    let url = cloud.url("/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com");
+    let url =
+        cloud.url("/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com");
     let refused = cloud.client.get(&url).send().await.expect("answer");
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    let token = cloud.client.get(&url).header("x-identity-header", "secret").send().await.expect("answer");
+    let token = cloud
+        .client
+        .get(&url)
+        .header("x-identity-header", "secret")
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(token.status(), StatusCode::OK);
     let body: Value = token.json().await.expect("json");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["resource"], "https://management.azure.com");
-    assert!(body["expires_on"].as_str().is_some_and(|secs| secs.parse::<u64>().is_ok()));
+    assert!(
+        body["expires_on"]
+            .as_str()
+            .is_some_and(|secs| secs.parse::<u64>().is_ok())
+    );
 }
 
 #[tokio::test]
 async fn keeps_the_world_in_a_file_across_restarts() {
     let folder = tempfile::tempdir().expect("temp dir");
     let world_file = folder.path().join("state/emulator-world.json");
-    let config = EmulatorConfig { world_file: Some(world_file.clone()), ..test_config() };
+    let config = EmulatorConfig {
+        world_file: Some(world_file.clone()),
+        ..test_config()
+    };
 
     let cloud = Cloud::start(config.clone()).await;
     cloud.create_resource_group("demo", "eastus").await;
-    cloud.create_group("demo", "web", group_body("eastus", "fk-web", 1.0, "nginx")).await;
+    cloud
+        .create_group("demo", "web", group_body("eastus", "fk-web", 1.0, "nginx"))
+        .await;
     cloud.emulator.shutdown().await;
     let text = std::fs::read_to_string(&world_file).expect("world written");
     assert!(text.contains("fk-web.eastus.azurecontainer.io"));
@@ -183,12 +314,20 @@ async fn keeps_the_world_in_a_file_across_restarts() {
     let group = cloud.get(&cg_path("demo", "web")).await;
     assert_eq!(group.status, StatusCode::OK);
     assert_eq!(group.body["properties"]["provisioningState"], "Succeeded");
-    let clash = cloud.put(&cg_path("demo", "other"), group_body("eastus", "fk-web", 1.0, "nginx")).await;
+    let clash = cloud
+        .put(
+            &cg_path("demo", "other"),
+            group_body("eastus", "fk-web", 1.0, "nginx"),
+        )
+        .await;
     assert_eq!(clash.code(), "DnsNameLabelAlreadyTaken");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&world_file).expect("metadata").permissions().mode();
+        let mode = std::fs::metadata(&world_file)
+            .expect("metadata")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, "the world holds secrets: owner only");
     }
 }

@@ -45,11 +45,17 @@ pub struct Answer {
 
 impl Answer {
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned)
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
     }
 
     pub fn code(&self) -> &str {
-        self.body.pointer("/error/code").and_then(Value::as_str).unwrap_or_default()
+        self.body
+            .pointer("/error/code")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 }
 
@@ -67,12 +73,19 @@ impl Cloud {
     }
 
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.emulator.base_url) }
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.emulator.base_url)
+        }
     }
 
     pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut request = self.client.request(method, self.url(path)).bearer_auth("test-token");
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth("test-token");
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -80,8 +93,16 @@ impl Cloud {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect("json body") };
-        Answer { status, headers, body }
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("json body")
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -104,7 +125,10 @@ impl Cloud {
     pub async fn wait_async(&self, url: &str) -> Answer {
         for _ in 0..1_000 {
             let answer = self.get(url).await;
-            let status = answer.body["status"].as_str().unwrap_or_default().to_owned();
+            let status = answer.body["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             if ["Succeeded", "Failed", "Canceled"].contains(&status.as_str()) {
                 return answer;
             }
@@ -127,7 +151,9 @@ impl Cloud {
     }
 
     pub async fn create_resource_group(&self, group: &str, location: &str) {
-        let answer = self.put(&rg_path(group), json!({ "location": location })).await;
+        let answer = self
+            .put(&rg_path(group), json!({ "location": location }))
+            .await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     }
 
@@ -135,12 +161,19 @@ impl Cloud {
     pub async fn create_group(&self, group: &str, name: &str, body: Value) -> Answer {
         let answer = self.put(&cg_path(group, name), body).await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
-        let operation = answer.header("azure-asyncoperation").expect("Azure-AsyncOperation");
+        let operation = answer
+            .header("azure-asyncoperation")
+            .expect("Azure-AsyncOperation");
         self.wait_async(&operation).await
     }
 
     pub async fn log(&self) -> Vec<Value> {
-        let answer = self.client.get(self.url("/_emulator/log")).send().await.expect("log");
+        let answer = self
+            .client
+            .get(self.url("/_emulator/log"))
+            .send()
+            .await
+            .expect("log");
         let body: Value = answer.json().await.expect("log json");
         body["entries"].as_array().cloned().unwrap_or_default()
     }
@@ -163,7 +196,9 @@ pub fn cg_action(group: &str, name: &str, action: &str) -> String {
 }
 
 pub fn account_path(group: &str, account: &str) -> String {
-    format!("/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Storage/storageAccounts/{account}?{STORAGE}")
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.Storage/storageAccounts/{account}?{STORAGE}"
+    )
 }
 
 /// A small valid group: one nginx container with a secure env value and a secret volume.
