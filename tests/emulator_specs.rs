@@ -358,6 +358,26 @@ async fn refuses_bodies_that_break_the_schema_naming_the_path() {
             answer.body
         );
     }
+    let account = cloud
+        .put(
+            &account_path("demo", "fkshares"),
+            json!({ "location": "eastus", "kind": "StorageV2", "sku": { "name": "Standard_LRS" } }),
+        )
+        .await;
+    cloud
+        .wait_location(&account.header("location").expect("Location"))
+        .await;
+    let share = format!(
+        "/subscriptions/{SUB}/resourceGroups/demo/providers/Microsoft.Storage/storageAccounts/fkshares/fileServices/default/shares/etcd?{STORAGE}"
+    );
+    let bad_quota = cloud
+        .put(&share, json!({ "properties": { "shareQuota": "big" } }))
+        .await;
+    assert_eq!(bad_quota.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad_quota.body["error"]["details"][0]["target"],
+        "properties.shareQuota"
+    );
     let mut with_read_only = group_body("eastus", "fk-web", 1.0, "nginx");
     with_read_only["properties"]["provisioningState"] = json!("Succeeded");
     with_read_only["properties"]["restartPolicy"] = json!("SomethingNew");

@@ -1,6 +1,7 @@
 //! What a route answers: a status, ARM headers and an optional JSON body, with the CloudError
 //! envelope ARM uses for every failure.
 
+use super::schema::SchemaViolation;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -61,6 +62,26 @@ impl ArmResponse {
             status,
             json!({ "error": { "code": code, "message": message, "details": details } }),
         )
+    }
+
+    /// 400 `InvalidRequestContent` naming the first violation, every one in `details`, or
+    /// `None` when there is none.
+    pub fn schema_refusal(violations: Vec<SchemaViolation>) -> Option<Self> {
+        let first = violations.first()?;
+        let message = format!(
+            "The request content was invalid and cannot be deserialized: `{}`: {}.",
+            first.path, first.message
+        );
+        let details = violations
+            .into_iter()
+            .map(|violation| (violation.path, violation.message))
+            .collect();
+        Some(ArmResponse::cloud_error_with_details(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContent",
+            message,
+            details,
+        ))
     }
 
     pub fn not_found(code: &str, message: impl Into<String>) -> Self {

@@ -7,7 +7,6 @@ use super::names::{file_share_id, is_valid_container_name, is_valid_dns_label, k
 use super::request_router::RequestContext;
 use super::storage_accounts::account_keys;
 use super::world::{ContainerGroupRecord, GroupFailure, World};
-use axum::http::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -17,24 +16,11 @@ pub(crate) fn check_body(
     group_name: &str,
     body: &Value,
 ) -> Result<(), ArmResponse> {
-    if let Some(validator) = context.validator {
-        let violations = validator.validate("ContainerGroup", body);
-        if let Some(first) = violations.first() {
-            let message = format!(
-                "The request content was invalid and cannot be deserialized: `{}`: {}.",
-                first.path, first.message
-            );
-            let details = violations
-                .into_iter()
-                .map(|violation| (violation.path, violation.message))
-                .collect();
-            return Err(ArmResponse::cloud_error_with_details(
-                StatusCode::BAD_REQUEST,
-                "InvalidRequestContent",
-                message,
-                details,
-            ));
-        }
+    if let Some(validator) = context.validator
+        && let Some(refusal) =
+            ArmResponse::schema_refusal(validator.validate("ContainerGroup", body))
+    {
+        return Err(refusal);
     }
     if body.get("location").and_then(Value::as_str).is_none() {
         return Err(ArmResponse::bad_request(

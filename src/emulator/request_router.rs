@@ -8,7 +8,9 @@ use super::names::{
 };
 use super::schema::SpecValidator;
 use super::world::World;
-use super::{container_groups, operations, providers, resource_groups, storage_accounts};
+use super::{
+    container_groups, file_shares, operations, providers, resource_groups, storage_accounts,
+};
 use axum::http::{Method, StatusCode};
 
 /// What a route needs besides the world: the time, the public URL, the api-version, the
@@ -19,6 +21,8 @@ pub(crate) struct RequestContext<'a> {
     pub api_version: &'a str,
     pub delay_ms: u64,
     pub validator: Option<&'a SpecValidator>,
+    /// Validates file-share bodies (`FileShare` of `file.json`), when that spec is present.
+    pub file_share_validator: Option<&'a SpecValidator>,
     pub fail_operations: &'a [String],
     /// Whether resource providers must be registered before use (a fault).
     pub require_registration: bool,
@@ -416,7 +420,15 @@ pub(crate) fn dispatch(
                 account,
                 share,
             },
-        ) => storage_accounts::put_share(world, &subscription, &group, &account, &share, body),
+        ) => file_shares::put(
+            world,
+            context,
+            &subscription,
+            &group,
+            &account,
+            &share,
+            body,
+        ),
         (
             "GET",
             ArmRoute::FileShare {
@@ -425,7 +437,7 @@ pub(crate) fn dispatch(
                 account,
                 share,
             },
-        ) => storage_accounts::get_share(world, &subscription, &group, &account, &share),
+        ) => file_shares::get(world, &subscription, &group, &account, &share),
         (
             "DELETE",
             ArmRoute::FileShare {
@@ -434,7 +446,7 @@ pub(crate) fn dispatch(
                 account,
                 share,
             },
-        ) => storage_accounts::delete_share(world, &subscription, &group, &account, &share),
+        ) => file_shares::delete(world, &subscription, &group, &account, &share),
         ("GET", ArmRoute::StorageOperation { operation }) => {
             operations::location_status(world, context, &operation)
         }

@@ -24,6 +24,8 @@ use tokio::net::TcpListener;
 
 /// The spec file inside a specs folder.
 const CONTAINER_INSTANCE_SPEC: &str = "containerinstance/2026-05-01/containerInstance.json";
+/// The file-share spec, beside it in the same specs folder.
+const FILE_SHARE_SPEC: &str = "storage/2025-01-01/file.json";
 static WARNED_NO_SPEC: AtomicBool = AtomicBool::new(false);
 
 /// The state every request shares.
@@ -32,6 +34,7 @@ pub(crate) struct Shared {
     pub faults: Mutex<FaultInjector>,
     world_file: Option<PathBuf>,
     validator: Option<SpecValidator>,
+    file_share_validator: Option<SpecValidator>,
     delay_ms: u64,
     started: Instant,
     local_addr: SocketAddr,
@@ -141,7 +144,18 @@ fn prepare(config: &EmulatorConfig, local_addr: SocketAddr) -> Result<Arc<Shared
         Some(path) => World::load(path)?,
         None => World::default(),
     };
-    let validator = match find_spec(config.specs_dir.as_deref()) {
+    let spec_path = find_spec(config.specs_dir.as_deref());
+    let file_share_validator = spec_path
+        .as_ref()
+        .and_then(|path| {
+            path.to_str()?
+                .strip_suffix(CONTAINER_INSTANCE_SPEC)
+                .map(PathBuf::from)
+        })
+        .map(|root| root.join(FILE_SHARE_SPEC))
+        .filter(|path| path.is_file())
+        .and_then(|path| SpecValidator::load(&path).ok());
+    let validator = match spec_path {
         Some(path) => Some(
             SpecValidator::load(&path).map_err(|error| EmulatorError::Spec {
                 path: path.clone(),
@@ -163,6 +177,7 @@ fn prepare(config: &EmulatorConfig, local_addr: SocketAddr) -> Result<Arc<Shared
         faults: Mutex::new(FaultInjector::new(config.faults.clone())),
         world_file: config.world_file.clone(),
         validator,
+        file_share_validator,
         delay_ms: u64::try_from(config.provisioning_delay.as_millis()).unwrap_or(u64::MAX),
         started: Instant::now(),
         local_addr,
@@ -300,6 +315,7 @@ async fn handle_arm(
         api_version: api_version.unwrap_or_default(),
         delay_ms: shared.delay_ms,
         validator: shared.validator.as_ref(),
+        file_share_validator: shared.file_share_validator.as_ref(),
         fail_operations: &fault_config.fail_operations,
         require_registration: fault_config.require_registration,
     };
@@ -319,6 +335,7 @@ async fn handle_arm(
 
 /// Brings the world up to `now_ms`: finished resource-group deletes, logged phase changes.
 pub(crate) fn settle(world: &mut World, now_ms: u64, delay_ms: u64) {
+    world.forget_old_operations(now_ms);
     resource_groups::settle(world, now_ms, delay_ms);
     container_groups::settle(world, now_ms, delay_ms);
 }

@@ -10,6 +10,8 @@ use std::path::Path;
 
 /// The newest world-file format this emulator writes.
 const WORLD_VERSION: u32 = 1;
+/// How long a finished operation can still be polled.
+const OPERATION_RETENTION_MS: u64 = 3_600_000;
 /// How many log entries the world keeps (oldest dropped first), so the file stays small.
 const MAX_LOG_ENTRIES: usize = 5_000;
 
@@ -71,7 +73,7 @@ pub enum GroupFailure {
     Injected { image: String },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ContainerGroupRecord {
     pub id: String,
     pub resource_group_key: String,
@@ -97,6 +99,24 @@ pub struct ContainerGroupRecord {
     pub principal_id: Option<String>,
     /// The last phase written to the log, so transitions are logged once, in order.
     pub logged_phase: String,
+}
+
+/// Shows everything but the body, which holds secure values and storage keys.
+impl std::fmt::Debug for ContainerGroupRecord {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ContainerGroupRecord")
+            .field("id", &self.id)
+            .field("location", &self.location)
+            .field("body", &"(sensitive value)")
+            .field("operation_started_ms", &self.operation_started_ms)
+            .field("operation_kind", &self.operation_kind)
+            .field("failure", &self.failure)
+            .field("stopped_at_ms", &self.stopped_at_ms)
+            .field("generation", &self.generation)
+            .field("fqdn", &self.fqdn)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A long-running operation, polled through `Azure-AsyncOperation` or `Location`.
@@ -221,6 +241,13 @@ impl World {
             ms,
             resource: resource.to_owned(),
             event: event.to_owned(),
+        });
+    }
+
+    /// Forgets operations finished more than an hour ago, so the world stays small.
+    pub fn forget_old_operations(&mut self, now_ms: u64) {
+        self.operations.retain(|_, operation| {
+            now_ms < operation.finishes_ms.saturating_add(OPERATION_RETENTION_MS)
         });
     }
 
