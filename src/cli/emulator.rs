@@ -87,3 +87,39 @@ pub async fn run(args: EmulatorArgs) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Command {
+        #[command(flatten)]
+        emulator: EmulatorArgs,
+    }
+
+    #[test]
+    fn parses_fault_flags_and_keeps_documented_defaults() {
+        let parsed = Command::try_parse_from([
+            "fk",
+            "--throttle-rate",
+            "0.2",
+            "--fail-operation",
+            "etcd",
+            "--fail-operation",
+            "apiserver",
+            "--seed",
+            "7",
+        ])
+        .expect("flags parse");
+        let args = parsed.emulator;
+        assert_eq!(args.listen, "127.0.0.1:8787".parse().expect("address"));
+        assert_eq!(args.world, PathBuf::from("state/emulator-world.json"));
+        assert_eq!(args.delay_ms, 2_000);
+        assert_eq!(args.throttle_rate, 0.2);
+        assert_eq!(args.fail_operation, vec!["etcd", "apiserver"]);
+        assert_eq!(args.seed, 7);
+        assert!(Command::try_parse_from(["fk", "--listen", "not-an-address"]).is_err());
+    }
+}
