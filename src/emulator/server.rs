@@ -132,11 +132,17 @@ async fn serve_shared(
     shared: Arc<Shared>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), EmulatorError> {
-    let router = Router::new().fallback(handle).with_state(shared);
-    axum::serve(listener, router)
+    let router = Router::new()
+        .fallback(handle)
+        .with_state(Arc::clone(&shared));
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(EmulatorError::Serve)
+        .map_err(EmulatorError::Serve);
+    if let Some(world_file) = &shared.world_file {
+        shared.lock_world().save(world_file, true)?;
+    }
+    served
 }
 
 fn prepare(config: &EmulatorConfig, local_addr: SocketAddr) -> Result<Arc<Shared>, EmulatorError> {
@@ -228,6 +234,7 @@ async fn handle(
         "http://{}",
         host.map_or(shared.local_addr.to_string(), str::to_owned)
     );
+    let seq_at_start = shared.lock_world().next_log_seq;
     let (answer, n_events) = if path.starts_with("/_emulator/") {
         (admin::handle(&shared, &method, &path, &body), 0)
     } else if path.eq_ignore_ascii_case("/msi/token") {
@@ -245,8 +252,12 @@ async fn handle(
             status,
             n_events,
         );
-        if let Some(world_file) = &shared.world_file
-            && let Err(error) = world.save(world_file)
+        // A read that changed nothing but the log is persisted with the next change (or at
+        // shutdown), which keeps polling cheap.
+        let read_only = matches!(method, Method::GET | Method::HEAD);
+        let changed = !read_only || world.next_log_seq > seq_at_start + 1;
+        if let Some(world_file) = shared.world_file.as_ref().filter(|_| changed)
+            && let Err(error) = world.save(world_file, !read_only)
         {
             let failed = ArmResponse::cloud_error(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -13,7 +13,7 @@ const WORLD_VERSION: u32 = 1;
 /// How long a finished operation can still be polled.
 const OPERATION_RETENTION_MS: u64 = 3_600_000;
 /// How many log entries the world keeps (oldest dropped first), so the file stays small.
-const MAX_LOG_ENTRIES: usize = 5_000;
+const MAX_LOG_ENTRIES: usize = 2_000;
 
 /// Everything the emulated cloud holds. Map keys are lowercase resource ids (ARM paths are
 /// case-insensitive); each record keeps its canonical casing.
@@ -173,14 +173,16 @@ impl World {
     }
 
     /// Writes the world atomically (temp file, then rename), readable by its owner only,
-    /// because it holds the secrets the cloud keeps (secure values, storage keys).
-    pub fn save(&mut self, path: &Path) -> Result<(), EmulatorError> {
+    /// because it holds the secrets the cloud keeps (secure values, storage keys). `durable`
+    /// also syncs the file to disk first (after changes to resources, not for a log line).
+    pub fn save(&mut self, path: &Path, durable: bool) -> Result<(), EmulatorError> {
         self.version = WORLD_VERSION;
         let write_error = |source| EmulatorError::WriteWorld {
             path: path.into(),
             source,
         };
-        let text = serde_json::to_vec_pretty(self)
+        let text = self
+            .render_readable_json()
             .map_err(|error| write_error(std::io::Error::other(error)))?;
         let file_name = path
             .file_name()
@@ -200,13 +202,37 @@ impl World {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&temp_path).map_err(write_error)?;
-        file.write_all(&text).map_err(write_error)?;
-        file.sync_all().map_err(write_error)?;
+        file.write_all(text.as_bytes()).map_err(write_error)?;
+        if durable {
+            file.sync_all().map_err(write_error)?;
+        }
         std::fs::rename(&temp_path, path).map_err(write_error)
     }
 
     /// Logs a request before the `n_following` most recent entries (the events its own
     /// handling caused), renumbering those so `seq` follows the log's order.
+    /// Pretty JSON with one log entry per line, so the file stays small and readable.
+    fn render_readable_json(&mut self) -> Result<String, serde_json::Error> {
+        let log = std::mem::take(&mut self.log);
+        let text = serde_json::to_string_pretty(self);
+        self.log = log;
+        let lines: Vec<String> = self
+            .log
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?;
+        let rendered_log = if lines.is_empty() {
+            "[]".to_owned()
+        } else {
+            format!("[\n    {}\n  ]", lines.join(",\n    "))
+        };
+        Ok(text?.replacen(
+            "\n  \"log\": []",
+            &format!("\n  \"log\": {rendered_log}"),
+            1,
+        ))
+    }
+
     pub fn log_request(
         &mut self,
         ms: u64,
@@ -279,4 +305,49 @@ pub(crate) fn rfc3339(ms: u64) -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_a_request_before_the_events_it_caused() {
+        let mut world = World::default();
+        world.log_event(1, "/g", "Succeeded");
+        world.log_event(2, "/g", "Pending");
+        world.log_request(3, "PUT", "/g", 201, 1);
+        let order: Vec<(u64, String)> = world
+            .log
+            .iter()
+            .map(|entry| match entry {
+                LogEntry::Request { seq, method, .. } => (*seq, method.clone()),
+                LogEntry::Event { seq, event, .. } => (*seq, event.clone()),
+            })
+            .collect();
+        let expected = [(1, "Succeeded"), (2, "PUT"), (3, "Pending")];
+        assert_eq!(order, expected.map(|(seq, label)| (seq, label.to_owned())));
+        assert_eq!(world.next_log_seq, 3);
+    }
+
+    #[test]
+    fn saves_readably_and_loads_the_same_world() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let path = folder.path().join("nested/world.json");
+        let mut world = World::default();
+        world.log_event(5, "/subscriptions/s/resourceGroups/rg", "Created");
+        world.log_request(6, "PUT", "/subscriptions/s/resourcegroups/rg", 201, 1);
+        world.save(&path, true).expect("saved");
+        let text = std::fs::read_to_string(&path).expect("written");
+        assert_eq!(
+            text.lines()
+                .filter(|line| line.contains("\"kind\":"))
+                .count(),
+            2
+        );
+        let loaded = World::load(&path).expect("loaded");
+        assert_eq!(loaded.log, world.log);
+        assert_eq!(loaded.version, WORLD_VERSION);
+        assert!(World::load(&folder.path().join("absent.json")).is_ok_and(|w| w.log.is_empty()));
+    }
 }
