@@ -265,6 +265,30 @@ async fn injects_a_5xx_burst_and_registration_faults_on_arm_routes_only() {
         )
         .await;
     assert_eq!(registered.status, StatusCode::CREATED);
+
+    cloud.emulator.set_faults(FaultConfig {
+        fail_5xx: 1,
+        ..Default::default()
+    });
+    assert_eq!(
+        cloud.get(&rg_path("demo")).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(cloud.get(&rg_path("demo")).await.status, StatusCode::OK);
+    let statuses: Vec<u16> = cloud
+        .emulator
+        .log_entries()
+        .iter()
+        .filter_map(|entry| match entry {
+            fk::emulator::LogEntry::Request { status, path, .. }
+                if path.ends_with("/resourcegroups/demo") =>
+            {
+                Some(*status)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, vec![503, 500, 201, 503, 200]);
 }
 
 #[tokio::test]

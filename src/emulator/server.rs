@@ -3,11 +3,11 @@
 
 use super::admin;
 use super::arm_response::ArmResponse;
-use super::faults::FaultInjector;
+use super::faults::{FaultConfig, FaultInjector};
 use super::providers;
 use super::request_router::{ArmRoute, RequestContext, dispatch};
 use super::schema::SpecValidator;
-use super::world::World;
+use super::world::{LogEntry, World};
 use super::{EmulatorConfig, EmulatorError, container_groups, resource_groups};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -68,11 +68,36 @@ pub struct RunningEmulator {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub base_url: String,
     pub local_addr: SocketAddr,
+    shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), EmulatorError>>>,
 }
 
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Shared")
+            .field("world_file", &self.world_file)
+            .field("delay_ms", &self.delay_ms)
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RunningEmulator {
+    /// Replaces the injected faults, as `PUT /_emulator/faults` does (the random stream and
+    /// the 5xx burst restart).
+    pub fn set_faults(&self, faults: FaultConfig) {
+        *self.shared.lock_faults() = FaultInjector::new(faults);
+    }
+
+    /// The request log so far, brought up to date (as `GET /_emulator/log` serves it).
+    pub fn log_entries(&self) -> Vec<LogEntry> {
+        let mut world = self.shared.lock_world();
+        settle(&mut world, now_ms(), self.shared.delay_ms);
+        world.log.clone()
+    }
+
     /// Stops serving and waits until the server has finished.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -105,12 +130,13 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
         .map_err(|source| EmulatorError::Bind { addr, source })?;
     let shared = prepare(&config, local_addr)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve_shared(listener, shared, async move {
+    let task = tokio::spawn(serve_shared(listener, Arc::clone(&shared), async move {
         let _ = stopped.await;
     }));
     Ok(RunningEmulator {
         base_url: format!("http://{local_addr}"),
         local_addr,
+        shared,
         stop: Some(stop),
         task: Some(task),
     })
