@@ -13,6 +13,31 @@
 //! so a world reloaded from its file continues where it was. Boundary: the emulator never
 //! prints; `cli::emulator` does.
 //!
+//! # Routes
+//!
+//! ARM routes need `Authorization: Bearer <anything>` and a supported `api-version`; path
+//! segments are case-insensitive. `{rg}` = `/subscriptions/{sub}/resourceGroups/{rg}`.
+//!
+//! | route | answers |
+//! |---|---|
+//! | `PUT/GET/HEAD/DELETE /subscriptions/{sub}/resourcegroups/{rg}` | 201/200; 404; DELETE 202 + `Location` (cascades) |
+//! | `PUT/GET/DELETE {rg}/providers/Microsoft.Storage/storageAccounts/{a}` | PUT 202 + `Location` (200 if it exists); DELETE 200/204 |
+//! | `POST .../storageAccounts/{a}/listKeys`, `POST /subscriptions/{sub}/providers/Microsoft.Storage/checkNameAvailability` | keys; availability |
+//! | `PUT/GET/DELETE .../storageAccounts/{a}/fileServices/default/shares/{s}` | 201/200; 404; 200/204 |
+//! | `PUT/GET/PATCH/DELETE {rg}/providers/Microsoft.ContainerInstance/containerGroups/{g}` | PUT 201/200 + `Azure-AsyncOperation`; PATCH tags; DELETE 200/204 |
+//! | `POST .../containerGroups/{g}/start` · `stop` · `restart` | 202 + `Azure-AsyncOperation` (204 if running) · 204 · 204 |
+//! | `GET {rg}/providers/Microsoft.ContainerInstance/containerGroups`, and per subscription | `{"value": [...]}` without instance views |
+//! | `GET .../locations/{l}/operations/{id}` (ACI), `.../asyncoperations/{id}`, `/subscriptions/{sub}/operationresults/{id}` | operation status; `Location` results |
+//! | `POST /subscriptions/{sub}/providers/{ns}/register`, `GET .../providers/{ns}` | provider registration |
+//!
+//! Not ARM (never faulted): `GET /_emulator/log` → `{"entries": [...]}` where an entry is
+//! `{"kind":"request","seq":1,"ms":12,"method":"PUT","path":"/subscriptions/...","status":201}`
+//! or `{"kind":"event","seq":2,"ms":12,"resource":"/subscriptions/.../containerGroups/web","event":"Pending"}`
+//! (events: `Created`, `Creating`, `Pending`, `Updating`, `Succeeded`, `containers Running`,
+//! `Failed`, `Stopped`, `Deleting`, `Deleted`), in `seq` order, a request before the events it
+//! caused; `GET`/`PUT /_emulator/faults` (a [`FaultConfig`] as JSON); and
+//! `GET /msi/token?api-version=2019-08-01&resource=...` with header `x-identity-header`.
+//!
 //! Start one in-process from a test:
 //!
 //! ```no_run
