@@ -260,53 +260,77 @@ async fn handle(
         "http://{}",
         host.map_or(shared.local_addr.to_string(), str::to_owned)
     );
-    let seq_at_start = shared.lock_world().next_log_seq;
-    let (answer, n_events) = if path.starts_with("/_emulator/") {
-        (admin::handle(&shared, &method, &path, &body), 0)
-    } else if path.eq_ignore_ascii_case("/msi/token") {
-        (admin::token(&headers, &query, now_ms()), 0)
-    } else {
-        handle_arm(&shared, &method, &path, &query, &headers, &body, &base_url).await
+    let line = RequestLine {
+        method: method.clone(),
+        path: path.clone(),
+        seq_at_start: shared.lock_world().next_log_seq,
     };
-    {
+    let (answer, logged) = if path.starts_with("/_emulator/") {
+        (admin::handle(&shared, &method, &path, &body), false)
+    } else if path.eq_ignore_ascii_case("/msi/token") {
+        (admin::token(&headers, &query, now_ms()), false)
+    } else {
+        handle_arm(&shared, &line, &query, &headers, &body, &base_url).await
+    };
+    let answer = if logged {
+        answer
+    } else {
         let mut world = shared.lock_world();
-        let status = answer.status.as_u16();
-        world.log_request(
-            shared.elapsed_ms(),
-            method.as_str(),
-            &path,
-            status,
-            n_events,
-        );
-        // A read that changed nothing but the log is persisted with the next change (or at
-        // shutdown), which keeps polling cheap.
-        let read_only = matches!(method, Method::GET | Method::HEAD);
-        let changed = !read_only || world.next_log_seq > seq_at_start + 1;
-        if let Some(world_file) = shared.world_file.as_ref().filter(|_| changed)
-            && let Err(error) = world.save(world_file, !read_only)
-        {
-            let failed = ArmResponse::cloud_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerError",
-                error.to_string(),
-            );
-            return into_response(failed, &method, &headers);
-        }
-    }
+        record(&shared, &mut world, &line, &answer, 0).unwrap_or(answer)
+    };
     into_response(answer, &method, &headers)
 }
 
+/// What the log needs of a request, taken before it is handled.
+struct RequestLine {
+    method: Method,
+    path: String,
+    /// The log's sequence number when the request arrived.
+    seq_at_start: u64,
+}
+
+/// Logs the request before the `n_events` events its handling logged and persists the world;
+/// returns the 500 to send instead when the world file cannot be written.
+fn record(
+    shared: &Shared,
+    world: &mut World,
+    line: &RequestLine,
+    answer: &ArmResponse,
+    n_events: usize,
+) -> Option<ArmResponse> {
+    let status = answer.status.as_u16();
+    world.log_request(
+        shared.elapsed_ms(),
+        line.method.as_str(),
+        &line.path,
+        status,
+        n_events,
+    );
+    // A read that changed nothing but the log is persisted with the next change (or at
+    // shutdown), which keeps polling cheap.
+    let read_only = matches!(line.method, Method::GET | Method::HEAD);
+    let changed = !read_only || world.next_log_seq > line.seq_at_start + 1;
+    let world_file = shared.world_file.as_ref().filter(|_| changed)?;
+    let error = world.save(world_file, !read_only).err()?;
+    Some(ArmResponse::cloud_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalServerError",
+        error.to_string(),
+    ))
+}
+
 /// An ARM request: authentication, faults, api-version, registration, then the route.
-/// Returns the answer and how many log events its handling added.
+/// Returns the answer and whether it was already logged (with the events it caused, under
+/// the same lock, so concurrent requests cannot interleave).
 async fn handle_arm(
     shared: &Shared,
-    method: &Method,
-    path: &str,
+    line: &RequestLine,
     query: &BTreeMap<String, String>,
     headers: &HeaderMap,
     body: &[u8],
     base_url: &str,
-) -> (ArmResponse, usize) {
+) -> (ArmResponse, bool) {
+    let (method, path) = (&line.method, line.path.as_str());
     let authorization = headers
         .get("authorization")
         .and_then(|value| value.to_str().ok());
@@ -322,7 +346,7 @@ async fn handle_arm(
         };
         let answer =
             ArmResponse::cloud_error(StatusCode::UNAUTHORIZED, "AuthenticationFailed", message);
-        return (answer, 0);
+        return (answer, false);
     }
     let latency = shared.lock_faults().latency();
     if !latency.is_zero() {
@@ -333,18 +357,18 @@ async fn handle_arm(
         (faults.next_fault(), faults.config.clone())
     };
     if let Some(fault) = fault {
-        return (fault, 0);
+        return (fault, false);
     }
     let Some(route) = ArmRoute::parse(path) else {
         let answer = ArmResponse::not_found(
             "InvalidResourceType",
             format!("The emulator does not serve the resource path '{path}'."),
         );
-        return (answer, 0);
+        return (answer, false);
     };
     let api_version = query.get("api-version").map(String::as_str);
     if let Some(answer) = route.check_api_version(api_version) {
-        return (answer, 0);
+        return (answer, false);
     }
     let context = RequestContext {
         now_ms: now_ms(),
@@ -363,11 +387,12 @@ async fn handle_arm(
         && let Some(answer) =
             providers::refuse_unregistered(&world, &context, subscription, namespace)
     {
-        return (answer, 0);
+        return (answer, false);
     }
     let answer = dispatch(&mut world, &context, method, route, body);
     let n_events = world.log.len().saturating_sub(n_log_before);
-    (answer, n_events)
+    let answer = record(shared, &mut world, line, &answer, n_events).unwrap_or(answer);
+    (answer, true)
 }
 
 /// Brings the world up to `now_ms`: finished resource-group deletes, logged phase changes.
