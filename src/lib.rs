@@ -21,6 +21,10 @@
 //! | `-out F` | `plan` (via `cli`) | a saved plan, applied exactly by `fk apply F` |
 //! | `--world F` of `fk emulator` | `emulator` | the emulated cloud, so successive runs see one world |
 
+// Diagnostics are returned by value on purpose: they are cold-path data, and boxing them
+// everywhere would only add noise.
+#![allow(clippy::result_large_err)]
+
 pub mod addr;
 pub mod apply;
 pub mod cli;
@@ -30,6 +34,7 @@ pub mod emulator;
 pub mod graph;
 pub mod plan;
 pub mod provider;
+pub mod refresh;
 pub mod render;
 pub mod state;
 pub mod validate;

@@ -404,6 +404,46 @@ impl fmt::Display for Value {
     }
 }
 
+/// The paths (as text) at which two values differ, leaves only, sorted. Sensitive marks are
+/// ignored; a path whose value is a secret is still named, never its value.
+pub fn changed_paths(before: &Value, after: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk_changes(before, after, &mut Vec::new(), &mut out);
+    out
+}
+
+fn walk_changes(before: &Value, after: &Value, at: &mut Path, out: &mut Vec<String>) {
+    match (before.unmarked(), after.unmarked()) {
+        (Value::Map(left), Value::Map(right)) => {
+            let keys: std::collections::BTreeSet<&String> =
+                left.keys().chain(right.keys()).collect();
+            for key in keys {
+                at.push(PathSeg::Key(key.clone()));
+                let null = Value::Null;
+                walk_changes(
+                    left.get(key).unwrap_or(&null),
+                    right.get(key).unwrap_or(&null),
+                    at,
+                    out,
+                );
+                at.pop();
+            }
+        }
+        (Value::List(left), Value::List(right)) if left.len() == right.len() => {
+            for (idx, (l, r)) in left.iter().zip(right).enumerate() {
+                at.push(PathSeg::Index(idx));
+                walk_changes(l, r, at, out);
+                at.pop();
+            }
+        }
+        (left, right) => {
+            if !left.same_data(right) {
+                out.push(path_to_string(at));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

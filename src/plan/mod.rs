@@ -1,1 +1,10 @@
-//! The plan: a pure diff of the module against state.
+//! The plan: a pure diff of the module against refreshed state.
+//!
+//! Invariant: `plan` does no IO. The same module, variables and state give the same plan,
+//! byte for byte.
+
+pub mod diff;
+pub mod model;
+
+pub use diff::{PlanInput, diff};
+pub use model::*;

@@ -1,1 +1,8 @@
-//! Plan and progress rendering: text and JSON; no logic of its own.
+//! Rendering: plans as text and JSON, apply progress and summaries. No logic of its own:
+//! everything shown is decided by the plan and the walk.
+
+pub mod plan_json;
+pub mod plan_text;
+
+pub use plan_json::plan_json;
+pub use plan_text::plan_text;

@@ -1,3 +1,29 @@
-//! State: the model, the local file store with its journal and lock.
+//! State: the model, the stores that keep it, the apply journal and the lock.
+//!
+//! Invariants: a snapshot is replaced atomically and its predecessor kept as a backup; a
+//! journal record is durable when `append` returns, at a cost independent of the state's
+//! size; a reader never silently rewrites a state of a newer format; every file is
+//! owner-only. Boundary: this module does IO on its own files only and never prints.
+mod disk;
+pub mod error;
+pub mod file_journal;
+pub mod file_lock;
+pub mod file_store;
+pub mod lock_info;
 pub mod model;
+pub mod replay;
+pub mod store;
+
+#[cfg(test)]
+mod file_lock_tests;
+#[cfg(test)]
+mod file_store_tests;
+
+pub use error::StateError;
+pub use file_journal::FileJournal;
+pub use file_lock::FileLock;
+pub use file_store::FileStore;
+pub use lock_info::LockInfo;
 pub use model::*;
+pub use replay::replay;
+pub use store::{Journal, StateLock, StateStore};

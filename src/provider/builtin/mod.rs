@@ -1,1 +1,5 @@
-//! Built-in resource types that live only in state.
+//! Built-in resource types that live only in state, owned by the `builtin` provider.
+
+pub mod data;
+
+pub use data::DataProvider;

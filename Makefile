@@ -1,0 +1,36 @@
+# fk: the two commands a newcomer runs are `make demo` and `make test`.
+CARGO ?= cargo
+FK := target/debug/fk
+
+.PHONY: all build demo test lint snap bench clean-state
+
+all: build
+
+build:
+	$(CARGO) build --bin fk
+
+## The main job, against the built-in emulator: plan, apply, outputs, and a second plan
+## that has nothing to do.
+demo: build
+	./.ci/demo.sh
+
+## Every test: unit, snapshot, property, end-to-end (real binary, emulator, etcd, Azurite).
+test:
+	$(CARGO) test --all-targets
+
+## clippy with warnings as errors, and formatting.
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+## Rewrite insta snapshots; review the result with `git diff`.
+snap:
+	INSTA_UPDATE=always $(CARGO) test --all-targets
+
+## Speed and memory figures (release build; prints, never asserts).
+bench:
+	$(CARGO) build --release --bins
+	./target/release/fk-bench
+
+clean-state:
+	rm -f state/*.json state/*.json.*

@@ -1,0 +1,312 @@
+//! `fk apply` and `fk destroy`: plan (or read a saved plan), confirm, walk, persist.
+
+use std::io::{BufRead as _, Write as _};
+
+use tokio::sync::{mpsc, watch};
+
+use crate::apply::order::OpKind;
+use crate::apply::{self, ApplyInput, Outcome};
+use crate::plan::{Action, Mode, Plan};
+use crate::render;
+use crate::state::{State, StateStore};
+use crate::value::Value;
+
+use super::args::{ApplyArgs, DestroyArgs, RunArgs};
+use super::load::{self, Loaded};
+use super::plan::{load_saved, lock, make_plan};
+use super::progress;
+use super::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
+
+pub async fn run(args: ApplyArgs) -> u8 {
+    let result = if args.target.is_file() {
+        apply_saved(&args).await
+    } else {
+        plan_and_apply(&args.target, &args.run, Mode::Normal, args.auto_approve).await
+    };
+    result.unwrap_or_else(|code| code)
+}
+
+pub async fn destroy(args: DestroyArgs) -> u8 {
+    plan_and_apply(&args.module, &args.run, Mode::Destroy, args.auto_approve)
+        .await
+        .unwrap_or_else(|code| code)
+}
+
+async fn plan_and_apply(
+    module_dir: &std::path::Path,
+    run: &RunArgs,
+    mode: Mode,
+    auto_approve: bool,
+) -> Result<u8, u8> {
+    let loaded = load::module(module_dir, &run.vars)?;
+    let store = load::store(&loaded.module.name, &run.state);
+    let operation = if mode == Mode::Destroy {
+        "destroy"
+    } else {
+        "apply"
+    };
+    let _lock = lock(&store, operation).await?;
+    let plan = make_plan(&loaded, run, mode, &store).await?;
+    let stdout = console::Term::stdout();
+    print!(
+        "{}",
+        render::plan_text(&plan, stdout.is_term() && console::colors_enabled())
+    );
+    let _ = std::io::stdout().flush();
+    if !plan.has_changes() {
+        persist_if_refreshed(&store, &plan).await?;
+        return Ok(EXIT_OK);
+    }
+    if !auto_approve && !confirm(mode)? {
+        eprintln!("Apply cancelled: nothing was changed.");
+        return Ok(EXIT_ERROR);
+    }
+    execute(&loaded, &plan, &store, run.parallelism).await
+}
+
+async fn apply_saved(args: &ApplyArgs) -> Result<u8, u8> {
+    let saved = load_saved(&args.target)?;
+    if !args.run.vars.vars.is_empty() || !args.run.vars.var_files.is_empty() {
+        eprintln!(
+            "error[fk::cli::saved_plan_vars]: a saved plan carries its variables; `-var` and `--var-file` cannot change them"
+        );
+        return Err(EXIT_ERROR);
+    }
+    let plan = saved.plan;
+    let loaded = load::module_with_variables(&saved.module_dir, plan.variables.clone())?;
+    if loaded.module.digest != plan.module_digest {
+        eprintln!(
+            "error[fk::cli::stale_plan]: the module `{}` changed since this plan was made\n  = help: make a new plan with `fk plan {} -out {}`",
+            saved.module_dir.display(),
+            saved.module_dir.display(),
+            args.target.display()
+        );
+        return Err(EXIT_ERROR);
+    }
+    let store = load::store(&loaded.module.name, &args.run.state);
+    let _lock = lock(&store, "apply").await?;
+    let stored = store.load().await.map_err(|err| {
+        eprintln!("error[fk::state::load]: {err}");
+        EXIT_ERROR
+    })?;
+    let now = stored
+        .as_ref()
+        .map(|state| (state.lineage.clone(), state.serial));
+    let then = plan.state_lineage.clone().zip(plan.state_serial);
+    if now != then {
+        let reason = match (&now, &then) {
+            (Some((lineage, _)), Some((planned_lineage, _))) if lineage != planned_lineage => {
+                "the saved plan was made for a different state (lineage differs)".to_string()
+            }
+            (Some((_, serial)), Some((_, planned_serial))) => {
+                format!(
+                    "the state moved since the plan was made (serial {planned_serial} then, {serial} now)"
+                )
+            }
+            (Some(_), None) => {
+                "the plan was made before any state existed; now there is one".into()
+            }
+            (None, Some(_)) => "the state the plan was made against no longer exists".into(),
+            (None, None) => unreachable_state(),
+        };
+        eprintln!("error[fk::cli::stale_plan]: {reason}\n  = help: make a new plan and apply that");
+        return Err(EXIT_ERROR);
+    }
+    execute(&loaded, &plan, &store, args.run.parallelism).await
+}
+
+fn unreachable_state() -> String {
+    "the state moved since the plan was made".into()
+}
+
+fn confirm(mode: Mode) -> Result<bool, u8> {
+    let question = match mode {
+        Mode::Normal => "Do you want to perform these actions?",
+        Mode::Destroy => "Do you really want to destroy all of these resources?",
+    };
+    eprint!("\n{question}\n  Only 'yes' will be accepted.\n\n  Enter a value: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|err| {
+            eprintln!("error: cannot read the answer: {err}");
+            EXIT_ERROR
+        })?;
+    Ok(answer.trim() == "yes")
+}
+
+/// A plan with no changes still records what refresh learned (adopted creates, drift).
+async fn persist_if_refreshed(store: &dyn StateStore, plan: &Plan) -> Result<(), u8> {
+    let stored = store.load().await.ok().flatten();
+    let refreshed = &plan.prior_state;
+    let moved = match &stored {
+        Some(stored) => {
+            stored.resources != refreshed.resources || stored.deposed != refreshed.deposed
+        }
+        None => false,
+    };
+    if moved {
+        let mut next = refreshed.clone();
+        next.serial = plan.state_serial.unwrap_or(0) + 1;
+        store.persist(&next).await.map_err(|err| {
+            eprintln!("error[fk::state::persist]: {err}");
+            EXIT_ERROR
+        })?;
+    }
+    Ok(())
+}
+
+async fn execute(
+    loaded: &Loaded,
+    plan: &Plan,
+    store: &dyn StateStore,
+    parallelism: usize,
+) -> Result<u8, u8> {
+    if plan.state_lineage.is_none() {
+        // Pin the lineage before the first journal record, so a crash in this first apply
+        // replays onto this state's history and not a new random one.
+        store.persist(&plan.prior_state).await.map_err(|err| {
+            eprintln!("error[fk::state::persist]: {err}");
+            EXIT_ERROR
+        })?;
+    }
+    let journal = store.journal().await.map_err(|err| {
+        eprintln!("error[fk::state::journal]: {err}");
+        EXIT_ERROR
+    })?;
+    let (interrupt_tx, interrupt_rx) = watch::channel(false);
+    let interrupts = tokio::spawn(watch_interrupts(interrupt_tx));
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let display = progress::spawn(events_rx);
+    let report = apply::run(ApplyInput {
+        plan,
+        module: &loaded.module,
+        registry: &loaded.registry,
+        state: plan.prior_state.clone(),
+        journal,
+        parallelism,
+        interrupt: interrupt_rx,
+        events: events_tx,
+    })
+    .await;
+    interrupts.abort();
+    let _ = display.await;
+
+    let mut final_state: State = report.state.clone();
+    final_state.serial = plan.state_serial.unwrap_or(0) + 1;
+    final_state.lineage = plan.prior_state.lineage.clone();
+    if let Err(err) = store.persist(&final_state).await {
+        eprintln!(
+            "error[fk::state::persist]: {err}\n  = help: the journal beside the state file still holds every finished operation; the next run reads it"
+        );
+        return Err(EXIT_ERROR);
+    }
+    if !report.diagnostics.is_empty() {
+        eprint!("{}", report.diagnostics.render(&loaded.module.sources));
+    }
+    if let Some(error) = &report.journal_error {
+        eprintln!("error[fk::apply::journal]: {error}");
+    }
+    print_summary(plan, &report);
+    if report.succeeded() && plan.mode == Mode::Normal {
+        print_outputs(&final_state);
+    }
+    Ok(if report.interrupted {
+        EXIT_INTERRUPTED
+    } else if report.succeeded() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
+}
+
+async fn watch_interrupts(interrupt: watch::Sender<bool>) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    let _ = interrupt.send(true);
+    eprintln!(
+        "\nInterrupt received: starting nothing new, waiting for the operations in flight to finish.\nPress Ctrl-C again to stop at once (the state stays consistent: every finished operation is already recorded)."
+    );
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!(
+            "\nStopping now. Interrupted creates are recorded and will be adopted by the next run."
+        );
+        std::process::exit(i32::from(EXIT_INTERRUPTED));
+    }
+}
+
+fn print_summary(plan: &Plan, report: &apply::ApplyReport) {
+    let succeeded = |kind: OpKind, actions: &[Action]| {
+        report
+            .results
+            .iter()
+            .filter(|result| result.kind == kind && result.outcome == Outcome::Succeeded)
+            .filter(|result| {
+                plan.change(&result.address)
+                    .is_some_and(|change| actions.contains(&change.action))
+            })
+            .count()
+    };
+    let replaces = [Action::DeleteThenCreate, Action::CreateThenDelete];
+    let added = succeeded(OpKind::Apply, &[Action::Create]) + succeeded(OpKind::Apply, &replaces);
+    let changed = succeeded(OpKind::Apply, &[Action::Update]);
+    let destroyed =
+        succeeded(OpKind::Destroy, &[Action::Delete]) + succeeded(OpKind::Destroy, &replaces);
+    let verb = if plan.mode == Mode::Destroy {
+        "Destroy"
+    } else {
+        "Apply"
+    };
+    if report.succeeded() {
+        if plan.mode == Mode::Destroy {
+            println!("\n{verb} complete! Resources: {destroyed} destroyed.");
+        } else {
+            println!(
+                "\n{verb} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
+            );
+        }
+        return;
+    }
+    let n_ok = report.count(|outcome| *outcome == Outcome::Succeeded);
+    let n_failed = report.count(|outcome| matches!(outcome, Outcome::Failed(_)));
+    let n_skipped = report.count(|outcome| matches!(outcome, Outcome::Skipped(_)));
+    let n_not_started = report.count(|outcome| *outcome == Outcome::NotStarted);
+    let headline = if report.interrupted {
+        "interrupted"
+    } else {
+        "did not finish"
+    };
+    eprintln!(
+        "\n{verb} {headline}: {n_ok} succeeded, {n_failed} failed, {n_skipped} skipped, {n_not_started} not started."
+    );
+    for result in &report.results {
+        match &result.outcome {
+            Outcome::Failed(message) => eprintln!("  failed   {}: {message}", result.address),
+            Outcome::Skipped(reason) => eprintln!("  skipped  {}: {reason}", result.address),
+            Outcome::NotStarted if report.interrupted => {
+                eprintln!("  not started  {}", result.address)
+            }
+            _ => {}
+        }
+    }
+    eprintln!("State is saved: run the same command again to finish the job.");
+}
+
+fn print_outputs(state: &State) {
+    if state.outputs.is_empty() {
+        return;
+    }
+    println!("\nOutputs:\n");
+    let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
+    for (name, output) in &state.outputs {
+        let shown = if output.sensitive {
+            "(sensitive value)".to_string()
+        } else {
+            Value::from_json(&output.value).to_string()
+        };
+        println!("{name:width$} = {shown}");
+    }
+}

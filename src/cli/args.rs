@@ -1,0 +1,202 @@
+//! Flags shared by the commands, and Terraform-style single-dash long flags.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// Accepts Terraform's spelling (`-out=p`, `-var k=v`, `-auto-approve`) by rewriting the
+/// known single-dash long flags to their `--` form.
+pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    const LONG_FLAGS: &[&str] = &[
+        "out",
+        "var",
+        "var-file",
+        "target",
+        "replace",
+        "refresh",
+        "json",
+        "auto-approve",
+        "detailed-exitcode",
+        "parallelism",
+        "destroy",
+        "state",
+        "lock-timeout",
+    ];
+    args.into_iter()
+        .map(|arg| {
+            let Some(text) = arg.to_str() else { return arg };
+            let Some(rest) = text.strip_prefix('-') else {
+                return arg;
+            };
+            if rest.starts_with('-') {
+                return arg;
+            }
+            let name = rest.split('=').next().unwrap_or("");
+            if LONG_FLAGS.contains(&name) {
+                OsString::from(format!("-{text}"))
+            } else {
+                arg
+            }
+        })
+        .collect()
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ModuleArgs {
+    /// The module folder (`*.toml` files)
+    pub module: PathBuf,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct VarArgs {
+    /// Set a variable: `-var name=value` (repeatable; later wins)
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a TOML file (repeatable; later wins)
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StateArgs {
+    /// The state file (default: `state/<module>.json`)
+    #[arg(long = "state", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Read every object before planning (`--refresh=false` plans from state alone)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
+    /// Plan only this resource and what it depends on (repeatable)
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Replace this resource even if nothing forces it (repeatable)
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replace: Vec<String>,
+    /// How many operations run at once
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PlanArgs {
+    pub module: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Save the plan; `fk apply FILE` runs exactly it
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the plan as JSON (format documented in `fk::render::plan_json`)
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 when there are no changes, 1 on error, 2 when there are changes
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+    /// Plan the destruction of everything in state
+    #[arg(long)]
+    pub destroy: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ApplyArgs {
+    /// A module folder, or a plan saved with `fk plan -out FILE`
+    pub target: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Do not ask for confirmation
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DestroyArgs {
+    pub module: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GraphArgs {
+    pub module: PathBuf,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    pub module: PathBuf,
+    /// One output; its value alone is printed (secrets never are)
+    pub name: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ShowArgs {
+    /// A module folder (show its state) or a saved plan file
+    pub target: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum StateCommand {
+    /// List the addresses in state
+    List {
+        module: PathBuf,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ForceUnlockArgs {
+    /// The lock ID the error message named
+    pub lock_id: String,
+    /// The module whose state is locked (default: the lock under `state/` with this ID)
+    pub module: Option<PathBuf>,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terraform_single_dash_flags_become_long_flags() {
+        let args = [
+            "fk", "plan", "m", "-out=p", "-var", "a=1", "-x", "--json", "-",
+        ]
+        .map(OsString::from);
+        let normalized: Vec<String> = normalize_args(args)
+            .into_iter()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            normalized,
+            [
+                "fk", "plan", "m", "--out=p", "--var", "a=1", "-x", "--json", "-"
+            ]
+        );
+    }
+}

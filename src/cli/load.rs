@@ -1,0 +1,217 @@
+//! Loading what a command works on: the module, its variables, the providers, the state
+//! store. Problems are printed here, all at once, and become exit code 1.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::eval::{Scope, evaluate};
+use crate::config::variables::{VarInput, VarOrigin, VarText};
+use crate::config::{self, Module};
+use crate::diag::{Diagnostic, Diagnostics, SourceMap};
+use crate::provider::Registry;
+use crate::provider::builtin::DataProvider;
+use crate::provider::fake::{FakeConfig, FakeProvider};
+use crate::state::FileStore;
+use crate::value::Value;
+use crate::{addr::Address, validate};
+
+use super::EXIT_ERROR;
+use super::args::{StateArgs, VarArgs};
+
+pub struct Loaded {
+    pub module: Module,
+    pub variables: BTreeMap<String, Value>,
+    pub registry: Registry,
+}
+
+/// Prints diagnostics to stderr; true when any is an error.
+pub fn report(diagnostics: &Diagnostics, sources: &SourceMap) -> bool {
+    if !diagnostics.is_empty() {
+        eprint!("{}", diagnostics.render(sources));
+        let n_errors = diagnostics.n_errors();
+        if n_errors > 0 {
+            let noun = if n_errors == 1 { "error" } else { "errors" };
+            eprintln!("\n{n_errors} {noun}: nothing was changed");
+        }
+    }
+    diagnostics.has_errors()
+}
+
+/// Parses, resolves variables, builds the providers and validates. On any error the
+/// diagnostics are printed and `Err(1)` returned.
+pub fn module(dir: &Path, vars: &VarArgs) -> Result<Loaded, u8> {
+    let (mut module, mut diagnostics) = config::parse(dir);
+    let inputs = variable_inputs(vars, &mut module.sources, &mut diagnostics);
+    let (variables, var_diagnostics) = config::variables::resolve(&module, &inputs);
+    diagnostics.extend(var_diagnostics);
+    prepare(module, variables, diagnostics)
+}
+
+/// A module with variables already resolved (a saved plan's).
+pub fn module_with_variables(dir: &Path, variables: BTreeMap<String, Value>) -> Result<Loaded, u8> {
+    let (module, diagnostics) = config::parse(dir);
+    prepare(module, variables, diagnostics)
+}
+
+fn prepare(
+    mut module: Module,
+    variables: BTreeMap<String, Value>,
+    mut diagnostics: Diagnostics,
+) -> Result<Loaded, u8> {
+    // `fk plan .` and `fk plan ../m` name the same state file as `fk plan m`.
+    module.name = module_name(&module.dir);
+    let registry = registry(&module, &variables, &mut diagnostics);
+    if !diagnostics.has_errors() {
+        diagnostics.extend(validate::check(&module, &registry));
+    }
+    if report(&diagnostics, &module.sources) {
+        return Err(EXIT_ERROR);
+    }
+    Ok(Loaded {
+        module,
+        variables,
+        registry,
+    })
+}
+
+/// FK_VAR_* first, then var files, then -var flags: later wins.
+fn variable_inputs(
+    vars: &VarArgs,
+    sources: &mut SourceMap,
+    diagnostics: &mut Diagnostics,
+) -> Vec<VarInput> {
+    let mut inputs = Vec::new();
+    let mut from_env: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(key, value)| {
+            key.strip_prefix("FK_VAR_")
+                .map(|name| (name.to_string(), value))
+        })
+        .collect();
+    from_env.sort();
+    for (name, value) in from_env {
+        inputs.push(VarInput {
+            name,
+            value: VarText::Raw(value),
+            origin: VarOrigin::Env,
+        });
+    }
+    for path in &vars.var_files {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let (file_inputs, file_diagnostics) = config::parse_var_file(path, &text, sources);
+                inputs.extend(file_inputs);
+                diagnostics.extend(file_diagnostics);
+            }
+            Err(err) => diagnostics.push(Diagnostic::error(
+                "fk::cli::var_file",
+                format!("cannot read the variables file `{}`: {err}", path.display()),
+            )),
+        }
+    }
+    for assignment in &vars.vars {
+        match assignment.split_once('=') {
+            Some((name, value)) => inputs.push(VarInput {
+                name: name.trim().to_string(),
+                value: VarText::Raw(value.to_string()),
+                origin: VarOrigin::Cli,
+            }),
+            None => diagnostics.push(
+                Diagnostic::error("fk::cli::var", format!("`-var {assignment}` has no `=`"))
+                    .help("write `-var name=value`"),
+            ),
+        }
+    }
+    inputs
+}
+
+struct VariablesOnly<'a>(&'a BTreeMap<String, Value>);
+
+impl Scope for VariablesOnly<'_> {
+    fn variable(&self, name: &str) -> Option<Value> {
+        self.0.get(name).cloned()
+    }
+
+    fn resource(&self, _address: &Address) -> Option<Value> {
+        None
+    }
+}
+
+/// Evaluated attributes of a `[provider.NAME]` block (variables only).
+pub fn provider_values(
+    module: &Module,
+    name: &str,
+    variables: &BTreeMap<String, Value>,
+    diagnostics: &mut Diagnostics,
+) -> BTreeMap<String, Value> {
+    let Some(block) = module.providers.get(name) else {
+        return BTreeMap::new();
+    };
+    let scope = VariablesOnly(variables);
+    let mut values = BTreeMap::new();
+    for (key, attr) in &block.attributes {
+        match evaluate(&attr.value, &scope) {
+            Ok(value) => {
+                values.insert(key.clone(), value);
+            }
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
+    values
+}
+
+/// The providers a module uses: the built-in types always; `fake` when the module
+/// configures it.
+pub fn registry(
+    module: &Module,
+    variables: &BTreeMap<String, Value>,
+    diagnostics: &mut Diagnostics,
+) -> Registry {
+    let mut registry = Registry::new();
+    registry.register(Arc::new(DataProvider));
+    let fake_values = provider_values(module, "fake", variables, diagnostics);
+    let mut fake_config = FakeConfig::from_values(&fake_values);
+    if let Some(world) = &fake_config.world_file
+        && world.is_relative()
+    {
+        fake_config.world_file = Some(module.dir.join(world));
+    }
+    registry.register(Arc::new(FakeProvider::new(fake_config)));
+    registry
+}
+
+/// `state/<module>.json` unless `--state` says otherwise.
+pub fn state_path(module_name: &str, args: &StateArgs) -> PathBuf {
+    args.state
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("state").join(format!("{module_name}.json")))
+}
+
+pub fn store(module_name: &str, args: &StateArgs) -> FileStore {
+    FileStore::new(state_path(module_name, args))
+}
+
+/// The name a module folder gives its state file.
+pub fn module_name(dir: &Path) -> String {
+    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    canonical
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "module".into())
+}
+
+pub fn parse_addresses(texts: &[String], flag: &str) -> Result<Vec<Address>, u8> {
+    let mut out = Vec::new();
+    for text in texts {
+        match Address::parse(text) {
+            Some(address) => out.push(address),
+            None => {
+                eprintln!(
+                    "error[fk::cli::address]: `--{flag} {text}` is not a resource address\n  = help: write `type.name`, e.g. `azure_container_group.etcd`"
+                );
+                return Err(EXIT_ERROR);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,305 @@
+//! The plan: what apply will do, serialisable so `-out` can save it and `apply` run it exactly.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::addr::Address;
+use crate::state::State;
+use crate::value::{Path, Value, path_to_string};
+
+/// The version of the saved-plan file and of `--json`.
+pub const PLAN_FORMAT_VERSION: &str = "1.0";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    /// Replace, deleting the old object first (`-/+`).
+    DeleteThenCreate,
+    /// Replace, creating the new object first (`+/-`, `create_before_destroy`).
+    CreateThenDelete,
+    Delete,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::DeleteThenCreate => "-/+",
+            Action::CreateThenDelete => "+/-",
+            Action::Delete => "-",
+        }
+    }
+
+    pub fn is_replace(self) -> bool {
+        matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
+    }
+
+    /// Terraform-compatible action list for `--json`.
+    pub fn json_actions(self) -> Vec<&'static str> {
+        match self {
+            Action::NoOp => vec!["no-op"],
+            Action::Create => vec!["create"],
+            Action::Update => vec!["update"],
+            Action::DeleteThenCreate => vec!["delete", "create"],
+            Action::CreateThenDelete => vec!["create", "delete"],
+            Action::Delete => vec!["delete"],
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Normal,
+    Destroy,
+}
+
+/// Why a resource needs replacing: the attribute path and the rule that forces it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cause {
+    pub path: Path,
+    pub reason: String,
+}
+
+impl Cause {
+    pub fn path_text(&self) -> String {
+        path_to_string(&self.path)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub address: Address,
+    pub action: Action,
+    /// Why this action, when it is not the obvious one: "tainted", "requested with
+    /// --replace", "deleted outside fk", "no longer in the module", "destroy".
+    pub action_reason: Option<String>,
+    /// The attributes that force a replacement, each with its rule.
+    pub replace_causes: Vec<Cause>,
+    /// The provider's words on consequences ("restarts every container of the group").
+    pub notes: Vec<String>,
+    /// The current object's identity, for update and delete.
+    pub prior_id: Option<String>,
+    #[serde(with = "marked::option")]
+    pub before: Option<Value>,
+    #[serde(with = "marked::option")]
+    pub after: Option<Value>,
+    /// Direct dependencies in the module (apply order).
+    pub dependencies: Vec<Address>,
+    pub create_before_destroy: bool,
+    /// Set for the delete of an object set aside by an earlier create_before_destroy.
+    pub deposed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputChange {
+    pub name: String,
+    #[serde(with = "marked::option")]
+    pub before: Option<Value>,
+    #[serde(with = "marked::option")]
+    pub after: Option<Value>,
+    pub sensitive: bool,
+}
+
+/// A resource changed outside fk, found by refresh.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    pub address: Address,
+    /// `None`: the object was deleted outside fk. Otherwise the paths that differ.
+    pub changed_paths: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: String,
+    pub mode: Mode,
+    pub module_name: String,
+    /// The module's digest when planned: applying a saved plan after the module changed is
+    /// refused.
+    pub module_digest: String,
+    /// The lineage and serial of the stored state planned against (`None`: no state yet).
+    /// Applying a saved plan after the state moved is refused.
+    pub state_lineage: Option<String>,
+    pub state_serial: Option<u64>,
+    /// Every resource with an action other than no-op, in apply order.
+    pub changes: Vec<ResourceChange>,
+    pub output_changes: Vec<OutputChange>,
+    pub drift: Vec<Drift>,
+    pub targets: Vec<Address>,
+    /// Resolved variables (secrets kept marked): apply re-evaluates the module with them.
+    #[serde(with = "marked::map")]
+    pub variables: BTreeMap<String, Value>,
+    /// The refreshed state the plan was made from; a saved plan applies against it.
+    pub prior_state: State,
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    pub fn n_add(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|change| change.action == Action::Create || change.action.is_replace())
+            .count()
+    }
+
+    pub fn n_change(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|change| change.action == Action::Update)
+            .count()
+    }
+
+    pub fn n_destroy(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|change| change.action == Action::Delete || change.action.is_replace())
+            .count()
+    }
+
+    /// True when applying would change any resource or output.
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+            || self
+                .output_changes
+                .iter()
+                .any(|output| match (&output.before, &output.after) {
+                    (Some(before), Some(after)) => !before.same_data(after),
+                    (None, None) => false,
+                    _ => true,
+                })
+    }
+
+    pub fn change(&self, address: &Address) -> Option<&ResourceChange> {
+        self.changes
+            .iter()
+            .find(|change| &change.address == address)
+    }
+}
+
+/// Values with their marks in saved plans: `{"$fk": "unknown"}` and
+/// `{"$fk": "sensitive", "value": ...}`; a map holding a `$fk` key of its own is wrapped as
+/// `{"$fk": "map", "entries": {...}}`.
+pub mod marked {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::{Map, Value as Json, json};
+
+    use crate::value::Value;
+
+    pub fn encode(value: &Value) -> Json {
+        match value {
+            Value::Unknown => json!({"$fk": "unknown"}),
+            Value::Sensitive(inner) => json!({"$fk": "sensitive", "value": encode(inner)}),
+            Value::List(items) => Json::Array(items.iter().map(encode).collect()),
+            Value::Map(map) => {
+                let entries: Map<String, Json> = map
+                    .iter()
+                    .map(|(key, item)| (key.clone(), encode(item)))
+                    .collect();
+                if map.contains_key("$fk") {
+                    json!({"$fk": "map", "entries": entries})
+                } else {
+                    Json::Object(entries)
+                }
+            }
+            other => other.to_json(),
+        }
+    }
+
+    pub fn decode(json: &Json) -> Value {
+        match json {
+            Json::Array(items) => Value::List(items.iter().map(decode).collect()),
+            Json::Object(map) => match map.get("$fk").and_then(Json::as_str) {
+                Some("unknown") => Value::Unknown,
+                Some("sensitive") => decode(map.get("value").unwrap_or(&Json::Null)).sensitive(),
+                Some("map") => match map.get("entries") {
+                    Some(Json::Object(entries)) => Value::Map(
+                        entries
+                            .iter()
+                            .map(|(key, item)| (key.clone(), decode(item)))
+                            .collect(),
+                    ),
+                    _ => Value::Null,
+                },
+                _ => Value::Map(
+                    map.iter()
+                        .map(|(key, item)| (key.clone(), decode(item)))
+                        .collect(),
+                ),
+            },
+            other => Value::from_json(other),
+        }
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            value: &Option<Value>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            value.as_ref().map(encode).serialize(serializer)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Value>, D::Error> {
+            Ok(Option::<Json>::deserialize(deserializer)?.map(|json| decode(&json)))
+        }
+    }
+
+    pub mod map {
+        use std::collections::BTreeMap;
+
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            values: &BTreeMap<String, Value>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            values
+                .iter()
+                .map(|(key, value)| (key.clone(), encode(value)))
+                .collect::<BTreeMap<_, _>>()
+                .serialize(serializer)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<BTreeMap<String, Value>, D::Error> {
+            Ok(BTreeMap::<String, Json>::deserialize(deserializer)?
+                .into_iter()
+                .map(|(key, json)| (key, decode(&json)))
+                .collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::marked::{decode, encode};
+    use crate::value::Value;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn marks_survive_a_saved_plan() {
+        let value = Value::Map(BTreeMap::from([
+            ("ip".to_string(), Value::Unknown),
+            ("key".to_string(), Value::str("s3cr3t").sensitive()),
+            (
+                "odd".to_string(),
+                Value::Map(BTreeMap::from([("$fk".to_string(), Value::str("unknown"))])),
+            ),
+            (
+                "list".to_string(),
+                Value::List(vec![Value::Int(1), Value::Unknown]),
+            ),
+        ]));
+        assert_eq!(decode(&encode(&value)), value);
+    }
+}

@@ -1,0 +1,83 @@
+//! What can go wrong reading, writing or locking a state.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::state::lock_info::LockInfo;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Another run holds the state. `holder` is boxed to keep every `Result` small.
+    #[error(
+        "state `{state}` is locked by `{who}` on `{host}` (pid {pid}) for `{operation}` since {since}\n\nhint: wait for that run to finish; if it is stuck, `fk force-unlock {id}`",
+        who = holder.who,
+        host = holder.host,
+        pid = holder.pid,
+        operation = holder.operation,
+        since = holder.created,
+        id = holder.id
+    )]
+    Locked {
+        state: String,
+        holder: Box<LockInfo>,
+    },
+
+    #[error("cannot {action} `{path}`: {source}", path = path.display())]
+    Io {
+        /// What fk was doing: "read", "write", "rename", ...
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+
+    #[error("`{path}` is corrupt: {message}", path = path.display())]
+    Corrupt { path: PathBuf, message: String },
+
+    #[error(
+        "`{path}` has format version {found}, but this fk reads up to version {supported}\n\nhint: use a newer fk; the file was left untouched",
+        path = path.display()
+    )]
+    VersionTooNew {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+
+    #[error(
+        "lock id `{given}` does not match the lock on state `{state}`, which is `{held}` (held by `{who}` on `{host}`, pid {pid})",
+        who = holder.who,
+        host = holder.host,
+        pid = holder.pid
+    )]
+    LockMismatch {
+        state: String,
+        given: String,
+        held: String,
+        holder: Box<LockInfo>,
+    },
+
+    #[error("state `{state}` is not locked")]
+    NotLocked { state: String },
+
+    /// The journal refused an append because an earlier write failed part way; the state
+    /// must be persisted (compacted) before more records can be journaled.
+    #[error("journal `{path}` stopped after a failed write: {message}", path = path.display())]
+    JournalFailed { path: PathBuf, message: String },
+}
+
+impl StateError {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        StateError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        StateError::Corrupt {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
