@@ -355,3 +355,75 @@ async fn keeps_the_world_in_a_file_across_restarts() {
         assert_eq!(mode & 0o077, 0, "the world holds secrets: owner only");
     }
 }
+
+#[tokio::test]
+async fn continues_provisioning_from_timestamps_after_a_reload() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let world_file = folder.path().join("world.json");
+    let slow = EmulatorConfig {
+        world_file: Some(world_file.clone()),
+        provisioning_delay: std::time::Duration::from_secs(3_600),
+        ..test_config()
+    };
+    let cloud = Cloud::start(slow).await;
+    cloud.create_resource_group("demo", "eastus").await;
+    let created = cloud
+        .put(
+            &cg_path("demo", "web"),
+            group_body("eastus", "fk-web", 1.0, "nginx"),
+        )
+        .await;
+    assert_eq!(created.body["properties"]["provisioningState"], "Pending");
+    cloud.emulator.shutdown().await;
+
+    let fast = EmulatorConfig {
+        world_file: Some(world_file),
+        provisioning_delay: std::time::Duration::ZERO,
+        ..test_config()
+    };
+    let cloud = Cloud::start(fast).await;
+    let group = cloud.get(&cg_path("demo", "web")).await;
+    assert_eq!(group.body["properties"]["provisioningState"], "Succeeded");
+    let events: Vec<String> = cloud
+        .emulator
+        .log_entries()
+        .iter()
+        .filter_map(|entry| match entry {
+            fk::emulator::LogEntry::Event {
+                resource, event, ..
+            } if resource.ends_with("/web") => Some(event.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec!["Pending", "Creating", "Succeeded", "containers Running"]
+    );
+}
+
+#[tokio::test]
+async fn answers_any_path_casing_with_canonical_ids() {
+    let cloud = Cloud::start(test_config()).await;
+    cloud.create_resource_group("Demo-RG", "East US").await;
+    cloud
+        .create_group(
+            "Demo-RG",
+            "web",
+            group_body("eastus", "fk-web", 1.0, "nginx"),
+        )
+        .await;
+    let shouted = format!(
+        "/SUBSCRIPTIONS/{SUB}/RESOURCEGROUPS/demo-rg/PROVIDERS/MICROSOFT.CONTAINERINSTANCE/CONTAINERGROUPS/web?{ACI}"
+    );
+    let group = cloud.get(&shouted).await;
+    assert_eq!(group.status, StatusCode::OK);
+    assert_eq!(
+        group.body["id"],
+        format!(
+            "/subscriptions/{SUB}/resourceGroups/Demo-RG/providers/Microsoft.ContainerInstance/containerGroups/web"
+        )
+    );
+    let resource_group = cloud.get(&rg_path("DEMO-rg")).await;
+    assert_eq!(resource_group.body["name"], "Demo-RG");
+    assert_eq!(resource_group.body["location"], "eastus");
+}

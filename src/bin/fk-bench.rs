@@ -73,7 +73,11 @@ fn run(fk: &Path, dir: &Path, args: &[&str]) -> Measure {
     let pid = child.id() as libc::pid_t;
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = started.elapsed();
-    let exit = if waited == pid && libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    let exit = if waited == pid && libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
     Measure {
         wall,
         peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
@@ -82,7 +86,9 @@ fn run(fk: &Path, dir: &Path, args: &[&str]) -> Measure {
 }
 
 fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -94,7 +100,11 @@ fn machine() -> String {
         .unwrap_or_else(|| "unknown cpu".into());
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|info| info.lines().next().map(|line| line.split_whitespace().nth(1).unwrap_or("0").to_string()))
+        .and_then(|info| {
+            info.lines()
+                .next()
+                .map(|line| line.split_whitespace().nth(1).unwrap_or("0").to_string())
+        })
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0))
         .unwrap_or_default();
@@ -133,13 +143,26 @@ fn main() {
             let dir = tempfile_dir(shape, n_resources);
             let module_dir = dir.join("bench");
             std::fs::create_dir_all(&module_dir).expect("bench dir");
-            std::fs::write(module_dir.join("main.toml"), module(shape, n_resources)).expect("module");
+            std::fs::write(module_dir.join("main.toml"), module(shape, n_resources))
+                .expect("module");
             let plan = run(&fk, &dir, &["plan", "bench", "--refresh=false"]);
-            let apply = run(&fk, &dir, &["apply", "bench", "--auto-approve", "--refresh=false"]);
+            let apply = run(
+                &fk,
+                &dir,
+                &["apply", "bench", "--auto-approve", "--refresh=false"],
+            );
             let replan = run(&fk, &dir, &["plan", "bench", "--detailed-exitcode"]);
             let cell = |measure: &Measure, expected: i32| {
-                let flag = if measure.exit == expected { "" } else { " (exit!)" };
-                format!("{:>7.3}s {:>7.1} MB{flag}", measure.wall.as_secs_f64(), measure.peak_rss_mb)
+                let flag = if measure.exit == expected {
+                    ""
+                } else {
+                    " (exit!)"
+                };
+                format!(
+                    "{:>7.3}s {:>7.1} MB{flag}",
+                    measure.wall.as_secs_f64(),
+                    measure.peak_rss_mb
+                )
             };
             println!(
                 "{:<8} {:>7}  {:>22}  {:>22}  {:>22}",
@@ -155,5 +178,9 @@ fn main() {
 }
 
 fn tempfile_dir(shape: Shape, n_resources: usize) -> PathBuf {
-    std::env::temp_dir().join(format!("fk-bench-{}-{}-{n_resources}", std::process::id(), shape.name()))
+    std::env::temp_dir().join(format!(
+        "fk-bench-{}-{}-{n_resources}",
+        std::process::id(),
+        shape.name()
+    ))
 }

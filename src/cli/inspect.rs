@@ -225,10 +225,14 @@ pub async fn force_unlock(args: ForceUnlockArgs) -> u8 {
 /// The state file under `state/` whose lock carries `lock_id`.
 fn find_lock(lock_id: &str) -> Option<std::path::PathBuf> {
     let entries = std::fs::read_dir("state").ok()?;
-    entries.filter_map(Result::ok).map(|entry| entry.path()).find_map(|path| {
-        let name = path.file_name()?.to_str()?;
-        let state_name = name.strip_suffix(".lock")?;
-        let info: crate::state::LockInfo = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-        (info.id == lock_id).then(|| path.with_file_name(state_name))
-    })
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find_map(|path| {
+            let name = path.file_name()?.to_str()?;
+            let state_name = name.strip_suffix(".lock")?;
+            let info: crate::state::LockInfo =
+                serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+            (info.id == lock_id).then(|| path.with_file_name(state_name))
+        })
 }

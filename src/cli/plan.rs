@@ -69,7 +69,11 @@ pub async fn lock(store: &dyn StateStore, operation: &str) -> Result<Box<dyn Sta
             Ok(lock)
         }
         Err(err) => {
-            let code = if matches!(err, StateError::Locked { .. }) { "locked" } else { "lock" };
+            let code = if matches!(err, StateError::Locked { .. }) {
+                "locked"
+            } else {
+                "lock"
+            };
             eprintln!("error[fk::state::{code}]: {err}");
             Err(EXIT_ERROR)
         }

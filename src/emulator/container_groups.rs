@@ -244,7 +244,7 @@ pub(crate) fn act(
             record.generation += 1;
             record.operation_started_ms = context.now_ms;
             record.operation_kind = action.to_owned();
-            record.failure = predict_failure(world, context, name, &record.body.clone());
+            record.failure = predict_failure(world, context, name, &record.body);
             let async_operation = begin_provisioning(world, context, &mut record);
             if action == "start" {
                 ArmResponse::empty(StatusCode::ACCEPTED)

@@ -403,7 +403,7 @@ pub(crate) fn dispatch(
                 group,
                 account,
             },
-        ) => storage_accounts::delete(world, &subscription, &group, &account),
+        ) => storage_accounts::delete(world, context, &subscription, &group, &account),
         (
             "POST",
             ArmRoute::StorageListKeys {

@@ -139,6 +139,7 @@ pub(crate) fn get(
 
 pub(crate) fn delete(
     world: &mut World,
+    context: &RequestContext<'_>,
     subscription: &str,
     group: &str,
     account: &str,
@@ -147,7 +148,9 @@ pub(crate) fn delete(
         return ArmResponse::empty(StatusCode::NO_CONTENT);
     }
     let name_key = account.to_ascii_lowercase();
-    world.storage_accounts.remove(&name_key);
+    if let Some(removed) = world.storage_accounts.remove(&name_key) {
+        world.log_event(context.now_ms, &removed.id, "Deleted");
+    }
     world
         .file_shares
         .retain(|_, share| share.account_key != name_key);

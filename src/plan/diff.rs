@@ -441,7 +441,10 @@ fn plan_outputs(
                     "fk::plan::sensitive_output",
                     format!("output `{name}` would show a secret"),
                 )
-                .at(output.value.span, "this value is, or contains, a sensitive value")
+                .at(
+                    output.value.span,
+                    "this value is, or contains, a sensitive value",
+                )
                 .help("mark the output `sensitive = true`: fk then records it but never prints it"),
             );
         }

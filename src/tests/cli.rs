@@ -79,11 +79,17 @@ impl Workspace {
 
 /// `n` fake things in chains of three, each taking `latency_ms`.
 fn slow_module(n: usize, latency_ms: u64) -> String {
-    let mut text = format!("[provider.fake]\nworld = \"world.json\"\nlatency_ms = {latency_ms}\n\n");
+    let mut text =
+        format!("[provider.fake]\nworld = \"world.json\"\nlatency_ms = {latency_ms}\n\n");
     for idx in 0..n {
-        text.push_str(&format!("[resource.fake_thing.t{idx}]\nname = \"t{idx}\"\n"));
+        text.push_str(&format!(
+            "[resource.fake_thing.t{idx}]\nname = \"t{idx}\"\n"
+        ));
         if idx % 3 != 0 {
-            text.push_str(&format!("tags = {{ after = \"${{fake_thing.t{}.ip}}\" }}\n", idx - 1));
+            text.push_str(&format!(
+                "tags = {{ after = \"${{fake_thing.t{}.ip}}\" }}\n",
+                idx - 1
+            ));
         }
         text.push('\n');
     }
@@ -95,7 +101,11 @@ fn detailed_exitcode_says_whether_there_are_changes() {
     let workspace = Workspace::new(&slow_module(3, 0));
     let plan = fk(&workspace.root, &["plan", "m", "-detailed-exitcode"]);
     assert_eq!(plan.status.code(), Some(2), "{}", text(&plan));
-    assert!(text(&plan).contains("Plan: 3 to add, 0 to change, 0 to destroy."), "{}", text(&plan));
+    assert!(
+        text(&plan).contains("Plan: 3 to add, 0 to change, 0 to destroy."),
+        "{}",
+        text(&plan)
+    );
     let apply = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
     let again = fk(&workspace.root, &["plan", "m", "--detailed-exitcode"]);
@@ -131,26 +141,43 @@ fn saved_plan_applies_exactly_and_is_refused_once_stale() {
     workspace.write(&slow_module(3, 0));
     let changed = fk(&workspace.root, &["apply", "q.fkplan"]);
     assert_eq!(changed.status.code(), Some(1), "{}", text(&changed));
-    assert!(text(&changed).contains("changed since this plan was made"), "{}", text(&changed));
-    assert_eq!(workspace.world().objects.len(), 2, "nothing applied from a stale plan");
+    assert!(
+        text(&changed).contains("changed since this plan was made"),
+        "{}",
+        text(&changed)
+    );
+    assert_eq!(
+        workspace.world().objects.len(),
+        2,
+        "nothing applied from a stale plan"
+    );
 }
 
 #[test]
 fn killed_mid_apply_the_next_apply_converges_with_nothing_lost_or_duplicated() {
     let n_things = 12;
     let workspace = Workspace::new(&slow_module(n_things, 400));
-    let mut child = spawn_fk(&workspace.root, &["apply", "m", "-auto-approve", "-parallelism", "3"]);
+    let mut child = spawn_fk(
+        &workspace.root,
+        &["apply", "m", "-auto-approve", "-parallelism", "3"],
+    );
     // Kill once a few operations are journaled, in the middle of the walk.
     let deadline = Instant::now() + Duration::from_secs(60);
     while workspace.journal_lines() < 5 {
         assert!(Instant::now() < deadline, "the apply never got going");
-        assert!(child.try_wait().unwrap().is_none(), "apply ended before it could be killed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "apply ended before it could be killed"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();
     let created_before = workspace.world().objects.len();
-    assert!(created_before < n_things, "the kill came too late to test anything");
+    assert!(
+        created_before < n_things,
+        "the kill came too late to test anything"
+    );
 
     // The state still loads: a plan works and shows the rest still to do.
     let plan = fk(&workspace.root, &["plan", "m", "-detailed-exitcode"]);
@@ -160,7 +187,11 @@ fn killed_mid_apply_the_next_apply_converges_with_nothing_lost_or_duplicated() {
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
     let world = workspace.world();
     assert_eq!(world.objects.len(), n_things, "every object exists");
-    assert_eq!(world.n_creates as usize, n_things, "no object was created twice: {:?}", world.log);
+    assert_eq!(
+        world.n_creates as usize, n_things,
+        "no object was created twice: {:?}",
+        world.log
+    );
     assert_eq!(workspace.state().resources.len(), n_things);
     let again = fk(&workspace.root, &["plan", "m", "-detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
@@ -169,22 +200,40 @@ fn killed_mid_apply_the_next_apply_converges_with_nothing_lost_or_duplicated() {
 #[test]
 fn first_interrupt_lets_in_flight_work_finish_and_records_it() {
     let workspace = Workspace::new(&slow_module(9, 600));
-    let child = spawn_fk(&workspace.root, &["apply", "m", "-auto-approve", "-parallelism", "2"]);
+    let child = spawn_fk(
+        &workspace.root,
+        &["apply", "m", "-auto-approve", "-parallelism", "2"],
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     while workspace.world().n_creates == 0 {
         assert!(Instant::now() < deadline, "the apply never got going");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130), "{}", text(&output));
-    assert!(text(&output).contains("Interrupt received"), "{}", text(&output));
+    assert!(
+        text(&output).contains("Interrupt received"),
+        "{}",
+        text(&output)
+    );
     // Everything that was started finished and is in state; nothing else was started.
     let world = workspace.world();
     let state = workspace.state();
-    assert!(world.objects.len() < 9, "the interrupt came too late: {:?}", world.log);
-    assert_eq!(state.resources.len(), world.objects.len(), "state records every object created");
+    assert!(
+        world.objects.len() < 9,
+        "the interrupt came too late: {:?}",
+        world.log
+    );
+    assert_eq!(
+        state.resources.len(),
+        world.objects.len(),
+        "state records every object created"
+    );
     let apply = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
     assert_eq!(workspace.world().n_creates, 9);
@@ -205,6 +254,9 @@ fn a_second_run_is_refused_while_the_state_is_locked() {
     assert_eq!(second.status.code(), Some(1), "{}", text(&second));
     let message = text(&second);
     assert!(message.contains("locked"), "{message}");
-    assert!(message.contains("apply"), "the holder's operation is named: {message}");
+    assert!(
+        message.contains("apply"),
+        "the holder's operation is named: {message}"
+    );
     assert!(message.contains("force-unlock"), "{message}");
 }

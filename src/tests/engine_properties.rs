@@ -21,8 +21,11 @@ fn dag() -> impl Strategy<Value = (usize, Vec<(usize, usize)>)> {
             .flat_map(|j| (0..j).map(move |i| (i, j)))
             .collect();
         let n_pairs = pairs.len();
-        (Just(n_nodes), proptest::collection::vec(any::<bool>(), n_pairs)).prop_map(
-            move |(n_nodes, keep)| {
+        (
+            Just(n_nodes),
+            proptest::collection::vec(any::<bool>(), n_pairs),
+        )
+            .prop_map(move |(n_nodes, keep)| {
                 let edges = pairs
                     .iter()
                     .zip(keep)
@@ -30,8 +33,7 @@ fn dag() -> impl Strategy<Value = (usize, Vec<(usize, usize)>)> {
                     .map(|(pair, _)| *pair)
                     .collect();
                 (n_nodes, edges)
-            },
-        )
+            })
     })
 }
 
@@ -77,7 +79,10 @@ fn descendants(edges: &[(usize, usize)], start: usize) -> BTreeSet<usize> {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 proptest! {

@@ -56,13 +56,20 @@ fn case_dirs() -> Vec<PathBuf> {
 }
 
 fn addresses(texts: &[String]) -> Vec<Address> {
-    texts.iter().map(|text| Address::parse(text).expect("case address")).collect()
+    texts
+        .iter()
+        .map(|text| Address::parse(text).expect("case address"))
+        .collect()
 }
 
 #[tokio::test]
 async fn plan_cases_render_and_converge() {
     let dirs = case_dirs();
-    assert!(dirs.len() >= 10, "expected the plan cases, found {}", dirs.len());
+    assert!(
+        dirs.len() >= 10,
+        "expected the plan cases, found {}",
+        dirs.len()
+    );
     for dir in dirs {
         check_case(&dir).await;
     }
@@ -78,7 +85,9 @@ fn snapshot(dir: &Path, name: &str, text: &str) {
 async fn check_case(dir: &Path) {
     let case_name = dir.file_name().unwrap().to_string_lossy().to_string();
     let case: Case = match std::fs::read_to_string(dir.join("case.toml")) {
-        Ok(text) => toml::from_str(&text).unwrap_or_else(|err| panic!("{case_name}/case.toml: {err}")),
+        Ok(text) => {
+            toml::from_str(&text).unwrap_or_else(|err| panic!("{case_name}/case.toml: {err}"))
+        }
         Err(_) => Case::default(),
     };
     let cloud = fake(FakeConfig::default());
@@ -86,15 +95,24 @@ async fn check_case(dir: &Path) {
     if dir.join("before").is_dir() {
         let before = session(&dir.join("before"), cloud.clone(), Default::default())
             .unwrap_or_else(|err| panic!("{case_name}/before: {err}"));
-        let plan = before.plan(&state, &PlanOptions::default()).await
+        let plan = before
+            .plan(&state, &PlanOptions::default())
+            .await
             .unwrap_or_else(|err| panic!("{case_name}/before: {err}"));
         let (applied, report) = before.apply(&plan, 4).await;
-        assert!(report.succeeded(), "{case_name}/before did not apply: {:?}", report.results);
+        assert!(
+            report.succeeded(),
+            "{case_name}/before did not apply: {:?}",
+            report.results
+        );
         state = applied;
     }
     for address in &case.taint {
-        state.resources.get_mut(address).unwrap_or_else(|| panic!("{case_name}: taint {address}")).status =
-            ResourceStatus::Tainted;
+        state
+            .resources
+            .get_mut(address)
+            .unwrap_or_else(|| panic!("{case_name}: taint {address}"))
+            .status = ResourceStatus::Tainted;
     }
     if !case.delete_outside.is_empty() {
         cloud.tamper(|world| {
@@ -106,40 +124,69 @@ async fn check_case(dir: &Path) {
     let module = match session(&dir.join("module"), cloud.clone(), Default::default()) {
         Ok(module) => module,
         Err(diagnostics) => {
-            assert!(case.expect_error, "{case_name}: unexpected diagnostics:\n{diagnostics}");
+            assert!(
+                case.expect_error,
+                "{case_name}: unexpected diagnostics:\n{diagnostics}"
+            );
             snapshot(dir, "plan", &normalize(&diagnostics));
             return;
         }
     };
     let options = PlanOptions {
-        mode: Some(if case.destroy { Mode::Destroy } else { Mode::Normal }),
+        mode: Some(if case.destroy {
+            Mode::Destroy
+        } else {
+            Mode::Normal
+        }),
         targets: addresses(&case.targets),
         replace: addresses(&case.replace),
         refresh: case.refresh || !case.delete_outside.is_empty(),
     };
     let plan = match module.plan(&state, &options).await {
         Ok(plan) => {
-            assert!(!case.expect_error, "{case_name}: expected an error, got a plan");
+            assert!(
+                !case.expect_error,
+                "{case_name}: expected an error, got a plan"
+            );
             plan
         }
         Err(diagnostics) => {
-            assert!(case.expect_error, "{case_name}: unexpected diagnostics:\n{diagnostics}");
+            assert!(
+                case.expect_error,
+                "{case_name}: unexpected diagnostics:\n{diagnostics}"
+            );
             snapshot(dir, "plan", &normalize(&diagnostics));
             return;
         }
     };
     let text = fk::render::plan_text(&plan, false);
-    assert!(!text.contains("hunter2"), "{case_name}: a secret reached the plan");
+    assert!(
+        !text.contains("hunter2"),
+        "{case_name}: a secret reached the plan"
+    );
     snapshot(dir, "plan", &normalize(&text));
     let json = serde_json::to_string_pretty(&fk::render::plan_json(&plan)).unwrap();
-    assert!(!json.contains("hunter2"), "{case_name}: a secret reached the JSON plan");
+    assert!(
+        !json.contains("hunter2"),
+        "{case_name}: a secret reached the JSON plan"
+    );
     snapshot(dir, "plan-json", &normalize(&json));
 
     // Convergence: apply, then the same plan again has nothing to do.
     let (applied, report) = module.apply(&plan, 4).await;
-    assert!(report.succeeded(), "{case_name}: apply failed: {:?}", report.results);
+    assert!(
+        report.succeeded(),
+        "{case_name}: apply failed: {:?}",
+        report.results
+    );
     let again = module
-        .plan(&applied, &PlanOptions { refresh: true, ..options.clone() })
+        .plan(
+            &applied,
+            &PlanOptions {
+                refresh: true,
+                ..options.clone()
+            },
+        )
         .await
         .unwrap_or_else(|err| panic!("{case_name}: re-plan failed: {err}"));
     assert!(

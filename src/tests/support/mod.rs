@@ -49,7 +49,11 @@ pub struct PlanOptions {
 }
 
 /// Parses and validates a module; panics with the rendered diagnostics if it has errors.
-pub fn session(dir: &Path, fake: Arc<FakeProvider>, variables: BTreeMap<String, Value>) -> Result<Session, String> {
+pub fn session(
+    dir: &Path,
+    fake: Arc<FakeProvider>,
+    variables: BTreeMap<String, Value>,
+) -> Result<Session, String> {
     let (module, mut diagnostics) = config::parse(dir);
     let mut registry = Registry::new();
     registry.register(Arc::new(DataProvider));
@@ -63,7 +67,12 @@ pub fn session(dir: &Path, fake: Arc<FakeProvider>, variables: BTreeMap<String, 
     if diagnostics.has_errors() {
         return Err(diagnostics.render(&module.sources));
     }
-    Ok(Session { module, variables: resolved, registry, fake })
+    Ok(Session {
+        module,
+        variables: resolved,
+        registry,
+        fake,
+    })
 }
 
 impl Session {
@@ -122,7 +131,10 @@ impl Session {
         for record in journal.records.lock().unwrap().iter() {
             record.apply_to(&mut replayed);
         }
-        assert_eq!(replayed.resources, report.state.resources, "journal and walk disagree");
+        assert_eq!(
+            replayed.resources, report.state.resources,
+            "journal and walk disagree"
+        );
         let mut state = report.state.clone();
         state.serial = plan.prior_state.serial + 1;
         (state, report)
