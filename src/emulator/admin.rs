@@ -4,7 +4,7 @@
 
 use super::arm_response::ArmResponse;
 use super::faults::{FaultConfig, FaultInjector};
-use super::server::{Shared, current_time_ms, settle};
+use super::server::{Shared, now_ms, settle};
 use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -17,7 +17,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
     match (method.as_str(), path.trim_end_matches('/')) {
         ("GET", "/_emulator/log") => {
             let mut world = shared.lock_world();
-            settle(&mut world, current_time_ms(), shared.delay_ms());
+            settle(&mut world, now_ms(), shared.delay_ms());
             ArmResponse::json(StatusCode::OK, json!({ "entries": world.log }))
         }
         ("GET", "/_emulator/faults") => {

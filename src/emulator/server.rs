@@ -239,7 +239,8 @@ fn find_spec(specs_dir: Option<&Path>) -> Option<PathBuf> {
         .find_map(|folder| in_folder(&folder.join("shared/reference/azure-specs")))
 }
 
-fn now_ms() -> u64 {
+/// Milliseconds since the Unix epoch: the emulator's only clock.
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
@@ -382,7 +383,7 @@ async fn handle_arm(
     };
     let mut world = shared.lock_world();
     settle(&mut world, context.now_ms, context.delay_ms);
-    let n_log_before = world.log.len();
+    let seq_before = world.next_log_seq;
     if let Some((subscription, namespace)) = route.namespace()
         && let Some(answer) =
             providers::refuse_unregistered(&world, &context, subscription, namespace)
@@ -390,7 +391,7 @@ async fn handle_arm(
         return (answer, false);
     }
     let answer = dispatch(&mut world, &context, method, route, body);
-    let n_events = world.log.len().saturating_sub(n_log_before);
+    let n_events = usize::try_from(world.next_log_seq - seq_before).unwrap_or(usize::MAX);
     let answer = record(shared, &mut world, line, &answer, n_events).unwrap_or(answer);
     (answer, true)
 }
@@ -400,10 +401,6 @@ pub(crate) fn settle(world: &mut World, now_ms: u64, delay_ms: u64) {
     world.forget_old_operations(now_ms);
     resource_groups::settle(world, now_ms, delay_ms);
     container_groups::settle(world, now_ms, delay_ms);
-}
-
-pub(crate) fn current_time_ms() -> u64 {
-    now_ms()
 }
 
 fn parse_query(query: &str) -> BTreeMap<String, String> {
@@ -473,4 +470,26 @@ fn into_response(answer: ArmResponse, method: &Method, request_headers: &HeaderM
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_query_parameters_with_lowercase_names() {
+        let query = parse_query(
+            "API-Version=2025-09-01&resource=https%3A%2F%2Fmanagement.azure.com&x=%zz&flag",
+        );
+        assert_eq!(
+            query.get("api-version").map(String::as_str),
+            Some("2025-09-01")
+        );
+        assert_eq!(
+            query.get("resource").map(String::as_str),
+            Some("https://management.azure.com")
+        );
+        assert_eq!(query.get("x").map(String::as_str), Some("%zz"));
+        assert_eq!(query.get("flag").map(String::as_str), Some(""));
+    }
 }
