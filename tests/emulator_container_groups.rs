@@ -378,6 +378,22 @@ async fn fails_mount_when_the_storage_key_is_wrong() {
         .await;
     assert_eq!(refused.body["status"], "Failed");
     assert_eq!(refused.body["error"]["details"][0]["code"], "FailedMount");
+    let no_shared_key = json!({ "location": "eastus", "kind": "StorageV2", "sku": { "name": "Standard_LRS" },
+                                "properties": { "allowSharedKeyAccess": false } });
+    assert_eq!(
+        cloud
+            .put(&account_path("demo", "fkdata"), no_shared_key)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let key_access_off = cloud
+        .create_group("demo", "later", with_key("later", &good_key))
+        .await;
+    assert_eq!(
+        key_access_off.body["status"], "Failed",
+        "allowSharedKeyAccess false breaks key mounts"
+    );
     let group = cloud.get(&cg_path("demo", "bad")).await;
     assert_eq!(
         group.body["properties"]["instanceView"]["events"][0]["name"],
@@ -423,4 +439,34 @@ async fn patches_tags_and_deletes_with_body_then_204() {
         cloud.get(&cg_path("demo", "web")).await.code(),
         "ResourceNotFound"
     );
+}
+
+#[tokio::test]
+async fn refuses_groups_past_the_standard_cores_quota_per_region() {
+    let cloud = Cloud::start(test_config()).await;
+    cloud.create_resource_group("demo", "eastus").await;
+    cloud
+        .create_group("demo", "big", group_body("eastus", "fk-big", 80.0, "nginx"))
+        .await;
+    let over = cloud
+        .put(
+            &cg_path("demo", "more"),
+            group_body("eastus", "fk-more", 30.0, "nginx"),
+        )
+        .await;
+    assert_eq!(over.status, StatusCode::BAD_REQUEST);
+    assert_eq!(over.code(), "ContainerGroupQuotaReached");
+    assert!(
+        over.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("'StandardCores'")
+    );
+    let elsewhere = cloud
+        .put(
+            &cg_path("demo", "more"),
+            group_body("westus", "fk-more", 30.0, "nginx"),
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::CREATED);
 }

@@ -227,6 +227,58 @@ fn port_set(ports: Option<&Value>) -> Vec<String> {
     set
 }
 
+/// The default `StandardCores` quota per region and subscription (azure-arm.md §2.7).
+const STANDARD_CORES_QUOTA: f64 = 100.0;
+
+/// `ContainerGroupQuotaReached` when the group's CPU requests would take the subscription's
+/// groups in its region past the `StandardCores` quota.
+pub(crate) fn refuse_over_quota(
+    world: &World,
+    group_id: &str,
+    location: &str,
+    body: &Value,
+) -> Option<ArmResponse> {
+    let subscription_prefix: String = key_of(group_id)
+        .split('/')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("/")
+        + "/";
+    let usage: f64 = world
+        .container_groups
+        .iter()
+        .filter(|(key, other)| {
+            key.starts_with(&subscription_prefix)
+                && **key != key_of(group_id)
+                && other.location == location
+        })
+        .map(|(_, other)| requested_cores(&other.body))
+        .sum();
+    let requested = requested_cores(body);
+    (usage + requested > STANDARD_CORES_QUOTA).then(|| {
+        ArmResponse::bad_request(
+            "ContainerGroupQuotaReached",
+            format!(
+                "Resource type 'Microsoft.ContainerInstance/containerGroups' container group \
+                 quota 'StandardCores' exceeded in region '{location}'. Limit: \
+                 '{STANDARD_CORES_QUOTA}', Usage: '{usage}' Requested: '{requested}'."
+            ),
+        )
+    })
+}
+
+fn requested_cores(body: &Value) -> f64 {
+    let containers = body
+        .pointer("/properties/containers")
+        .and_then(Value::as_array);
+    containers
+        .into_iter()
+        .flatten()
+        .filter_map(|container| container.pointer("/properties/resources/requests/cpu"))
+        .filter_map(Value::as_f64)
+        .sum()
+}
+
 /// Why provisioning will fail: an Azure Files volume whose account, share or key is wrong,
 /// or the name is one the faults say must fail.
 pub(crate) fn predict_failure(
@@ -273,6 +325,8 @@ pub(crate) fn predict_failure(
                 } else if !account_keys(account)
                     .iter()
                     .any(|key| key == field("storageAccountKey"))
+                    || account.body.pointer("/properties/allowSharedKeyAccess")
+                        == Some(&Value::Bool(false))
                 {
                     Some("mount error(13): Permission denied")
                 } else {

@@ -4,7 +4,7 @@
 
 use super::arm_response::{ArmResponse, parse_json_body};
 use super::container_group_rules::{
-    check_body, claim_fqdn, predict_failure, refuse_in_place_update,
+    check_body, claim_fqdn, predict_failure, refuse_in_place_update, refuse_over_quota,
 };
 use super::container_group_view::{self, GroupPhase};
 use super::names::{
@@ -69,6 +69,9 @@ pub(crate) fn put(
         if let Some(answer) = refuse_in_place_update(previous, &request) {
             return answer;
         }
+    }
+    if let Some(answer) = refuse_over_quota(world, &group_id, &location, &request) {
+        return answer;
     }
     let fqdn = match claim_fqdn(
         world,
