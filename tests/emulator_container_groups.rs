@@ -83,9 +83,13 @@ async fn creates_group_through_async_operation_then_runs_it_without_secrets() {
         &group.body["properties"]["containers"][0]["properties"]["environmentVariables"];
     assert_eq!(variables[1], json!({ "name": "TOKEN" }));
 
-    let events: Vec<String> = cloud
-        .log()
-        .await
+    let log = cloud.log().await;
+    assert!(
+        log.iter()
+            .all(|entry| entry["ms"].as_u64().is_some_and(|ms| ms < 3_600_000)),
+        "log times count from the start of the emulator: {log:?}"
+    );
+    let events: Vec<String> = log
         .iter()
         .filter(|entry| {
             entry["kind"] == "event"

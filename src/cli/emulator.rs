@@ -3,7 +3,6 @@
 use crate::emulator::{EmulatorConfig, FaultConfig, serve};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 /// Serve the subset of Azure Resource Manager that fk uses, on loopback, until Ctrl-C.
@@ -44,13 +43,14 @@ pub struct EmulatorArgs {
     pub seed: u64,
 }
 
-pub async fn run(args: EmulatorArgs) -> ExitCode {
+/// Serves until Ctrl-C; returns the process exit code (0, or 1 when it cannot serve).
+pub async fn run(args: EmulatorArgs) -> u8 {
     if !(0.0..=1.0).contains(&args.throttle_rate) {
         eprintln!(
             "error: `--throttle-rate` must be between 0.0 and 1.0, got {}",
             args.throttle_rate
         );
-        return ExitCode::FAILURE;
+        return super::EXIT_ERROR;
     }
     let config = EmulatorConfig {
         world_file: Some(args.world.clone()),
@@ -71,7 +71,7 @@ pub async fn run(args: EmulatorArgs) -> ExitCode {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!("error: cannot listen on `{}`: {error}", args.listen);
-            return ExitCode::FAILURE;
+            return super::EXIT_ERROR;
         }
     };
     let local_addr = listener.local_addr().unwrap_or(args.listen);
@@ -80,10 +80,10 @@ pub async fn run(args: EmulatorArgs) -> ExitCode {
         let _ = tokio::signal::ctrl_c().await;
     };
     match serve(listener, config, shutdown).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => super::EXIT_OK,
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::FAILURE
+            super::EXIT_ERROR
         }
     }
 }

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
 
 /// The spec file inside a specs folder.
@@ -36,7 +36,6 @@ pub(crate) struct Shared {
     validator: Option<SpecValidator>,
     file_share_validator: Option<SpecValidator>,
     delay_ms: u64,
-    started: Instant,
     local_addr: SocketAddr,
 }
 
@@ -51,10 +50,6 @@ impl Shared {
         self.faults
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub fn elapsed_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     pub fn delay_ms(&self) -> u64 {
@@ -172,10 +167,11 @@ async fn serve_shared(
 }
 
 fn prepare(config: &EmulatorConfig, local_addr: SocketAddr) -> Result<Arc<Shared>, EmulatorError> {
-    let world = match &config.world_file {
+    let mut world = match &config.world_file {
         Some(path) => World::load(path)?,
         None => World::default(),
     };
+    world.log_epoch_ms = now_ms();
     let spec_path = find_spec(config.specs_dir.as_deref());
     let file_share_validator = spec_path
         .as_ref()
@@ -211,7 +207,6 @@ fn prepare(config: &EmulatorConfig, local_addr: SocketAddr) -> Result<Arc<Shared
         validator,
         file_share_validator,
         delay_ms: u64::try_from(config.provisioning_delay.as_millis()).unwrap_or(u64::MAX),
-        started: Instant::now(),
         local_addr,
     }))
 }
@@ -300,13 +295,7 @@ fn record(
     n_events: usize,
 ) -> Option<ArmResponse> {
     let status = answer.status.as_u16();
-    world.log_request(
-        shared.elapsed_ms(),
-        line.method.as_str(),
-        &line.path,
-        status,
-        n_events,
-    );
+    world.log_request(now_ms(), line.method.as_str(), &line.path, status, n_events);
     // A read that changed nothing but the log is persisted with the next change (or at
     // shutdown), which keeps polling cheap.
     let read_only = matches!(line.method, Method::GET | Method::HEAD);

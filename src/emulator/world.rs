@@ -31,6 +31,9 @@ pub struct World {
     pub registrations: BTreeMap<String, u64>,
     pub log: Vec<LogEntry>,
     pub next_log_seq: u64,
+    /// When this process started serving (ms since the Unix epoch): log times count from it.
+    #[serde(skip)]
+    pub log_epoch_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -235,7 +238,7 @@ impl World {
 
     pub fn log_request(
         &mut self,
-        ms: u64,
+        now_ms: u64,
         method: &str,
         path: &str,
         status: u16,
@@ -244,7 +247,7 @@ impl World {
         let position = self.log.len().saturating_sub(n_following);
         let entry = LogEntry::Request {
             seq: 0,
-            ms,
+            ms: now_ms.saturating_sub(self.log_epoch_ms),
             method: method.to_owned(),
             path: path.to_owned(),
             status,
@@ -260,11 +263,12 @@ impl World {
         self.trim_log();
     }
 
-    pub fn log_event(&mut self, ms: u64, resource: &str, event: &str) {
+    /// Logs a state change of `resource` observed at `now_ms` (ms since the Unix epoch).
+    pub fn log_event(&mut self, now_ms: u64, resource: &str, event: &str) {
         let seq = self.take_seq();
         self.push_log(LogEntry::Event {
             seq,
-            ms,
+            ms: now_ms.saturating_sub(self.log_epoch_ms),
             resource: resource.to_owned(),
             event: event.to_owned(),
         });
