@@ -96,27 +96,20 @@ async fn apply_saved(args: &ApplyArgs) -> Result<u8, u8> {
     if now != then {
         let reason = match (&now, &then) {
             (Some((lineage, _)), Some((planned_lineage, _))) if lineage != planned_lineage => {
-                "the saved plan was made for a different state (lineage differs)".to_string()
+                "it was made for a different state (its lineage differs)".to_string()
             }
             (Some((_, serial)), Some((_, planned_serial))) => {
-                format!(
-                    "the state moved since the plan was made (serial {planned_serial} then, {serial} now)"
-                )
+                format!("serial {planned_serial} then, {serial} now")
             }
-            (Some(_), None) => {
-                "the plan was made before any state existed; now there is one".into()
-            }
-            (None, Some(_)) => "the state the plan was made against no longer exists".into(),
-            (None, None) => unreachable_state(),
+            (Some(_), None) => "it was made before any state existed; now there is one".into(),
+            _ => "the state it was made against no longer exists".into(),
         };
-        eprintln!("error[fk::cli::stale_plan]: {reason}\n  = help: make a new plan and apply that");
+        eprintln!(
+            "error[fk::cli::stale_plan]: the state moved since the plan was made: {reason}\n  = help: make a new plan and apply that"
+        );
         return Err(EXIT_ERROR);
     }
     execute(&loaded, &plan, &store, args.run.parallelism).await
-}
-
-fn unreachable_state() -> String {
-    "the state moved since the plan was made".into()
 }
 
 fn confirm(mode: Mode) -> Result<bool, u8> {

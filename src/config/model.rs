@@ -35,6 +35,66 @@ pub struct Variable {
     pub default_span: Option<Span>,
     pub description: String,
     pub sensitive: bool,
+    /// The declared `type`, or the one inferred from `default` (`Any` when neither).
+    pub var_type: VarType,
+    /// The `type = "..."` value, when declared.
+    pub type_span: Option<Span>,
+}
+
+/// The type a variable declares with `type = "..."`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VarType {
+    String,
+    Number,
+    Bool,
+    List,
+    Table,
+    #[default]
+    Any,
+}
+
+impl VarType {
+    pub const NAMES: [&'static str; 6] = ["string", "number", "bool", "list", "table", "any"];
+
+    pub fn from_name(name: &str) -> Option<VarType> {
+        Some(match name {
+            "string" => VarType::String,
+            "number" => VarType::Number,
+            "bool" => VarType::Bool,
+            "list" => VarType::List,
+            "table" => VarType::Table,
+            "any" => VarType::Any,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            VarType::String => "string",
+            VarType::Number => "number",
+            VarType::Bool => "bool",
+            VarType::List => "list",
+            VarType::Table => "table",
+            VarType::Any => "any",
+        }
+    }
+
+    /// The type of a value, for inferring a variable's type from its default.
+    pub fn of(value: &Value) -> VarType {
+        match value.unmarked() {
+            Value::String(_) => VarType::String,
+            Value::Int(_) | Value::Float(_) => VarType::Number,
+            Value::Bool(_) => VarType::Bool,
+            Value::List(_) => VarType::List,
+            Value::Map(_) => VarType::Table,
+            _ => VarType::Any,
+        }
+    }
+
+    /// True when `value` (marks ignored) fits this type; unknown fits everything.
+    pub fn accepts(self, value: &Value) -> bool {
+        self == VarType::Any || value.is_unknown() || VarType::of(value) == self
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -53,7 +113,7 @@ pub struct Resource {
     pub span: Span,
     pub type_span: Span,
     pub name_span: Span,
-    /// Attributes as written (meta keys `depends_on`, `lifecycle`, `provider` removed).
+    /// Attributes as written (the meta keys `depends_on` and `lifecycle` removed).
     pub attributes: BTreeMap<String, Attr>,
     pub depends_on: Vec<(Address, Span)>,
     pub lifecycle: Lifecycle,

@@ -96,7 +96,9 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
             if !is_selected(address) {
                 continue;
             }
-            changes.push(delete_change(address, prior, "destroy", false));
+            let mut change = delete_change(address, prior, "destroy", false);
+            change.action_reason = None;
+            changes.push(change);
             check_prevent_destroy(input.module, address, "destroy", &mut diagnostics);
         }
     } else {

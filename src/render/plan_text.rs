@@ -165,7 +165,11 @@ fn render_change(out: &mut String, change: &ResourceChange, palette: &Palette) {
     let mut n_unchanged = 0;
     for row in &rows {
         let Some(row_mark) = row_symbol(row, change.action) else {
-            n_unchanged += 1;
+            let present =
+                |value: &Option<Value>| value.as_ref().is_some_and(|value| !value.is_null());
+            if present(&row.before) && present(&row.after) {
+                n_unchanged += 1;
+            }
             continue;
         };
         let forces = change
@@ -223,6 +227,7 @@ fn render_row(
     let suffix = if forces { "  # forces replacement" } else { "" };
     let shown = |value: &Option<Value>| -> String {
         match value {
+            Some(value) if row.sensitive && value.is_unknown() => format!("{SENSITIVE}, {UNKNOWN}"),
             _ if row.sensitive => SENSITIVE.to_string(),
             Some(value) => scalar(value),
             None => "null".to_string(),
@@ -265,12 +270,15 @@ fn render_row(
                 line.value()
             );
         }
-        let _ = writeln!(out, "        {}{close}", " ".repeat(width + 3));
+        let _ = writeln!(out, "        {close}");
         return;
     }
     let text = match mark {
         "+" => shown(&row.after),
         "-" => shown(&row.before),
+        _ if row.sensitive && row.after.as_ref().is_some_and(Value::is_unknown) => {
+            format!("{SENSITIVE} -> {UNKNOWN}")
+        }
         _ if row.sensitive => format!("{SENSITIVE}  # value changed"),
         _ => format!("{} -> {}", shown(&row.before), shown(&row.after)),
     };

@@ -55,6 +55,11 @@ fn case_dirs() -> Vec<PathBuf> {
     dirs
 }
 
+/// Paths in diagnostics relative to the repository, so snapshots hold on any checkout.
+fn relative(text: &str) -> String {
+    text.replace(concat!(env!("CARGO_MANIFEST_DIR"), "/"), "")
+}
+
 fn addresses(texts: &[String]) -> Vec<Address> {
     texts
         .iter()
@@ -128,7 +133,7 @@ async fn check_case(dir: &Path) {
                 case.expect_error,
                 "{case_name}: unexpected diagnostics:\n{diagnostics}"
             );
-            snapshot(dir, "plan", &normalize(&diagnostics));
+            snapshot(dir, "plan", &normalize(&relative(&diagnostics)));
             return;
         }
     };
@@ -155,7 +160,7 @@ async fn check_case(dir: &Path) {
                 case.expect_error,
                 "{case_name}: unexpected diagnostics:\n{diagnostics}"
             );
-            snapshot(dir, "plan", &normalize(&diagnostics));
+            snapshot(dir, "plan", &normalize(&relative(&diagnostics)));
             return;
         }
     };
@@ -184,6 +189,7 @@ async fn check_case(dir: &Path) {
             &applied,
             &PlanOptions {
                 refresh: true,
+                replace: Vec::new(),
                 ..options.clone()
             },
         )
