@@ -531,3 +531,103 @@ mod tests {
         assert_eq!(ArmRoute::parse("/subscriptions/s1/nothing"), None);
     }
 }
+
+#[cfg(test)]
+mod robustness_tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(|n| json!(n)),
+            "[a-zA-Z0-9 ._-]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("properties".to_owned()),
+                        Just("containers".to_owned()),
+                        Just("location".to_owned()),
+                        Just("ipAddress".to_owned()),
+                        Just("volumes".to_owned()),
+                        Just("name".to_owned()),
+                        "[a-z]{1,8}",
+                    ],
+                    inner,
+                    0..5,
+                )
+                .prop_map(|members| Value::Object(members.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn answers_any_json_body_without_panicking(
+            body in any_json(),
+            method_idx in 0usize..4,
+            pointer_idx in 0usize..6,
+        ) {
+            let mut world = World::default();
+            let context = RequestContext {
+                now_ms: 1_000,
+                base_url: "http://127.0.0.1:1",
+                api_version: "2025-09-01",
+                delay_ms: 10,
+                validator: None,
+                file_share_validator: None,
+                fail_operations: &[],
+                require_registration: false,
+            };
+            let group_path = "/subscriptions/s/resourcegroups/rg";
+            let rg = ArmRoute::parse(group_path).expect("route");
+            dispatch(&mut world, &context, &Method::PUT, rg, br#"{"location":"eastus"}"#);
+            let mut valid_group = json!({
+                "location": "eastus",
+                "properties": {
+                    "osType": "Linux",
+                    "containers": [{ "name": "web", "properties": {
+                        "image": "nginx",
+                        "ports": [{ "port": 80 }],
+                        "resources": { "requests": { "cpu": 1, "memoryInGB": 1 } } } }],
+                    "ipAddress": { "type": "Public", "dnsNameLabel": "fk-web", "ports": [{ "port": 80 }] },
+                    "volumes": [{ "name": "v", "azureFile": { "shareName": "s", "storageAccountName": "a" } }]
+                }
+            });
+            let pointers = [
+                "/location", "/properties/containers", "/properties/containers/0/properties/resources",
+                "/properties/ipAddress", "/properties/volumes/0/azureFile", "/properties/containers/0/name",
+            ];
+            if let Some(slot) = valid_group.pointer_mut(pointers[pointer_idx]) {
+                *slot = body.clone();
+            }
+            let route = ArmRoute::parse(
+                "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ContainerInstance/containerGroups/mutant",
+            )
+            .expect("route");
+            let mutated = serde_json::to_vec(&valid_group).expect("serialises");
+            prop_assert!(dispatch(&mut world, &context, &Method::PUT, route, &mutated).status.as_u16() < 500);
+            let bytes = serde_json::to_vec(&body).expect("serialises");
+            let paths = [
+                "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ContainerInstance/containerGroups/web",
+                "/subscriptions/s/resourcegroups/rg/providers/Microsoft.Storage/storageAccounts/fkdata",
+                "/subscriptions/s/resourcegroups/rg",
+                "/subscriptions/s/providers/Microsoft.Storage/checkNameAvailability",
+            ];
+            let method = if method_idx == 3 { Method::POST } else { Method::PUT };
+            let route = ArmRoute::parse(paths[method_idx]).expect("route");
+            let answer = dispatch(&mut world, &context, &method, route, &bytes);
+            prop_assert!(answer.status.as_u16() < 500);
+            let get = ArmRoute::parse(paths[0]).expect("route");
+            let shown = dispatch(&mut world, &context, &Method::GET, get, b"");
+            prop_assert!(shown.status.as_u16() < 500);
+        }
+    }
+}
