@@ -94,6 +94,10 @@ async fn deletes_a_resource_group_with_everything_inside() {
     let deleted = cloud.delete(&rg_path("doomed")).await;
     assert_eq!(deleted.status, StatusCode::ACCEPTED);
     let location = deleted.header("location").expect("Location");
+    assert_eq!(
+        cloud.get(&cg_path("doomed", "web")).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(cloud.wait_location(&location).await.status, StatusCode::OK);
     assert_eq!(
         cloud.get(&rg_path("doomed")).await.code(),

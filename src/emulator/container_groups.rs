@@ -142,7 +142,7 @@ pub(crate) fn list(
     group: Option<&str>,
 ) -> ArmResponse {
     let prefix = match group {
-        Some(group) => match resource_groups::find(world, subscription, group) {
+        Some(group) => match resource_groups::find_readable(world, subscription, group) {
             Ok(resource_group) => format!("{}/", key_of(&resource_group.id)),
             Err(answer) => return answer,
         },
@@ -373,7 +373,7 @@ fn find<'w>(
     group: &str,
     name: &str,
 ) -> Result<&'w ContainerGroupRecord, ArmResponse> {
-    let resource_group = resource_groups::find(world, subscription, group)?;
+    let resource_group = resource_groups::find_readable(world, subscription, group)?;
     let group_key = key_of(&container_group_id(&resource_group.id, name));
     world
         .container_groups

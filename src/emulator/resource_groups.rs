@@ -125,6 +125,20 @@ pub(crate) fn find<'w>(
     }
 }
 
+/// The group for a read of a child: a group being deleted still answers (its contents are
+/// already gone, so the child is simply not found).
+pub(crate) fn find_readable<'w>(
+    world: &'w World,
+    subscription: &str,
+    group: &str,
+) -> Result<&'w ResourceGroupRecord, ArmResponse> {
+    let key = key_of(&resource_group_id(subscription, group));
+    world
+        .resource_groups
+        .get(&key)
+        .ok_or_else(|| not_found(group))
+}
+
 /// Removes resource groups whose delete has finished.
 pub(crate) fn settle(world: &mut World, now_ms: u64, delay_ms: u64) {
     let finished: Vec<String> = world

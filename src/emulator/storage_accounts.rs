@@ -239,7 +239,7 @@ pub(crate) fn find<'w>(
     group: &str,
     account: &str,
 ) -> Result<&'w StorageAccountRecord, ArmResponse> {
-    let resource_group = resource_groups::find(world, subscription, group)?;
+    let resource_group = resource_groups::find_readable(world, subscription, group)?;
     let account_id = storage_account_id(&resource_group.id, account);
     world
         .storage_accounts
