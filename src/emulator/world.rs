@@ -299,21 +299,29 @@ impl World {
     }
 }
 
-/// `ms` since the Unix epoch as RFC 3339 (`2026-11-22T04:00:00.123Z`), as ARM writes times.
+/// `ms` since the Unix epoch as RFC 3339 with milliseconds (`2026-11-22T04:00:00.120Z`):
+/// fixed width, so timestamps sort as text.
 pub(crate) fn rfc3339(ms: u64) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
     let nanos = i128::from(ms) * 1_000_000;
     time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .ok()
-        .and_then(|at| {
-            at.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|at| at.format(&format).ok())
         .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_times_with_fixed_width_milliseconds() {
+        assert_eq!(rfc3339(1_795_320_000_000), "2026-11-22T04:00:00.000Z");
+        assert_eq!(rfc3339(1_795_320_000_050), "2026-11-22T04:00:00.050Z");
+        assert!(rfc3339(1_795_320_000_000) < rfc3339(1_795_320_000_050));
+    }
 
     #[test]
     fn logs_a_request_before_the_events_it_caused() {
