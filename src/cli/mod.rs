@@ -11,6 +11,8 @@ mod load;
 mod plan;
 mod progress;
 
+pub mod emulator;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +56,8 @@ enum Command {
     State(args::StateCommand),
     /// Remove a lock left by a run that can no longer release it
     ForceUnlock(args::ForceUnlockArgs),
+    /// Serve a local, ARM-compatible Azure for trying modules offline (until Ctrl-C)
+    Emulator(emulator::EmulatorArgs),
 }
 
 /// Runs fk with the process's arguments and environment.
@@ -85,5 +89,6 @@ async fn run(command: Command) -> u8 {
         Command::Show(args) => inspect::show(args).await,
         Command::State(command) => inspect::state(command).await,
         Command::ForceUnlock(args) => inspect::force_unlock(args).await,
+        Command::Emulator(args) => emulator::run(args).await,
     }
 }
