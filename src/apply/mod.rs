@@ -391,7 +391,10 @@ impl Walk<'_> {
         let config = {
             // Held only while evaluating (no await inside): a clone per operation would make
             // an apply quadratic in the number of resources.
-            let values = self.values.lock().unwrap_or_else(|poison| poison.into_inner());
+            let values = self
+                .values
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
             let scope = PlanScope {
                 variables: &self.input.plan.variables,
                 resources: &values,

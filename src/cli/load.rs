@@ -10,9 +10,9 @@ use crate::config::variables::{VarInput, VarOrigin, VarText};
 use crate::config::{self, Module};
 use crate::diag::{Diagnostic, Diagnostics, SourceMap};
 use crate::provider::Registry;
-use crate::provider::builtin::DataProvider;
 use crate::provider::azure::auth::{AuthError, BearerToken};
 use crate::provider::azure::{AzureConfig, AzureProvider, EnvSnapshot, TokenSource};
+use crate::provider::builtin::DataProvider;
 use crate::provider::fake::{FakeConfig, FakeProvider};
 use crate::state::FileStore;
 use crate::value::Value;
@@ -180,9 +180,10 @@ pub fn registry(
     }
     registry.register(Arc::new(FakeProvider::new(fake_config)));
     if uses_azure(module)
-        && let Some(azure) = azure_provider(module, variables, diagnostics) {
-            registry.register(Arc::new(azure));
-        }
+        && let Some(azure) = azure_provider(module, variables, diagnostics)
+    {
+        registry.register(Arc::new(azure));
+    }
     registry
 }
 
@@ -214,6 +215,28 @@ fn azure_provider(
     let env = EnvSnapshot::new(std::env::vars());
     let config = match AzureConfig::from_module(&values, &env) {
         Ok(config) => config,
+        // Without a subscription, validate and a first plan still work; the first call to
+        // Azure says what is missing.
+        Err(problems)
+            if problems
+                .iter()
+                .all(|problem| problem.code == "fk::azure::missing_subscription") =>
+        {
+            let mut with_placeholder = env.clone();
+            with_placeholder.set(
+                "AZURE_SUBSCRIPTION_ID",
+                "00000000-0000-0000-0000-000000000000",
+            );
+            let Ok(config) = AzureConfig::from_module(&values, &with_placeholder) else {
+                return None;
+            };
+            let message = problems
+                .into_iter()
+                .map(|problem| problem.message)
+                .collect::<Vec<_>>()
+                .join("; ");
+            return AzureProvider::new(config, Arc::new(UnavailableToken(message))).ok();
+        }
         Err(problems) => {
             let block = module.providers.get("azure");
             for problem in problems {

@@ -108,6 +108,11 @@ impl EnvSnapshot {
             .filter(|value| !value.is_empty())
     }
 
+    /// Sets a variable (the CLI fills in placeholders before building a config).
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.0.insert(name.to_string(), value.to_string());
+    }
+
     fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
     }

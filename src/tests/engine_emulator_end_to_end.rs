@@ -1,9 +1,6 @@
-// To enable: copy to src/tests/azure_engine_emulator.rs and add a [[test]] entry in Cargo.toml.
 //! The whole engine with the Azure provider against the in-process emulator: validate, plan,
-//! apply, re-plan (no changes), destroy. Move beside the other integration tests once the
-//! `azure` and `emulator` branches are both in main.
+//! apply, re-plan (no changes), destroy.
 
-#[path = "support/mod.rs"]
 mod support;
 
 use std::path::Path;
@@ -34,26 +31,62 @@ async fn azure_module_applies_converges_and_destroys_against_the_emulator() {
     registry.register(Arc::new(fk::provider::builtin::DataProvider));
     registry.register(Arc::new(provider));
     let (module, diagnostics) = fk::config::parse(&dir);
-    assert!(!diagnostics.has_errors(), "{}", diagnostics.render(&module.sources));
+    assert!(
+        !diagnostics.has_errors(),
+        "{}",
+        diagnostics.render(&module.sources)
+    );
     let (variables, diagnostics) = fk::config::variables::resolve(&module, &[]);
     assert!(!diagnostics.has_errors());
     let diagnostics = fk::validate::check(&module, &registry);
-    assert!(!diagnostics.has_errors(), "{}", diagnostics.render(&module.sources));
-    let session = Session { module, variables, registry, fake: fake(FakeConfig::default()) };
-    let plan = session.plan(&State::fresh(), &PlanOptions::default()).await.expect("plan");
+    assert!(
+        !diagnostics.has_errors(),
+        "{}",
+        diagnostics.render(&module.sources)
+    );
+    let session = Session {
+        module,
+        variables,
+        registry,
+        fake: fake(FakeConfig::default()),
+    };
+    let plan = session
+        .plan(&State::fresh(), &PlanOptions::default())
+        .await
+        .expect("plan");
     let text = fk::render::plan_text(&plan, false);
     assert!(text.contains("Plan: 5 to add"), "{text}");
-    assert!(text.contains("fk-demo-etcd.westeurope.azurecontainer.io"), "{text}");
+    assert!(
+        text.contains("fk-demo-etcd.westeurope.azurecontainer.io"),
+        "{text}"
+    );
     assert!(!text.contains("\"secret\""), "{text}");
     let (applied, report) = session.apply(&plan, 4).await;
     assert!(report.succeeded(), "{:?}", report.results);
     let again = session
-        .plan(&applied, &PlanOptions { refresh: true, ..PlanOptions::default() })
+        .plan(
+            &applied,
+            &PlanOptions {
+                refresh: true,
+                ..PlanOptions::default()
+            },
+        )
         .await
         .expect("re-plan");
-    assert!(!again.has_changes(), "{}", fk::render::plan_text(&again, false));
+    assert!(
+        !again.has_changes(),
+        "{}",
+        fk::render::plan_text(&again, false)
+    );
     let destroy = session
-        .plan(&applied, &PlanOptions { refresh: true, mode: Some(Mode::Destroy), ..PlanOptions::default() })
+        .plan(
+            &applied,
+            &PlanOptions {
+                refresh: true,
+                mode: Some(Mode::Destroy),
+                ..PlanOptions::default()
+            },
+        )
         .await
         .expect("destroy plan");
     let (gone, report) = session.apply(&destroy, 4).await;
