@@ -9,7 +9,7 @@
 //! | `cloud` | `public` \| `china` \| `usgovernment` | `public` (env `AZURE_CLOUD`) |
 //! | `endpoint` | URL of a local ARM (the emulator); implies a static token | none |
 //! | `parallelism` | integer, concurrent refreshes | 10 |
-//! | `poll_interval_seconds` | integer, LRO and readiness polling | 5 |
+//! | `poll_interval_seconds` | integer, LRO and readiness polling | 5 (0.25 s for an `http://` endpoint) |
 //! | `timeout_minutes` | integer, longest wait for one operation | 30 |
 //! | `max_attempts` | integer, attempts per request (retries + 1) | 6 |
 
@@ -148,7 +148,14 @@ impl AzureConfig {
             }
         };
         let parallelism = number("parallelism", 10, 256) as usize;
-        let poll_interval = Duration::from_secs(number("poll_interval_seconds", 5, 300));
+        // A local ARM (the emulator) answers in milliseconds: poll it often unless told not to.
+        let local_default = endpoint.as_deref().is_some_and(|url| url.starts_with("http://"))
+            && !attributes.contains_key("poll_interval_seconds");
+        let poll_interval = if local_default {
+            Duration::from_millis(250)
+        } else {
+            Duration::from_secs(number("poll_interval_seconds", 5, 300))
+        };
         let max_wait = Duration::from_secs(60 * number("timeout_minutes", 30, 24 * 60));
         let max_attempts = number("max_attempts", 6, 20) as u32;
         if !problems.is_empty() {

@@ -156,9 +156,11 @@ impl Operation<'_> {
                 self.max_wait.as_secs()
             )));
         }
+        // `Retry-After: 0` asks for an immediate poll; a floor keeps that from becoming a
+        // busy loop against the service.
         let wait = retry_after
             .unwrap_or(self.client.poll_interval)
-            .min(Duration::from_secs(60));
+            .clamp(Duration::from_millis(200), Duration::from_secs(60));
         tokio::time::sleep(wait).await;
         Ok(())
     }
