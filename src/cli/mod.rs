@@ -51,6 +51,8 @@ enum Command {
     Output(args::OutputArgs),
     /// Print the recorded state of every resource, or a saved plan (secrets stay hidden)
     Show(args::ShowArgs),
+    /// Write the applied cluster's admin kubeconfig to a file (never to the terminal)
+    Kubeconfig(args::KubeconfigArgs),
     /// Inspect the state
     #[command(subcommand)]
     State(args::StateCommand),
@@ -88,6 +90,7 @@ async fn run(command: Command) -> u8 {
         Command::Output(args) => inspect::output(args).await,
         Command::Show(args) => inspect::show(args).await,
         Command::State(command) => inspect::state(command).await,
+        Command::Kubeconfig(args) => inspect::kubeconfig(args).await,
         Command::ForceUnlock(args) => inspect::force_unlock(args).await,
         Command::Emulator(args) => emulator::run(args).await,
     }

@@ -133,6 +133,23 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
     let again = cluster.plan(&[]).await;
     assert_eq!(again.status.code(), Some(0), "the re-plan is empty:\n{}", text(&again));
 
+    // The admin kubeconfig goes to an owner-only file, which kubectl reads.
+    let module = module_dir();
+    let written = cluster.fk(&["kubeconfig", module.to_str().unwrap()]).await;
+    assert_eq!(written.status.code(), Some(0), "{}", text(&written));
+    let kubeconfig = cluster.dir.path().join("state/frankenetes.kubeconfig");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&kubeconfig).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(!text(&written).contains("client-key-data"), "the kubeconfig was printed");
+    let view = tokio::process::Command::new("kubectl")
+        .args(["config", "view", "--minify", "--raw", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .await
+        .expect("kubectl runs (it is in the base image; .ci/run installs it otherwise)");
+    assert!(view.status.success(), "{}", text(&view));
+    assert!(String::from_utf8_lossy(&view.stdout).contains("https://frankenetes-apiserver.westeurope.azurecontainer.io:6443"));
+
     // A version bump updates the Kubernetes groups in place, restarting their containers.
     let bump = cluster.plan(&["-var", "kubernetes_version=v1.36.1"]).await;
     assert_eq!(bump.status.code(), Some(2), "{}", text(&bump));
