@@ -5,6 +5,7 @@
 //! state (`data`); `tls` generates the cluster's PKI into state; `fake` is an in-memory cloud
 //! for engine tests; `azure` talks ARM.
 
+pub mod azure;
 pub mod builtin;
 pub mod fake;
 pub mod schema;
