@@ -49,7 +49,7 @@ pub async fn graph(args: GraphArgs) -> u8 {
 }
 
 async fn stored_state(module: &std::path::Path, args: &StateArgs) -> Result<Option<State>, u8> {
-    let store = load::store(&load::module_name(module), args);
+    let store = load::store_of_dir(module, args)?;
     store.load().await.map_err(|err| {
         eprintln!("error[fk::state::load]: {err}");
         EXIT_ERROR
@@ -191,10 +191,25 @@ pub async fn state(command: StateCommand) -> u8 {
             Ok(None) => EXIT_OK,
             Err(code) => code,
         },
+        StateCommand::Push {
+            module,
+            file,
+            lock_timeout,
+        } => super::state_cmd::push(&module, &file, lock_timeout).await,
+        StateCommand::Pull { module, file } => {
+            super::state_cmd::pull(&module, file.as_deref()).await
+        }
     }
 }
 
 pub async fn force_unlock(args: ForceUnlockArgs) -> u8 {
+    if let (Some(module), None) = (&args.module, &args.state.state) {
+        let store = match load::store_of_dir(module, &args.state) {
+            Ok(store) => store,
+            Err(code) => return code,
+        };
+        return unlock(store.as_ref(), &args.lock_id).await;
+    }
     let path = match (&args.module, &args.state.state) {
         (_, Some(path)) => path.clone(),
         (Some(module), None) => load::state_path(&load::module_name(module), &args.state),
@@ -209,8 +224,11 @@ pub async fn force_unlock(args: ForceUnlockArgs) -> u8 {
             }
         },
     };
-    let store = crate::state::FileStore::new(path);
-    match store.force_unlock(&args.lock_id).await {
+    unlock(&crate::state::FileStore::new(path), &args.lock_id).await
+}
+
+async fn unlock(store: &dyn StateStore, lock_id: &str) -> u8 {
+    match store.force_unlock(lock_id).await {
         Ok(()) => {
             println!("The state `{}` is unlocked.", store.describe());
             EXIT_OK

@@ -21,9 +21,15 @@ pub const SAS_VARIABLE: &str = "FK_BLOB_SAS";
 
 #[derive(Clone)]
 pub enum BlobAuth {
-    SharedKey { key: Vec<u8> },
-    Sas { query: String },
-    Entra { credential: Arc<dyn TokenCredential> },
+    SharedKey {
+        key: Vec<u8>,
+    },
+    Sas {
+        query: String,
+    },
+    Entra {
+        credential: Arc<dyn TokenCredential>,
+    },
 }
 
 impl fmt::Debug for BlobAuth {
@@ -44,11 +50,17 @@ impl BlobAuth {
 
     /// Builds the authorization named by `kind` from the environment.
     pub fn from_env(kind: &str, env: &BTreeMap<String, String>) -> Result<BlobAuth, String> {
-        let variable = |name: &str| env.get(name).map(|value| value.trim()).filter(|v| !v.is_empty());
+        let variable = |name: &str| {
+            env.get(name)
+                .map(|value| value.trim())
+                .filter(|v| !v.is_empty())
+        };
         match kind {
             "shared_key" => {
                 let text = variable(ACCOUNT_KEY_VARIABLE).ok_or_else(|| {
-                    format!("`auth = \"shared_key\"` needs the account key in `{ACCOUNT_KEY_VARIABLE}`")
+                    format!(
+                        "`auth = \"shared_key\"` needs the account key in `{ACCOUNT_KEY_VARIABLE}`"
+                    )
                 })?;
                 let key = STANDARD
                     .decode(text)
@@ -119,8 +131,8 @@ mod tests {
     fn missing_or_bad_secrets_name_the_variable() {
         let missing = BlobAuth::from_env("shared_key", &env(&[])).unwrap_err();
         assert!(missing.contains(ACCOUNT_KEY_VARIABLE), "{missing}");
-        let bad = BlobAuth::from_env("shared_key", &env(&[(ACCOUNT_KEY_VARIABLE, "%%")]))
-            .unwrap_err();
+        let bad =
+            BlobAuth::from_env("shared_key", &env(&[(ACCOUNT_KEY_VARIABLE, "%%")])).unwrap_err();
         assert!(bad.contains("not a base64"), "{bad}");
         let sas = BlobAuth::from_env("sas", &env(&[])).unwrap_err();
         assert!(sas.contains(SAS_VARIABLE), "{sas}");

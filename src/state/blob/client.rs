@@ -75,9 +75,16 @@ impl Conditions<'_> {
 /// A lease operation (Lease Blob, `comp=lease`).
 #[derive(Clone, Copy, Debug)]
 pub enum LeaseAction<'a> {
-    Acquire { seconds: u32, proposed_id: &'a str },
-    Renew { id: &'a str },
-    Release { id: &'a str },
+    Acquire {
+        seconds: u32,
+        proposed_id: &'a str,
+    },
+    Renew {
+        id: &'a str,
+    },
+    Release {
+        id: &'a str,
+    },
     /// Breaks the lease at once, whoever holds it.
     Break,
 }
@@ -103,7 +110,10 @@ impl BlobClient {
         let endpoint = Url::parse(endpoint.trim_end_matches('/'))
             .map_err(|error| format!("`endpoint = \"{endpoint}\"` is not a URL: {error}"))?;
         if !matches!(endpoint.scheme(), "http" | "https") {
-            return Err(format!("`endpoint` must be http or https, not `{}`", endpoint.scheme()));
+            return Err(format!(
+                "`endpoint` must be http or https, not `{}`",
+                endpoint.scheme()
+            ));
         }
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
@@ -168,8 +178,14 @@ impl BlobClient {
         conditions: Conditions<'_>,
     ) -> Result<BlobResponse, StateError> {
         let headers = conditions.headers();
-        self.send(Method::PUT, Some(blob), &[("comp", "appendblock")], headers, body)
-            .await
+        self.send(
+            Method::PUT,
+            Some(blob),
+            &[("comp", "appendblock")],
+            headers,
+            body,
+        )
+        .await
     }
 
     pub async fn get_blob(&self, blob: &str) -> Result<BlobResponse, StateError> {
@@ -222,8 +238,14 @@ impl BlobClient {
                 push("x-ms-lease-break-period", "0".into());
             }
         }
-        self.send(Method::PUT, Some(blob), &[("comp", "lease")], headers, Vec::new())
-            .await
+        self.send(
+            Method::PUT,
+            Some(blob),
+            &[("comp", "lease")],
+            headers,
+            Vec::new(),
+        )
+        .await
     }
 
     /// Create Container; 409 when it exists.
@@ -241,14 +263,22 @@ impl BlobClient {
     fn url(&self, blob: Option<&str>, query: &[(&str, &str)]) -> Result<Url, StateError> {
         let mut url = self.endpoint.clone();
         {
-            let mut segments = url.path_segments_mut().map_err(|()| self.unreachable(blob, "build the URL of", "the endpoint cannot hold a path".into()))?;
+            let mut segments = url.path_segments_mut().map_err(|()| {
+                self.unreachable(
+                    blob,
+                    "build the URL of",
+                    "the endpoint cannot hold a path".into(),
+                )
+            })?;
             segments.pop_if_empty().push(&self.container);
             if let Some(blob) = blob {
                 segments.extend(blob.split('/'));
             }
         }
-        let mut query_text: Vec<String> =
-            query.iter().map(|(name, value)| format!("{name}={value}")).collect();
+        let mut query_text: Vec<String> = query
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
         if let BlobAuth::Sas { query: sas } = &self.auth {
             query_text.push(sas.clone());
         }
@@ -290,10 +320,13 @@ impl BlobClient {
             }
             BlobAuth::Sas { .. } => {}
             BlobAuth::Entra { credential } => {
-                let token = credential
-                    .get_token(&[STORAGE_SCOPE], None)
-                    .await
-                    .map_err(|error| self.unreachable(blob, "get a token for", error.to_string()))?;
+                let token =
+                    credential
+                        .get_token(&[STORAGE_SCOPE], None)
+                        .await
+                        .map_err(|error| {
+                            self.unreachable(blob, "get a token for", error.to_string())
+                        })?;
                 headers.push((
                     "Authorization".into(),
                     format!("Bearer {}", token.token.secret()),
@@ -366,10 +399,16 @@ mod tests {
         let auth = BlobAuth::Sas {
             query: "sv=1&sig=a%2Bb".into(),
         };
-        let client =
-            BlobClient::new("http://127.0.0.1:10000/devstoreaccount1/", "devstoreaccount1", "fk", auth)
-                .unwrap();
-        let url = client.url(Some("team/m.json"), &[("comp", "lease")]).unwrap();
+        let client = BlobClient::new(
+            "http://127.0.0.1:10000/devstoreaccount1/",
+            "devstoreaccount1",
+            "fk",
+            auth,
+        )
+        .unwrap();
+        let url = client
+            .url(Some("team/m.json"), &[("comp", "lease")])
+            .unwrap();
         assert_eq!(
             url.as_str(),
             "http://127.0.0.1:10000/devstoreaccount1/fk/team/m.json?comp=lease&sv=1&sig=a%2Bb"

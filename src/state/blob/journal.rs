@@ -106,7 +106,10 @@ impl BlobJournal {
             if_match: cursor.etag.as_deref(),
             if_none_match_any: false,
         };
-        let appended = self.client.append_block(&self.blob, bytes, conditions).await;
+        let appended = self
+            .client
+            .append_block(&self.blob, bytes, conditions)
+            .await;
         let error = match appended {
             Ok(response) if response.is_success() => {
                 cursor.etag = response.etag;

@@ -90,7 +90,10 @@ impl LeaseHandle {
 /// Whoever holds the lock, as seen by a run that could not create the lock blob.
 enum Holder {
     Alive(LockInfo),
-    Dead { info: LockInfo, etag: String },
+    Dead {
+        info: LockInfo,
+        etag: String,
+    },
     /// The lock blob went away while we looked: try again.
     Gone,
 }
@@ -120,10 +123,14 @@ impl BlobLock {
         let mut lock_etag = None;
         for _ in 0..MAX_ATTEMPTS {
             let created = client
-                .put_block_blob(&names.lock, description.clone(), Conditions {
-                    if_none_match_any: true,
-                    ..Conditions::default()
-                })
+                .put_block_blob(
+                    &names.lock,
+                    description.clone(),
+                    Conditions {
+                        if_none_match_any: true,
+                        ..Conditions::default()
+                    },
+                )
                 .await?;
             match created.status {
                 201 => {
@@ -145,10 +152,13 @@ impl BlobLock {
                     }
                     Holder::Dead { info: dead, etag } => {
                         let deleted = client
-                            .delete_blob(&names.lock, Conditions {
-                                if_match: Some(&etag),
-                                ..Conditions::default()
-                            })
+                            .delete_blob(
+                                &names.lock,
+                                Conditions {
+                                    if_match: Some(&etag),
+                                    ..Conditions::default()
+                                },
+                            )
                             .await?;
                         if deleted.is_success() {
                             taken_over = Some(dead);
@@ -201,7 +211,9 @@ impl BlobLock {
         if !created.is_success() && !matches!(created.status, 409 | 412) {
             return Err(created.refused("create", &self.names.state));
         }
-        let created = client.put_append_blob(&self.names.journal, if_absent()).await?;
+        let created = client
+            .put_append_blob(&self.names.journal, if_absent())
+            .await?;
         if !created.is_success() && !matches!(created.status, 409 | 412) {
             return Err(created.refused("create", &self.names.journal));
         }
@@ -225,7 +237,9 @@ impl BlobLock {
         if leased.status == 409 {
             // We hold the state's lease, so the journal's belongs to a holder that lost its
             // own: break it.
-            client.lease(&self.names.journal, LeaseAction::Break).await?;
+            client
+                .lease(&self.names.journal, LeaseAction::Break)
+                .await?;
             leased = client.lease(&self.names.journal, acquire).await?;
         }
         if !leased.is_success() {
@@ -258,10 +272,13 @@ impl BlobLock {
         if let Some(etag) = self.lock_etag.take() {
             let deleted = self
                 .client
-                .delete_blob(&self.names.lock, Conditions {
-                    if_match: Some(&etag),
-                    ..Conditions::default()
-                })
+                .delete_blob(
+                    &self.names.lock,
+                    Conditions {
+                        if_match: Some(&etag),
+                        ..Conditions::default()
+                    },
+                )
                 .await?;
             // 412: after a force-unlock the lock blob is someone else's; leave it.
             if !deleted.is_success() && !matches!(deleted.status, 404 | 412) {
@@ -295,7 +312,9 @@ impl BlobLock {
             }
             404 => {
                 // No description: the lease itself must carry the id (renewing proves it).
-                let renewed = client.lease(&names.state, LeaseAction::Renew { id }).await?;
+                let renewed = client
+                    .lease(&names.state, LeaseAction::Renew { id })
+                    .await?;
                 match renewed.status {
                     200 => None,
                     404 => return Err(StateError::NotLocked { state }),
@@ -324,10 +343,13 @@ impl BlobLock {
         }
         if let Some(etag) = lock_etag {
             let deleted = client
-                .delete_blob(&names.lock, Conditions {
-                    if_match: Some(&etag),
-                    ..Conditions::default()
-                })
+                .delete_blob(
+                    &names.lock,
+                    Conditions {
+                        if_match: Some(&etag),
+                        ..Conditions::default()
+                    },
+                )
                 .await?;
             if !deleted.is_success() && deleted.status != 404 {
                 return Err(deleted.refused("delete", &names.lock));
@@ -383,7 +405,10 @@ async fn renew(client: BlobClient, names: BlobNames, lease: Arc<LeaseHandle>, se
         let mut refused = None;
         let mut unreachable = false;
         for blob in [&names.state, &names.journal] {
-            match client.lease(blob, LeaseAction::Renew { id: &lease.id }).await {
+            match client
+                .lease(blob, LeaseAction::Renew { id: &lease.id })
+                .await
+            {
                 Ok(response) if response.is_success() => {}
                 Ok(response) => refused = Some(response.refused("renew the lease of", blob)),
                 Err(_) => unreachable = true,

@@ -76,24 +76,31 @@ impl BlobStore {
         env: &BTreeMap<String, String>,
         module_name: &str,
     ) -> Result<BlobStore, String> {
-        if let Some(unknown) = values.keys().find(|key| !ATTRIBUTES.contains(&key.as_str())) {
+        if let Some(unknown) = values
+            .keys()
+            .find(|key| !ATTRIBUTES.contains(&key.as_str()))
+        {
             let hint = crate::diag::nearest(unknown, ATTRIBUTES.iter().copied())
                 .map(|near| format!(" (did you mean `{near}`?)"))
                 .unwrap_or_default();
-            return Err(format!("`backend.azure_blob` has no attribute `{unknown}`{hint}"));
+            return Err(format!(
+                "`backend.azure_blob` has no attribute `{unknown}`{hint}"
+            ));
         }
         let text = |name: &str| -> Result<Option<String>, String> {
             match values.get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(text)) if !text.trim().is_empty() => Ok(Some(text.clone())),
-                Some(_) => Err(format!("`backend.azure_blob.{name}` must be a non-empty string")),
+                Some(_) => Err(format!(
+                    "`backend.azure_blob.{name}` must be a non-empty string"
+                )),
             }
         };
         let account = text("account")?.ok_or("`backend.azure_blob` needs `account`")?;
         let container = text("container")?.ok_or("`backend.azure_blob` needs `container`")?;
         let blob = text("blob")?.unwrap_or_else(|| format!("{module_name}.json"));
-        let endpoint = text("endpoint")?
-            .unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
+        let endpoint =
+            text("endpoint")?.unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
         let auth = BlobAuth::from_env(&text("auth")?.unwrap_or_else(|| "entra".into()), env)?;
         let lease_seconds = match values.get("lease_seconds") {
             None => DEFAULT_LEASE_SECONDS,
@@ -129,7 +136,10 @@ impl BlobStore {
     }
 
     fn known_snapshot(&self) -> Option<(Option<String>, SnapshotBase)> {
-        self.snapshot.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.snapshot
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn remember_snapshot(&self, etag: Option<String>, base: SnapshotBase) {
@@ -229,11 +239,15 @@ impl StateStore for BlobStore {
         let next_base = SnapshotBase::of_bytes(&bytes, &state.lineage, state.serial);
         let written = self
             .client
-            .put_block_blob(&self.names.state, bytes, Conditions {
-                lease_id: Some(&lease.id),
-                if_match: etag.as_deref(),
-                if_none_match_any: etag.is_none(),
-            })
+            .put_block_blob(
+                &self.names.state,
+                bytes,
+                Conditions {
+                    lease_id: Some(&lease.id),
+                    if_match: etag.as_deref(),
+                    if_none_match_any: etag.is_none(),
+                },
+            )
             .await?;
         if !written.is_success() {
             return Err(written.refused("write", &self.names.state));
