@@ -333,6 +333,10 @@ impl BlobClient {
                 ));
             }
         }
+        if body.is_empty() && method == Method::PUT {
+            // hyper leaves the length out of an empty body; the service requires it.
+            headers.push(("Content-Length".into(), "0".into()));
+        }
         let mut request = self.http.request(method, url);
         for (name, value) in &headers {
             request = request.header(name.as_str(), value.as_str());
