@@ -484,3 +484,64 @@ async fn push_and_pull_round_trip_and_refuse_other_histories() {
     let refused = fk(&root, &["state", "push", "m", "older.json"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_whose_renewal_is_refused_stops_writing_on_its_own() {
+    let azurite = Azurite::start();
+    let holder = backend(&azurite, "renewal", 15);
+    let rescuer = backend(&azurite, "renewal", 15);
+    let held = holder.lock(LockInfo::new("apply")).await.unwrap();
+    holder.load().await.unwrap();
+    rescuer.force_unlock(&held.info().id).await.unwrap();
+    // The renewal runs every 5 s with a 15 s lease; until it notices, the service refuses.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match holder.persist(&state_with_serial("lineage-a", 1)).await {
+            Err(StateError::LeaseLost { .. }) => break,
+            Err(refused) => assert_eq!(refused.http_status(), Some(412), "{refused}"),
+            Ok(()) => panic!("a writer whose lease was broken wrote"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the renewal never noticed the broken lease"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_timeout_waits_for_the_holder_to_finish() {
+    use std::io::BufRead as _;
+    let azurite = Azurite::start();
+    let (_dir, root) = workspace(&azurite, "wait", 1, 0);
+    let store = backend(&azurite, "wait", 15);
+    let held = store.lock(LockInfo::new("apply")).await.unwrap();
+
+    let mut waiting = command(&root, &["plan", "m", "--lock-timeout", "60s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = waiting.stderr.take().unwrap();
+    let (said_waiting_tx, said_waiting) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.starts_with("Waiting up to 60s") {
+                let _ = said_waiting_tx.send(());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    said_waiting
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the second run says it waits");
+    held.release().await.unwrap();
+    let status = waiting.wait().unwrap();
+    let lines = reader.join().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", lines.join("\n"));
+}

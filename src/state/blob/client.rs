@@ -142,7 +142,8 @@ impl BlobClient {
 
     /// `container/blob` as messages name it.
     pub fn describe(&self, blob: &str) -> String {
-        format!("{}/{}/{blob}", self.endpoint, self.container)
+        let endpoint = self.endpoint.as_str().trim_end_matches('/');
+        format!("{endpoint}/{}/{blob}", self.container)
     }
 
     /// Put Blob (block blob) with `body`.

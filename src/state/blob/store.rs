@@ -285,3 +285,67 @@ impl StateStore for BlobStore {
         Ok(journal)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.clone()))
+            .collect()
+    }
+
+    fn key_env() -> BTreeMap<String, String> {
+        BTreeMap::from([("FK_BLOB_ACCOUNT_KEY".to_string(), "c2VjcmV0".to_string())])
+    }
+
+    #[test]
+    fn backend_defaults_to_the_public_endpoint_and_the_module_blob() {
+        let store = BlobStore::from_backend(
+            &values(&[
+                ("account", Value::String("acct".into())),
+                ("container", Value::String("tfstate".into())),
+                ("auth", Value::String("shared_key".into())),
+            ]),
+            &key_env(),
+            "frankenetes",
+        )
+        .unwrap();
+        assert_eq!(
+            store.describe(),
+            "https://acct.blob.core.windows.net/tfstate/frankenetes.json"
+        );
+        assert_eq!(store.names().lock, "frankenetes.json.lock");
+        assert_eq!(store.lease_seconds, DEFAULT_LEASE_SECONDS);
+    }
+
+    #[test]
+    fn backend_refuses_unknown_attributes_and_out_of_range_leases() {
+        let base = [
+            ("account", Value::String("acct".into())),
+            ("container", Value::String("c".into())),
+            ("auth", Value::String("shared_key".into())),
+        ];
+        let mut typo = values(&base);
+        typo.insert("containr".into(), Value::String("c".into()));
+        let error = BlobStore::from_backend(&typo, &key_env(), "m")
+            .err()
+            .unwrap();
+        assert!(error.contains("did you mean `container`"), "{error}");
+
+        let mut short = values(&base);
+        short.insert("lease_seconds".into(), Value::Int(5));
+        let error = BlobStore::from_backend(&short, &key_env(), "m")
+            .err()
+            .unwrap();
+        assert!(error.contains("15 to 60"), "{error}");
+
+        let missing = values(&base[1..]);
+        let error = BlobStore::from_backend(&missing, &key_env(), "m")
+            .err()
+            .unwrap();
+        assert!(error.contains("needs `account`"), "{error}");
+    }
+}
