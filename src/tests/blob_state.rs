@@ -405,6 +405,7 @@ async fn two_applies_at_once_one_fails_fast_naming_the_holder_then_a_killed_hold
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    eprintln!("the lock was free {:?} after the kill", killed_at.elapsed());
     let previous = taken.taken_over().expect("the dead holder is named");
     assert_eq!(previous.id, holder.id);
     taken.release().await.unwrap();

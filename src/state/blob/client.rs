@@ -18,6 +18,9 @@ pub const API_VERSION: &str = "2024-11-04";
 /// A whole request may take this long before it counts as unreachable.
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// A read is tried this often before its failure is reported.
+const MAX_READ_ATTEMPTS: usize = 3;
+
 /// What the service answered.
 #[derive(Debug)]
 pub struct BlobResponse {
@@ -297,7 +300,38 @@ impl BlobClient {
         }
     }
 
+    /// Sends a request. Reads (GET, HEAD) are retried on throttling, server errors and
+    /// connection failures, with backoff; writes never are: a conditional write whose answer
+    /// was lost would be refused on the retry (its ETag moved) and mislead the caller.
     async fn send(
+        &self,
+        method: Method,
+        blob: Option<&str>,
+        query: &[(&str, &str)],
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<BlobResponse, StateError> {
+        let is_read = method == Method::GET || method == Method::HEAD;
+        let mut backoff = std::time::Duration::from_millis(500);
+        for _ in 1..MAX_READ_ATTEMPTS {
+            if !is_read {
+                break;
+            }
+            let outcome = self
+                .send_once(method.clone(), blob, query, headers.clone(), body.clone())
+                .await;
+            if let Ok(response) = &outcome
+                && !is_retryable(response.status)
+            {
+                return outcome;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+        }
+        self.send_once(method, blob, query, headers, body).await
+    }
+
+    async fn send_once(
         &self,
         method: Method,
         blob: Option<&str>,
@@ -366,6 +400,11 @@ impl BlobClient {
     }
 }
 
+/// Throttling and server-side failures: worth another try for a read.
+pub fn is_retryable(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
 /// RFC 1123 in GMT, as `x-ms-date` and `Last-Modified` are written.
 pub fn http_date(moment: OffsetDateTime) -> String {
     let format = format_description!(
@@ -389,6 +428,16 @@ pub fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_throttling_and_server_failures_are_retried() {
+        for status in [408, 429, 500, 502, 503, 504] {
+            assert!(is_retryable(status), "{status}");
+        }
+        for status in [200, 201, 304, 400, 403, 404, 409, 412, 501] {
+            assert!(!is_retryable(status), "{status}");
+        }
+    }
 
     #[test]
     fn http_dates_round_trip() {
