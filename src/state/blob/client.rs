@@ -380,17 +380,23 @@ impl BlobClient {
             .body(body)
             .send()
             .await
-            .map_err(|error| self.unreachable(blob, "send a request to", error.to_string()))?;
+            // Never the URL in a message: it may carry a SAS token.
+            .map_err(|error| {
+                self.unreachable(blob, "send a request to", error.without_url().to_string())
+            })?;
         let status = response.status().as_u16();
         let response_headers = response.headers().clone();
         let etag = response_headers
             .get("etag")
             .and_then(|value| value.to_str().ok())
             .map(str::to_string);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| self.unreachable(blob, "read the answer from", error.to_string()))?;
+        let body = response.bytes().await.map_err(|error| {
+            self.unreachable(
+                blob,
+                "read the answer from",
+                error.without_url().to_string(),
+            )
+        })?;
         Ok(BlobResponse {
             status,
             etag,

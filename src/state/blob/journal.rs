@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use tokio::sync::oneshot;
 
 use crate::state::blob::client::{BlobClient, Conditions};
-use crate::state::blob::lock::LeaseHandle;
+use crate::state::blob::lease::LeaseHandle;
 use crate::state::error::StateError;
 use crate::state::model::JournalRecord;
 use crate::state::replay::{JournalHeader, json_line};

@@ -18,12 +18,13 @@
 //! (or, when there is none, against the lease itself by renewing it with that id), breaks
 //! both leases and deletes the description.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::state::blob::client::{BlobClient, Conditions, LeaseAction, parse_http_date};
+use crate::state::blob::lease::LeaseHandle;
 use crate::state::error::StateError;
 use crate::state::lock_info::LockInfo;
 use crate::state::store::StateLock;
@@ -48,41 +49,6 @@ impl BlobNames {
             state: state.to_string(),
             journal: format!("{state}.journal"),
             lock: format!("{state}.lock"),
-        }
-    }
-}
-
-/// The lease a run holds, shared by the lock and the writers it fences.
-#[derive(Debug)]
-pub struct LeaseHandle {
-    pub id: String,
-    /// Why the lease ended, once it did.
-    lost: Mutex<Option<String>>,
-}
-
-impl LeaseHandle {
-    pub fn new(id: &str) -> LeaseHandle {
-        LeaseHandle {
-            id: id.to_string(),
-            lost: Mutex::new(None),
-        }
-    }
-
-    /// Refuses when the lease ended: a write now would be refused by the service anyway.
-    pub fn check(&self, state: &str) -> Result<(), StateError> {
-        match self.lost.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            Some(reason) => Err(StateError::LeaseLost {
-                state: state.to_string(),
-                reason: reason.clone(),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    pub fn mark_lost(&self, reason: impl Into<String>) {
-        let mut lost = self.lost.lock().unwrap_or_else(|p| p.into_inner());
-        if lost.is_none() {
-            *lost = Some(reason.into());
         }
     }
 }

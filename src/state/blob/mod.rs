@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod client;
 pub mod journal;
+pub mod lease;
 pub mod lock;
 pub mod shared_key;
 pub mod store;
