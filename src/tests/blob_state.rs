@@ -546,3 +546,77 @@ async fn lock_timeout_waits_for_the_holder_to_finish() {
     let lines = reader.join().unwrap();
     assert_eq!(status.code(), Some(0), "{}", lines.join("\n"));
 }
+
+/// An account SAS (service version 2019-02-02 string-to-sign) for the development account:
+/// blob service, every resource type, read/write/delete/list/add/create for an hour.
+fn account_sas() -> String {
+    use base64::Engine as _;
+    let now = time::OffsetDateTime::now_utc();
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    let start = (now - time::Duration::minutes(5)).format(&format).unwrap();
+    let expiry = (now + time::Duration::hours(1)).format(&format).unwrap();
+    let (permissions, services, resource_types, version) = ("rwdlac", "b", "sco", "2019-02-02");
+    let to_sign = format!(
+        "{ACCOUNT}\n{permissions}\n{services}\n{resource_types}\n{start}\n{expiry}\n\nhttp\n{version}\n"
+    );
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(ACCOUNT_KEY)
+        .unwrap();
+    let signature = fk::state::blob::shared_key::sign(&key, &to_sign);
+    let encoded: String = signature
+        .bytes()
+        .map(|byte| match byte {
+            b'+' => "%2B".to_string(),
+            b'/' => "%2F".to_string(),
+            b'=' => "%3D".to_string(),
+            other => (other as char).to_string(),
+        })
+        .collect();
+    format!(
+        "sv={version}&ss={services}&srt={resource_types}&sp={permissions}&st={start}&se={expiry}&spr=http&sig={encoded}"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sas_token_authorizes_the_whole_cycle_and_a_wrong_one_is_refused() {
+    let azurite = Azurite::start();
+    let values: BTreeMap<String, Value> = [
+        ("account", ACCOUNT.to_string()),
+        ("container", "sas".to_string()),
+        ("endpoint", azurite.endpoint()),
+        ("auth", "sas".to_string()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), Value::String(value)))
+    .collect();
+    let env = BTreeMap::from([("FK_BLOB_SAS".to_string(), format!("?{}", account_sas()))]);
+    let store = BlobStore::from_backend(&values, &env, "m").unwrap();
+    let lock = store
+        .lock(LockInfo::new("apply"))
+        .await
+        .expect("lock with a SAS");
+    store.load().await.unwrap();
+    store
+        .persist(&state_with_serial("lineage-a", 1))
+        .await
+        .unwrap();
+    store
+        .journal()
+        .await
+        .unwrap()
+        .append(vec![thing("a")])
+        .await
+        .unwrap();
+    lock.release().await.unwrap();
+    let state = store.load().await.unwrap().expect("state");
+    assert_eq!(state.resources.len(), 1);
+
+    let forged = BTreeMap::from([(
+        "FK_BLOB_SAS".to_string(),
+        account_sas().replace("sp=rwdlac", "sp=rwdlacx"),
+    )]);
+    let refused = BlobStore::from_backend(&values, &forged, "m").unwrap();
+    let error = refused.load().await.unwrap_err();
+    assert_eq!(error.http_status(), Some(403), "{error}");
+}
