@@ -389,11 +389,12 @@ impl Walk<'_> {
             )));
         };
         let config = {
+            // Held only while evaluating (no await inside): a clone per operation would make
+            // an apply quadratic in the number of resources.
             let values = self
                 .values
                 .lock()
-                .unwrap_or_else(|poison| poison.into_inner())
-                .clone();
+                .unwrap_or_else(|poison| poison.into_inner());
             let scope = PlanScope {
                 variables: &self.input.plan.variables,
                 resources: &values,

@@ -39,7 +39,8 @@ fn module(shape: Shape, n_resources: usize) -> String {
         };
         match parent {
             Some(parent) => {
-                let _ = writeln!(text, "input = \"${{data.r{parent}.output}}-{idx}\"\n");
+                // `id` keeps every value the same size (an `output` chain would grow each string).
+                let _ = writeln!(text, "input = \"${{data.r{parent}.id}}-{idx}\"\n");
             }
             None => {
                 let _ = writeln!(text, "input = \"root-{idx}\"\n");

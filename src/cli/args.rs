@@ -180,6 +180,19 @@ pub struct ShowArgs {
     pub state: StateArgs,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct KubeconfigArgs {
+    pub module: PathBuf,
+    /// Where to write it (default: `state/<module>.kubeconfig`, owner-only)
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The output of the module that holds the kubeconfig
+    #[arg(long = "from-output", default_value = "admin_kubeconfig")]
+    pub from_output: String,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
 #[derive(Subcommand, Debug, Clone)]
 pub enum StateCommand {
     /// List the addresses in state

@@ -6,8 +6,8 @@ use crate::state::{State, StateStore};
 use crate::value::Value;
 
 use super::args::{
-    ForceUnlockArgs, GraphArgs, GraphFormat, ModuleArgs, OutputArgs, ShowArgs, StateArgs,
-    StateCommand, VarArgs,
+    ForceUnlockArgs, GraphArgs, GraphFormat, KubeconfigArgs, ModuleArgs, OutputArgs, ShowArgs,
+    StateArgs, StateCommand, VarArgs,
 };
 use super::load::{self, report};
 use super::plan::load_saved;
@@ -253,4 +253,65 @@ fn find_lock(lock_id: &str) -> Option<std::path::PathBuf> {
                 serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
             (info.id == lock_id).then(|| path.with_file_name(state_name))
         })
+}
+
+pub async fn kubeconfig(args: KubeconfigArgs) -> u8 {
+    let state = match stored_state(&args.module, &args.state).await {
+        Ok(Some(state)) => state,
+        Ok(None) => {
+            eprintln!(
+                "error[fk::cli::no_state]: no state for `{}` yet: apply it first",
+                args.module.display()
+            );
+            return EXIT_ERROR;
+        }
+        Err(code) => return code,
+    };
+    let Some(text) = state
+        .outputs
+        .get(&args.from_output)
+        .and_then(|output| output.value.as_str())
+    else {
+        eprintln!(
+            "error[fk::cli::no_output]: the state has no output `{}` holding a kubeconfig",
+            args.from_output
+        );
+        return EXIT_ERROR;
+    };
+    let path = args.output.clone().unwrap_or_else(|| {
+        let state_file = load::state_path(&load::module_name(&args.module), &args.state);
+        state_file.with_extension("kubeconfig")
+    });
+    if let Err(err) = write_private(&path, text.as_bytes()) {
+        eprintln!(
+            "error[fk::cli::write]: cannot write `{}`: {err}",
+            path.display()
+        );
+        return EXIT_ERROR;
+    }
+    let shown = path.canonicalize().unwrap_or(path);
+    println!("Wrote the kubeconfig to {} (owner-only).", shown.display());
+    println!("  export KUBECONFIG={}", shown.display());
+    println!("  kubectl get nodes");
+    EXIT_OK
+}
+
+/// Writes a file only its owner can read, atomically.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    let temp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&temp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temp, path)
 }

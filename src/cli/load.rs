@@ -10,6 +10,8 @@ use crate::config::variables::{VarInput, VarOrigin, VarText};
 use crate::config::{self, Module};
 use crate::diag::{Diagnostic, Diagnostics, SourceMap};
 use crate::provider::Registry;
+use crate::provider::azure::auth::{AuthError, BearerToken};
+use crate::provider::azure::{AzureConfig, AzureProvider, EnvSnapshot, TokenSource};
 use crate::provider::builtin::DataProvider;
 use crate::provider::fake::{FakeConfig, FakeProvider};
 use crate::state::blob::store::BACKEND_KIND;
@@ -178,7 +180,119 @@ pub fn registry(
         fake_config.world_file = Some(module.dir.join(world));
     }
     registry.register(Arc::new(FakeProvider::new(fake_config)));
+    if uses_azure(module)
+        && let Some(azure) = azure_provider(module, variables, diagnostics)
+    {
+        registry.register(Arc::new(azure));
+    }
     registry
+}
+
+const AZURE_TYPES: &[&str] = &[
+    "azure_resource_group",
+    "azure_storage_account",
+    "azure_file_share",
+    "azure_container_group",
+    "dns_label",
+];
+
+fn uses_azure(module: &Module) -> bool {
+    module.providers.contains_key("azure")
+        || module
+            .resources
+            .keys()
+            .any(|address| AZURE_TYPES.contains(&address.resource_type.as_str()))
+}
+
+/// The Azure provider from `[provider.azure]` and the environment. Without usable
+/// credentials it is still built (so validate and plan work offline); the first call that
+/// needs a token reports why there is none.
+fn azure_provider(
+    module: &Module,
+    variables: &BTreeMap<String, Value>,
+    diagnostics: &mut Diagnostics,
+) -> Option<AzureProvider> {
+    let values = provider_values(module, "azure", variables, diagnostics);
+    let env = EnvSnapshot::new(std::env::vars());
+    let config = match AzureConfig::from_module(&values, &env) {
+        Ok(config) => config,
+        // Without a subscription, validate and a first plan still work; the first call to
+        // Azure says what is missing.
+        Err(problems)
+            if problems
+                .iter()
+                .all(|problem| problem.code == "fk::azure::missing_subscription") =>
+        {
+            let mut with_placeholder = env.clone();
+            with_placeholder.set(
+                "AZURE_SUBSCRIPTION_ID",
+                "00000000-0000-0000-0000-000000000000",
+            );
+            let Ok(config) = AzureConfig::from_module(&values, &with_placeholder) else {
+                return None;
+            };
+            let message = problems
+                .into_iter()
+                .map(|problem| problem.message)
+                .collect::<Vec<_>>()
+                .join("; ");
+            return AzureProvider::new(config, Arc::new(UnavailableToken(message))).ok();
+        }
+        Err(problems) => {
+            let block = module.providers.get("azure");
+            for problem in problems {
+                let mut diagnostic = Diagnostic::error(problem.code, problem.message);
+                let key = problem.path.first().map(|seg| match seg {
+                    crate::value::PathSeg::Key(key) => key.clone(),
+                    crate::value::PathSeg::Index(idx) => idx.to_string(),
+                });
+                let span = block.and_then(|block| {
+                    key.as_ref()
+                        .and_then(|key| block.attributes.get(key))
+                        .map(|attr| attr.key_span)
+                        .or(Some(block.span))
+                });
+                if let Some(span) = span {
+                    diagnostic = diagnostic.at(span, "in this provider block");
+                }
+                if let Some(help) = problem.help {
+                    diagnostic = diagnostic.help(help);
+                }
+                diagnostics.push(diagnostic);
+            }
+            return None;
+        }
+    };
+    match AzureProvider::from_environment(config.clone(), &env) {
+        Ok(provider) => Some(provider),
+        Err(err) => {
+            let unavailable = UnavailableToken(err.message.clone());
+            match AzureProvider::new(config, Arc::new(unavailable)) {
+                Ok(provider) => Some(provider),
+                Err(err) => {
+                    diagnostics.push(Diagnostic::error("fk::azure::setup", err.message));
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// A token source that explains why there are no credentials, when a token is needed.
+struct UnavailableToken(String);
+
+#[async_trait::async_trait]
+impl TokenSource for UnavailableToken {
+    async fn token(&self) -> Result<BearerToken, AuthError> {
+        Err(AuthError {
+            source_name: "the environment".into(),
+            message: self.0.clone(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        "no credentials".into()
+    }
 }
 
 /// `state/<module>.json` unless `--state` says otherwise.

@@ -12,6 +12,8 @@ mod plan;
 mod progress;
 mod state_cmd;
 
+pub mod emulator;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -50,11 +52,15 @@ enum Command {
     Output(args::OutputArgs),
     /// Print the recorded state of every resource, or a saved plan (secrets stay hidden)
     Show(args::ShowArgs),
+    /// Write the applied cluster's admin kubeconfig to a file (never to the terminal)
+    Kubeconfig(args::KubeconfigArgs),
     /// Inspect the state
     #[command(subcommand)]
     State(args::StateCommand),
     /// Remove a lock left by a run that can no longer release it
     ForceUnlock(args::ForceUnlockArgs),
+    /// Serve a local, ARM-compatible Azure for trying modules offline (until Ctrl-C)
+    Emulator(emulator::EmulatorArgs),
 }
 
 /// Runs fk with the process's arguments and environment.
@@ -85,6 +91,8 @@ async fn run(command: Command) -> u8 {
         Command::Output(args) => inspect::output(args).await,
         Command::Show(args) => inspect::show(args).await,
         Command::State(command) => inspect::state(command).await,
+        Command::Kubeconfig(args) => inspect::kubeconfig(args).await,
         Command::ForceUnlock(args) => inspect::force_unlock(args).await,
+        Command::Emulator(args) => emulator::run(args).await,
     }
 }

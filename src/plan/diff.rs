@@ -88,18 +88,67 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
     let mut values: BTreeMap<Address, Value> = BTreeMap::new();
     let mut changes: Vec<ResourceChange> = Vec::new();
 
+    let mut warnings = Vec::new();
     if input.mode == Mode::Destroy {
+        // A destroy keeps what `prevent_destroy` protects, and everything that protected
+        // resource depends on (its resource group, say); it says so, pointing at the setting.
+        let protected: Vec<Address> = input
+            .module
+            .resources
+            .values()
+            .filter(|resource| {
+                resource.lifecycle.prevent_destroy
+                    && input.state.resource(&resource.address).is_some()
+            })
+            .map(|resource| resource.address.clone())
+            .collect();
+        let kept = input.graph.with_ancestors(&protected);
+        for address in &protected {
+            let resource = &input.module.resources[address];
+            let mut diagnostic = Diagnostic::warning(
+                "fk::plan::prevent_destroy",
+                format!("`{address}` is kept: it has `prevent_destroy` set"),
+            );
+            if let Some(span) = resource.lifecycle.prevent_destroy_span {
+                diagnostic = diagnostic.at(
+                    span,
+                    "this keeps it (and what it depends on) through a destroy",
+                );
+            }
+            diagnostics
+                .push(diagnostic.help("remove `prevent_destroy` first if it really should go"));
+            let dependencies: Vec<String> = kept
+                .iter()
+                .filter(|kept_address| {
+                    *kept_address != address && input.state.resource(kept_address).is_some()
+                })
+                .filter(|kept_address| {
+                    input
+                        .graph
+                        .with_ancestors(std::slice::from_ref(address))
+                        .contains(*kept_address)
+                })
+                .map(|kept_address| format!("`{kept_address}`"))
+                .collect();
+            warnings.push(if dependencies.is_empty() {
+                format!("`{address}` is kept: it has `prevent_destroy` set")
+            } else {
+                format!(
+                    "`{address}` is kept: it has `prevent_destroy` set; so is what it depends on: {}",
+                    dependencies.join(", ")
+                )
+            });
+        }
         for address in order.iter().rev() {
             let Some(prior) = input.state.resource(address) else {
                 continue;
             };
-            if !is_selected(address) {
+            if !is_selected(address) || kept.contains(address) {
                 continue;
             }
             let mut change = delete_change(address, prior, "destroy", false);
             change.action_reason = None;
             changes.push(change);
-            check_prevent_destroy(input.module, address, "destroy", &mut diagnostics);
         }
     } else {
         for address in &order {
@@ -173,7 +222,6 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
         plan_outputs(&input, &values, &mut diagnostics)
     };
 
-    let mut warnings = Vec::new();
     if !input.targets.is_empty() {
         warnings.push(
             "resource targeting is in effect: this plan may not include every change the \

@@ -4,6 +4,7 @@
 //! resource type to the provider that owns it. `builtin` holds types that live only in
 //! state (`data`); `fake` is an in-memory cloud for engine tests; `azure` talks ARM.
 
+pub mod azure;
 pub mod builtin;
 pub mod fake;
 pub mod schema;

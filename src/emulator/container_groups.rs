@@ -1,0 +1,392 @@
+//! `Microsoft.ContainerInstance/containerGroups`: PUT (201 + `Azure-AsyncOperation` for a
+//! new group, 200 for an in-place update), GET with instance views, PATCH (tags), DELETE,
+//! start / stop / restart and lists (azure-arm.md §2).
+
+use super::arm_response::{ArmResponse, parse_json_body};
+use super::container_group_rules::{
+    check_body, claim_fqdn, predict_failure, refuse_in_place_update, refuse_over_quota,
+};
+use super::container_group_view::{self, GroupPhase};
+use super::names::{
+    CONTAINER_INSTANCE_OPERATION_API_VERSION, container_group_id, is_valid_container_group_name,
+    key_of, normalize_location,
+};
+use super::operations;
+use super::request_router::RequestContext;
+use super::resource_groups;
+use super::world::{ContainerGroupRecord, GroupFailure, World};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+pub(crate) fn put(
+    world: &mut World,
+    context: &RequestContext<'_>,
+    subscription: &str,
+    group: &str,
+    name: &str,
+    body: &[u8],
+) -> ArmResponse {
+    if !is_valid_container_group_name(name) {
+        return ArmResponse::bad_request(
+            "InvalidContainerGroupName",
+            format!(
+                "The container group name '{name}' is invalid. A container group name must be \
+                 1-63 lowercase letters, numbers or hyphens, and cannot start or end with a \
+                 hyphen or have consecutive hyphens."
+            ),
+        );
+    }
+    let resource_group_id = match resource_groups::find(world, subscription, group) {
+        Ok(resource_group) => resource_group.id.clone(),
+        Err(answer) => return answer,
+    };
+    let request = match parse_json_body(body) {
+        Ok(request) => request,
+        Err(answer) => return answer,
+    };
+    if let Err(answer) = check_body(context, name, &request) {
+        return answer;
+    }
+    let location = normalize_location(request["location"].as_str().unwrap_or_default());
+    let group_id = container_group_id(&resource_group_id, name);
+    let group_key = key_of(&group_id);
+    let previous = world.container_groups.get(&group_key).cloned();
+    if let Some(previous) = &previous {
+        if let Some(answer) = refuse_while_busy(previous, context, "PUT") {
+            return answer;
+        }
+        if previous.location != location {
+            return ArmResponse::conflict(
+                "InvalidResourceLocation",
+                format!(
+                    "The resource '{name}' already exists in location '{}' in resource group \
+                     '{group}'. A resource with the same name cannot be created in location \
+                     '{location}'. Please select a new resource name.",
+                    previous.location
+                ),
+            );
+        }
+        if let Some(answer) = refuse_in_place_update(previous, &request) {
+            return answer;
+        }
+    }
+    if let Some(answer) = refuse_over_quota(world, &group_id, &location, &request) {
+        return answer;
+    }
+    let fqdn = match claim_fqdn(
+        world,
+        &group_id,
+        name,
+        &location,
+        &request,
+        previous.as_ref(),
+    ) {
+        Ok(fqdn) => fqdn,
+        Err(answer) => return answer,
+    };
+    let failure = predict_failure(world, context, name, &request);
+    let system_assigned = request
+        .pointer("/identity/type")
+        .and_then(Value::as_str)
+        .is_some_and(|kind| kind.to_ascii_lowercase().contains("systemassigned"));
+    let principal_id = match &previous {
+        Some(previous) if previous.principal_id.is_some() => previous.principal_id.clone(),
+        _ => system_assigned.then(|| uuid::Uuid::new_v4().to_string()),
+    };
+    let (status, operation_kind, generation) = match &previous {
+        Some(previous) => (StatusCode::OK, "update", previous.generation + 1),
+        None => (StatusCode::CREATED, "create", 0),
+    };
+    let mut record = ContainerGroupRecord {
+        id: group_id,
+        resource_group_key: key_of(&resource_group_id),
+        name: name.to_owned(),
+        location,
+        body: request,
+        operation_started_ms: context.now_ms,
+        operation_kind: operation_kind.to_owned(),
+        operation_id: String::new(),
+        failure,
+        stopped_at_ms: None,
+        generation,
+        fqdn,
+        principal_id,
+        logged_phase: String::new(),
+    };
+    let async_operation = begin_provisioning(world, context, &mut record);
+    let body = container_group_view::render(&record, context.now_ms, context.delay_ms, true);
+    world.container_groups.insert(group_key, record);
+    ArmResponse::json(status, body).with_header("azure-asyncoperation", async_operation)
+}
+
+pub(crate) fn get(
+    world: &World,
+    context: &RequestContext<'_>,
+    subscription: &str,
+    group: &str,
+    name: &str,
+) -> ArmResponse {
+    match find(world, subscription, group, name) {
+        Ok(record) => ArmResponse::json(
+            StatusCode::OK,
+            container_group_view::render(record, context.now_ms, context.delay_ms, true),
+        ),
+        Err(answer) => answer,
+    }
+}
+
+pub(crate) fn list(
+    world: &World,
+    context: &RequestContext<'_>,
+    subscription: &str,
+    group: Option<&str>,
+) -> ArmResponse {
+    let prefix = match group {
+        Some(group) => match resource_groups::find_readable(world, subscription, group) {
+            Ok(resource_group) => format!("{}/", key_of(&resource_group.id)),
+            Err(answer) => return answer,
+        },
+        None => format!("/subscriptions/{}/", subscription.to_ascii_lowercase()),
+    };
+    let value: Vec<Value> = world
+        .container_groups
+        .iter()
+        .filter(|(key, _)| key.starts_with(&prefix))
+        .map(|(_, record)| {
+            container_group_view::render(record, context.now_ms, context.delay_ms, false)
+        })
+        .collect();
+    ArmResponse::json(StatusCode::OK, json!({ "value": value }))
+}
+
+pub(crate) fn patch(
+    world: &mut World,
+    context: &RequestContext<'_>,
+    subscription: &str,
+    group: &str,
+    name: &str,
+    body: &[u8],
+) -> ArmResponse {
+    let group_key = match find(world, subscription, group, name) {
+        Ok(record) => key_of(&record.id),
+        Err(answer) => return answer,
+    };
+    let request = match parse_json_body(body) {
+        Ok(request) => request,
+        Err(answer) => return answer,
+    };
+    let tags = request.get("tags").cloned();
+    if let Some(tags) = &tags
+        && !tags
+            .as_object()
+            .is_some_and(|tags| tags.values().all(Value::is_string))
+    {
+        return ArmResponse::bad_request(
+            "InvalidRequestContent",
+            "The request content was invalid and cannot be deserialized: `tags` must map names \
+             to strings.",
+        );
+    }
+    let Some(record) = world.container_groups.get_mut(&group_key) else {
+        return not_found(name, group);
+    };
+    if let (Some(tags), Some(body)) = (tags, record.body.as_object_mut()) {
+        body.insert("tags".into(), tags);
+    }
+    let body = container_group_view::render(record, context.now_ms, context.delay_ms, true);
+    ArmResponse::json(StatusCode::OK, body)
+}
+
+pub(crate) fn delete(
+    world: &mut World,
+    context: &RequestContext<'_>,
+    subscription: &str,
+    group: &str,
+    name: &str,
+) -> ArmResponse {
+    let Ok(record) = find(world, subscription, group, name) else {
+        return ArmResponse::empty(StatusCode::NO_CONTENT);
+    };
+    let body = container_group_view::render(record, context.now_ms, context.delay_ms, true);
+    let group_key = key_of(&record.id);
+    if let Some(removed) = world.container_groups.remove(&group_key) {
+        world.log_event(context.now_ms, &removed.id, "Deleted");
+    }
+    ArmResponse::json(StatusCode::OK, body)
+}
+
+/// `POST .../start`, `.../stop`, `.../restart`.
+pub(crate) fn act(
+    world: &mut World,
+    context: &RequestContext<'_>,
+    subscription: &str,
+    group: &str,
+    name: &str,
+    action: &str,
+) -> ArmResponse {
+    let mut record = match find(world, subscription, group, name) {
+        Ok(record) => record.clone(),
+        Err(answer) => return answer,
+    };
+    let stopped = record.stopped_at_ms.is_some();
+    let answer = match action {
+        "stop" => {
+            if !stopped {
+                record.stopped_at_ms = Some(context.now_ms);
+                record.logged_phase = "Stopped".into();
+                world.log_event(context.now_ms, &record.id, "Stopped");
+            }
+            ArmResponse::empty(StatusCode::NO_CONTENT)
+        }
+        "start" if !stopped => ArmResponse::empty(StatusCode::NO_CONTENT),
+        _ => {
+            if let Some(answer) = refuse_while_busy(&record, context, "POST") {
+                return answer;
+            }
+            record.stopped_at_ms = None;
+            record.generation += 1;
+            record.operation_started_ms = context.now_ms;
+            record.operation_kind = action.to_owned();
+            record.failure = predict_failure(world, context, name, &record.body);
+            let async_operation = begin_provisioning(world, context, &mut record);
+            if action == "start" {
+                ArmResponse::empty(StatusCode::ACCEPTED)
+                    .with_header("azure-asyncoperation", async_operation)
+            } else {
+                ArmResponse::empty(StatusCode::NO_CONTENT)
+            }
+        }
+    };
+    world.container_groups.insert(key_of(&record.id), record);
+    answer
+}
+
+/// Logs the phase changes of every group since the last request, in order.
+pub(crate) fn settle(world: &mut World, now_ms: u64, delay_ms: u64) {
+    let mut transitions: Vec<(String, Vec<&'static str>)> = Vec::new();
+    for record in world.container_groups.values_mut() {
+        let phase = GroupPhase::of(record, now_ms, delay_ms);
+        let sequence = phase_sequence(&record.operation_kind, record.failure.is_some());
+        let current = match phase {
+            GroupPhase::Stopped => continue,
+            GroupPhase::Waiting => 0,
+            GroupPhase::Creating => sequence.len().saturating_sub(2).min(1),
+            GroupPhase::Succeeded | GroupPhase::Failed => sequence.len() - 1,
+        };
+        let logged = sequence
+            .iter()
+            .position(|label| *label == record.logged_phase);
+        let from = logged.map_or(0, |logged| logged + 1);
+        if from > current {
+            continue;
+        }
+        let labels: Vec<&'static str> = sequence[from..=current].to_vec();
+        record.logged_phase = sequence[current].to_owned();
+        transitions.push((record.id.clone(), labels));
+    }
+    for (group_id, labels) in transitions {
+        for label in labels {
+            world.log_event(now_ms, &group_id, label);
+            if label == "Succeeded" {
+                world.log_event(now_ms, &group_id, "containers Running");
+            }
+        }
+    }
+}
+
+fn phase_sequence(operation_kind: &str, fails: bool) -> Vec<&'static str> {
+    let terminal = if fails { "Failed" } else { "Succeeded" };
+    match operation_kind {
+        "update" | "restart" => vec!["Updating", terminal],
+        _ => vec!["Pending", "Creating", terminal],
+    }
+}
+
+/// Records the provisioning operation of `record` and returns its `Azure-AsyncOperation` URL.
+fn begin_provisioning(
+    world: &mut World,
+    context: &RequestContext<'_>,
+    record: &mut ContainerGroupRecord,
+) -> String {
+    let error = record.failure.as_ref().map(|failure| {
+        let (code, message) = match failure {
+            GroupFailure::Mount { message, .. } => ("FailedMount", message.clone()),
+            GroupFailure::Injected { image } => {
+                ("Failed", format!("Failed to pull image \"{image}\": not found"))
+            }
+        };
+        json!({
+            "code": "ResourceOperationFailure",
+            "message": "The resource operation completed with terminal provisioning state 'Failed'.",
+            "details": [{ "code": code, "message": message }],
+        })
+    });
+    let operation_id = operations::begin(
+        world,
+        context,
+        &record.id,
+        "container_group",
+        context.delay_ms,
+        error,
+    );
+    let first_label = phase_sequence(&record.operation_kind, false)[0];
+    world.log_event(context.now_ms, &record.id, first_label);
+    record.logged_phase = first_label.to_owned();
+    record.operation_id = operation_id.clone();
+    let subscription = record.id.split('/').nth(2).unwrap_or_default();
+    format!(
+        "{}/subscriptions/{subscription}/providers/Microsoft.ContainerInstance/locations/{}/\
+         operations/{operation_id}?api-version={CONTAINER_INSTANCE_OPERATION_API_VERSION}",
+        context.base_url, record.location
+    )
+}
+
+/// ACI refuses a PUT or action while the group's previous operation still runs.
+fn refuse_while_busy(
+    record: &ContainerGroupRecord,
+    context: &RequestContext<'_>,
+    method: &str,
+) -> Option<ArmResponse> {
+    let phase = GroupPhase::of(record, context.now_ms, context.delay_ms);
+    phase.in_progress().then(|| {
+        let subscription = record.id.split('/').nth(2).unwrap_or_default();
+        ArmResponse::conflict(
+            "AnotherOperationInProgress",
+            format!(
+                "Another operation on this or dependent resource is in progress. To retrieve \
+                 status of the operation use uri: {}/subscriptions/{subscription}/providers/\
+                 Microsoft.ContainerInstance/locations/{}/operations/{}?api-version={}. \
+                 Operation '{method}' on container group '{}' was refused.",
+                context.base_url,
+                record.location,
+                record.operation_id,
+                CONTAINER_INSTANCE_OPERATION_API_VERSION,
+                record.name
+            ),
+        )
+    })
+}
+
+fn find<'w>(
+    world: &'w World,
+    subscription: &str,
+    group: &str,
+    name: &str,
+) -> Result<&'w ContainerGroupRecord, ArmResponse> {
+    let resource_group = resource_groups::find_readable(world, subscription, group)?;
+    let group_key = key_of(&container_group_id(&resource_group.id, name));
+    world
+        .container_groups
+        .get(&group_key)
+        .ok_or_else(|| not_found(name, group))
+}
+
+fn not_found(name: &str, group: &str) -> ArmResponse {
+    ArmResponse::not_found(
+        "ResourceNotFound",
+        format!(
+            "The Resource 'Microsoft.ContainerInstance/containerGroups/{name}' under resource \
+             group '{group}' was not found."
+        ),
+    )
+}

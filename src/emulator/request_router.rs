@@ -1,0 +1,633 @@
+//! Maps an ARM path (case-insensitive, as ARM is) to a route, checks its api-version and
+//! hands it to the resource module that answers it.
+
+use super::arm_response::ArmResponse;
+use super::names::{
+    CONTAINER_INSTANCE_API_VERSIONS, CONTAINER_INSTANCE_OPERATION_API_VERSION,
+    RESOURCES_API_VERSIONS, STORAGE_API_VERSIONS,
+};
+use super::schema::SpecValidator;
+use super::world::World;
+use super::{
+    container_groups, file_shares, operations, providers, resource_groups, storage_accounts,
+};
+use axum::http::{Method, StatusCode};
+
+/// What a route needs besides the world: the time, the public URL, the api-version, the
+/// provisioning delay, the validator and the names whose provisioning must fail.
+pub(crate) struct RequestContext<'a> {
+    pub now_ms: u64,
+    pub base_url: &'a str,
+    pub api_version: &'a str,
+    pub delay_ms: u64,
+    pub validator: Option<&'a SpecValidator>,
+    /// Validates file-share bodies (`FileShare` of `file.json`), when that spec is present.
+    pub file_share_validator: Option<&'a SpecValidator>,
+    pub fail_operations: &'a [String],
+    /// Whether resource providers must be registered before use (a fault).
+    pub require_registration: bool,
+}
+
+impl RequestContext<'_> {
+    pub fn fails_operation(&self, group_name: &str) -> bool {
+        self.fail_operations
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(group_name))
+    }
+}
+
+/// An ARM route; names keep the casing of the request.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ArmRoute {
+    ResourceGroup {
+        subscription: String,
+        group: String,
+    },
+    ResourceGroupOperation {
+        subscription: String,
+        operation: String,
+    },
+    Provider {
+        subscription: String,
+        namespace: String,
+    },
+    ProviderRegister {
+        subscription: String,
+        namespace: String,
+    },
+    StorageNameCheck {
+        subscription: String,
+    },
+    StorageAccount {
+        subscription: String,
+        group: String,
+        account: String,
+    },
+    StorageListKeys {
+        subscription: String,
+        group: String,
+        account: String,
+    },
+    FileShare {
+        subscription: String,
+        group: String,
+        account: String,
+        share: String,
+    },
+    StorageOperation {
+        operation: String,
+    },
+    ContainerGroups {
+        subscription: String,
+        group: Option<String>,
+    },
+    ContainerGroup {
+        subscription: String,
+        group: String,
+        name: String,
+    },
+    ContainerGroupAction {
+        subscription: String,
+        group: String,
+        name: String,
+        action: String,
+    },
+    ContainerGroupOperation {
+        operation: String,
+    },
+}
+
+/// Which api-version family a route belongs to.
+enum ApiFamily {
+    Resources,
+    Storage,
+    ContainerInstance,
+    ContainerInstanceOperation,
+}
+
+impl ArmRoute {
+    /// The route of a path, or `None` for a path the emulator does not serve.
+    pub fn parse(path: &str) -> Option<ArmRoute> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
+        let s = |idx: usize| segments[idx].to_owned();
+        let route = match lower.as_slice() {
+            ["subscriptions", _, "resourcegroups", _] => ArmRoute::ResourceGroup {
+                subscription: s(1),
+                group: s(3),
+            },
+            ["subscriptions", _, "operationresults", _] => ArmRoute::ResourceGroupOperation {
+                subscription: s(1),
+                operation: s(3),
+            },
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.storage",
+                "checknameavailability",
+            ] => ArmRoute::StorageNameCheck { subscription: s(1) },
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.storage",
+                "locations",
+                _,
+                "asyncoperations",
+                _,
+            ] => ArmRoute::StorageOperation { operation: s(7) },
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.containerinstance",
+                "containergroups",
+            ] => ArmRoute::ContainerGroups {
+                subscription: s(1),
+                group: None,
+            },
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.containerinstance",
+                "locations",
+                _,
+                "operations",
+                _,
+            ] => ArmRoute::ContainerGroupOperation { operation: s(7) },
+            ["subscriptions", _, "providers", _, "register"] => ArmRoute::ProviderRegister {
+                subscription: s(1),
+                namespace: s(3),
+            },
+            ["subscriptions", _, "providers", _] => ArmRoute::Provider {
+                subscription: s(1),
+                namespace: s(3),
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.storage",
+                "storageaccounts",
+                _,
+            ] => ArmRoute::StorageAccount {
+                subscription: s(1),
+                group: s(3),
+                account: s(7),
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.storage",
+                "storageaccounts",
+                _,
+                "listkeys",
+            ] => ArmRoute::StorageListKeys {
+                subscription: s(1),
+                group: s(3),
+                account: s(7),
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.storage",
+                "storageaccounts",
+                _,
+                "fileservices",
+                "default",
+                "shares",
+                _,
+            ] => ArmRoute::FileShare {
+                subscription: s(1),
+                group: s(3),
+                account: s(7),
+                share: s(11),
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.containerinstance",
+                "containergroups",
+            ] => ArmRoute::ContainerGroups {
+                subscription: s(1),
+                group: Some(s(3)),
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.containerinstance",
+                "containergroups",
+                _,
+            ] => ArmRoute::ContainerGroup {
+                subscription: s(1),
+                group: s(3),
+                name: s(7),
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.containerinstance",
+                "containergroups",
+                _,
+                action @ ("start" | "stop" | "restart"),
+            ] => ArmRoute::ContainerGroupAction {
+                subscription: s(1),
+                group: s(3),
+                name: s(7),
+                action: (*action).to_owned(),
+            },
+            _ => return None,
+        };
+        Some(route)
+    }
+
+    fn api_family(&self) -> ApiFamily {
+        match self {
+            ArmRoute::ResourceGroup { .. }
+            | ArmRoute::ResourceGroupOperation { .. }
+            | ArmRoute::Provider { .. }
+            | ArmRoute::ProviderRegister { .. } => ApiFamily::Resources,
+            ArmRoute::StorageNameCheck { .. }
+            | ArmRoute::StorageAccount { .. }
+            | ArmRoute::StorageListKeys { .. }
+            | ArmRoute::FileShare { .. }
+            | ArmRoute::StorageOperation { .. } => ApiFamily::Storage,
+            ArmRoute::ContainerGroups { .. }
+            | ArmRoute::ContainerGroup { .. }
+            | ArmRoute::ContainerGroupAction { .. } => ApiFamily::ContainerInstance,
+            ArmRoute::ContainerGroupOperation { .. } => ApiFamily::ContainerInstanceOperation,
+        }
+    }
+
+    /// The resource-provider namespace that must be registered, if any.
+    pub fn namespace(&self) -> Option<(&str, &'static str)> {
+        match self {
+            ArmRoute::StorageNameCheck { subscription }
+            | ArmRoute::StorageAccount { subscription, .. }
+            | ArmRoute::StorageListKeys { subscription, .. }
+            | ArmRoute::FileShare { subscription, .. } => Some((subscription, "Microsoft.Storage")),
+            ArmRoute::ContainerGroups { subscription, .. }
+            | ArmRoute::ContainerGroup { subscription, .. }
+            | ArmRoute::ContainerGroupAction { subscription, .. } => {
+                Some((subscription, "Microsoft.ContainerInstance"))
+            }
+            _ => None,
+        }
+    }
+
+    /// The error ARM gives for a missing or unsupported api-version, if it is one.
+    pub fn check_api_version(&self, api_version: Option<&str>) -> Option<ArmResponse> {
+        let Some(api_version) = api_version.filter(|version| !version.is_empty()) else {
+            return Some(ArmResponse::bad_request(
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            ));
+        };
+        let (supported, type_name): (Vec<&str>, &str) = match self.api_family() {
+            ApiFamily::Resources => (RESOURCES_API_VERSIONS.to_vec(), "resourceGroups"),
+            ApiFamily::Storage => (STORAGE_API_VERSIONS.to_vec(), "storageAccounts"),
+            ApiFamily::ContainerInstance => {
+                (CONTAINER_INSTANCE_API_VERSIONS.to_vec(), "containerGroups")
+            }
+            ApiFamily::ContainerInstanceOperation => {
+                let mut versions = CONTAINER_INSTANCE_API_VERSIONS.to_vec();
+                versions.push(CONTAINER_INSTANCE_OPERATION_API_VERSION);
+                (versions, "locations/operations")
+            }
+        };
+        if supported.contains(&api_version) {
+            return None;
+        }
+        Some(ArmResponse::bad_request(
+            "InvalidApiVersionParameter",
+            format!(
+                "The api-version '{api_version}' is invalid for type '{type_name}'. The \
+                 supported api-versions are '{}'.",
+                supported.join(", ")
+            ),
+        ))
+    }
+}
+
+/// Answers one ARM request against the world.
+pub(crate) fn dispatch(
+    world: &mut World,
+    context: &RequestContext<'_>,
+    method: &Method,
+    route: ArmRoute,
+    body: &[u8],
+) -> ArmResponse {
+    let method = method.as_str();
+    match (method, route) {
+        (
+            "PUT",
+            ArmRoute::ResourceGroup {
+                subscription,
+                group,
+            },
+        ) => resource_groups::put(world, context, &subscription, &group, body),
+        (
+            "GET" | "HEAD",
+            ArmRoute::ResourceGroup {
+                subscription,
+                group,
+            },
+        ) => resource_groups::get(world, &subscription, &group, method == "HEAD"),
+        (
+            "DELETE",
+            ArmRoute::ResourceGroup {
+                subscription,
+                group,
+            },
+        ) => resource_groups::delete(world, context, &subscription, &group),
+        ("GET", ArmRoute::ResourceGroupOperation { operation, .. }) => {
+            operations::location_status(world, context, &operation)
+        }
+        (
+            "GET",
+            ArmRoute::Provider {
+                subscription,
+                namespace,
+            },
+        ) => providers::get(world, context, &subscription, &namespace),
+        (
+            "POST",
+            ArmRoute::ProviderRegister {
+                subscription,
+                namespace,
+            },
+        ) => providers::register(world, context, &subscription, &namespace),
+        ("POST", ArmRoute::StorageNameCheck { .. }) => {
+            storage_accounts::check_name_availability(world, body)
+        }
+        (
+            "PUT",
+            ArmRoute::StorageAccount {
+                subscription,
+                group,
+                account,
+            },
+        ) => storage_accounts::put(world, context, &subscription, &group, &account, body),
+        (
+            "GET",
+            ArmRoute::StorageAccount {
+                subscription,
+                group,
+                account,
+            },
+        ) => storage_accounts::get(world, context, &subscription, &group, &account),
+        (
+            "DELETE",
+            ArmRoute::StorageAccount {
+                subscription,
+                group,
+                account,
+            },
+        ) => storage_accounts::delete(world, context, &subscription, &group, &account),
+        (
+            "POST",
+            ArmRoute::StorageListKeys {
+                subscription,
+                group,
+                account,
+            },
+        ) => storage_accounts::list_keys(world, &subscription, &group, &account),
+        (
+            "PUT",
+            ArmRoute::FileShare {
+                subscription,
+                group,
+                account,
+                share,
+            },
+        ) => file_shares::put(
+            world,
+            context,
+            &subscription,
+            &group,
+            &account,
+            &share,
+            body,
+        ),
+        (
+            "GET",
+            ArmRoute::FileShare {
+                subscription,
+                group,
+                account,
+                share,
+            },
+        ) => file_shares::get(world, &subscription, &group, &account, &share),
+        (
+            "DELETE",
+            ArmRoute::FileShare {
+                subscription,
+                group,
+                account,
+                share,
+            },
+        ) => file_shares::delete(world, &subscription, &group, &account, &share),
+        ("GET", ArmRoute::StorageOperation { operation }) => {
+            operations::location_status(world, context, &operation)
+        }
+        (
+            "GET",
+            ArmRoute::ContainerGroups {
+                subscription,
+                group,
+            },
+        ) => container_groups::list(world, context, &subscription, group.as_deref()),
+        (
+            "PUT",
+            ArmRoute::ContainerGroup {
+                subscription,
+                group,
+                name,
+            },
+        ) => container_groups::put(world, context, &subscription, &group, &name, body),
+        (
+            "GET",
+            ArmRoute::ContainerGroup {
+                subscription,
+                group,
+                name,
+            },
+        ) => container_groups::get(world, context, &subscription, &group, &name),
+        (
+            "PATCH",
+            ArmRoute::ContainerGroup {
+                subscription,
+                group,
+                name,
+            },
+        ) => container_groups::patch(world, context, &subscription, &group, &name, body),
+        (
+            "DELETE",
+            ArmRoute::ContainerGroup {
+                subscription,
+                group,
+                name,
+            },
+        ) => container_groups::delete(world, context, &subscription, &group, &name),
+        (
+            "POST",
+            ArmRoute::ContainerGroupAction {
+                subscription,
+                group,
+                name,
+                action,
+            },
+        ) => container_groups::act(world, context, &subscription, &group, &name, &action),
+        ("GET", ArmRoute::ContainerGroupOperation { operation }) => {
+            operations::async_operation_status(world, context, &operation)
+        }
+        (method, _) => ArmResponse::cloud_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!("The requested method '{method}' is not allowed for this resource."),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_paths_case_insensitively_keeping_name_casing() {
+        let route = ArmRoute::parse(
+            "/SUBSCRIPTIONS/s1/resourcegroups/My-RG/providers/microsoft.containerinstance/\
+             CONTAINERGROUPS/etcd/Start",
+        );
+        assert_eq!(
+            route,
+            Some(ArmRoute::ContainerGroupAction {
+                subscription: "s1".into(),
+                group: "My-RG".into(),
+                name: "etcd".into(),
+                action: "start".into(),
+            })
+        );
+        assert_eq!(ArmRoute::parse("/subscriptions/s1/nothing"), None);
+    }
+}
+
+#[cfg(test)]
+mod robustness_tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(|n| json!(n)),
+            "[a-zA-Z0-9 ._-]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("properties".to_owned()),
+                        Just("containers".to_owned()),
+                        Just("location".to_owned()),
+                        Just("ipAddress".to_owned()),
+                        Just("volumes".to_owned()),
+                        Just("name".to_owned()),
+                        "[a-z]{1,8}",
+                    ],
+                    inner,
+                    0..5,
+                )
+                .prop_map(|members| Value::Object(members.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn answers_any_json_body_without_panicking(
+            body in any_json(),
+            method_idx in 0usize..4,
+            pointer_idx in 0usize..6,
+        ) {
+            let mut world = World::default();
+            let context = RequestContext {
+                now_ms: 1_000,
+                base_url: "http://127.0.0.1:1",
+                api_version: "2025-09-01",
+                delay_ms: 10,
+                validator: None,
+                file_share_validator: None,
+                fail_operations: &[],
+                require_registration: false,
+            };
+            let group_path = "/subscriptions/s/resourcegroups/rg";
+            let rg = ArmRoute::parse(group_path).expect("route");
+            dispatch(&mut world, &context, &Method::PUT, rg, br#"{"location":"eastus"}"#);
+            let mut valid_group = json!({
+                "location": "eastus",
+                "properties": {
+                    "osType": "Linux",
+                    "containers": [{ "name": "web", "properties": {
+                        "image": "nginx",
+                        "ports": [{ "port": 80 }],
+                        "resources": { "requests": { "cpu": 1, "memoryInGB": 1 } } } }],
+                    "ipAddress": { "type": "Public", "dnsNameLabel": "fk-web", "ports": [{ "port": 80 }] },
+                    "volumes": [{ "name": "v", "azureFile": { "shareName": "s", "storageAccountName": "a" } }]
+                }
+            });
+            let pointers = [
+                "/location", "/properties/containers", "/properties/containers/0/properties/resources",
+                "/properties/ipAddress", "/properties/volumes/0/azureFile", "/properties/containers/0/name",
+            ];
+            if let Some(slot) = valid_group.pointer_mut(pointers[pointer_idx]) {
+                *slot = body.clone();
+            }
+            let route = ArmRoute::parse(
+                "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ContainerInstance/containerGroups/mutant",
+            )
+            .expect("route");
+            let mutated = serde_json::to_vec(&valid_group).expect("serialises");
+            prop_assert!(dispatch(&mut world, &context, &Method::PUT, route, &mutated).status.as_u16() < 500);
+            let bytes = serde_json::to_vec(&body).expect("serialises");
+            let paths = [
+                "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ContainerInstance/containerGroups/web",
+                "/subscriptions/s/resourcegroups/rg/providers/Microsoft.Storage/storageAccounts/fkdata",
+                "/subscriptions/s/resourcegroups/rg",
+                "/subscriptions/s/providers/Microsoft.Storage/checkNameAvailability",
+            ];
+            let method = if method_idx == 3 { Method::POST } else { Method::PUT };
+            let route = ArmRoute::parse(paths[method_idx]).expect("route");
+            let answer = dispatch(&mut world, &context, &method, route, &bytes);
+            prop_assert!(answer.status.as_u16() < 500);
+            let get = ArmRoute::parse(paths[0]).expect("route");
+            let shown = dispatch(&mut world, &context, &Method::GET, get, b"");
+            prop_assert!(shown.status.as_u16() < 500);
+        }
+    }
+}

@@ -1,0 +1,623 @@
+//! `azure_container_group` (Microsoft.ContainerInstance/containerGroups, api-version
+//! 2025-09-01): schema, checks and the plan rules of ACI.
+//!
+//! Attributes (TOML spelling):
+//!
+//! - `name`, `resource_group`, `location` — force new.
+//! - `os_type` (`Linux` default | `Windows`), `restart_policy` (`Always` default |
+//!   `OnFailure` | `Never`), `sku` (`Standard` default), `zones` (list) — force new.
+//! - `ip_type` (`Public` | `Private`; `Public` when `dns_label` or `ports` is set), `ports`
+//!   (list of `{port, protocol}`; defaults to every container port when an IP is wanted) —
+//!   force new. `dns_label` — updates in place; FQDN `<label>.<location>.azurecontainer.io`.
+//! - `containers` (list): `name`, `image`, `command` (list), `cpu`, `memory_gb` (numbers;
+//!   force new), `ports` (list of `{port, protocol}`; force new), `env` (table), `secure_env`
+//!   (table; sensitive, write-only), `volume_mounts` (list of `{name, mount_path,
+//!   read_only}`), `liveness_probe` / `readiness_probe` (`{exec = [..]` or `http_get = {path,
+//!   port, scheme}`, `initial_delay_seconds`, `period_seconds`, `failure_threshold`,
+//!   `success_threshold`, `timeout_seconds}`).
+//! - `init_containers` (list): `name`, `image`, `command`, `env`, `secure_env`,
+//!   `volume_mounts`.
+//! - `volumes` (list): `name` and one of `azure_file = {share_name, storage_account_name,
+//!   storage_account_key (sensitive), read_only}`, `empty_dir = true`, `secret = {file =
+//!   base64}` (sensitive).
+//! - `tags` (table) — a tags-only change is a PATCH that restarts nothing.
+//! - Computed: `id`, `ip_address`, `fqdn`, `state` (`Running`, `Stopped`, ...).
+//!
+//! Every PUT is a full replacement of the group and restarts every container, so it carries
+//! the whole desired body with its secrets; secrets are kept in state, never compared with
+//! GET (which never returns them).
+
+use std::collections::BTreeSet;
+
+use super::cloud::CloudProfile;
+use super::container_group_body::{CONFIG_KEYS, canonical};
+use super::dns_label::check_label;
+use super::shape::text;
+use crate::provider::{AttrProblem, Attribute, PlannedChange, ReplaceCause, ResourceSchema, Type};
+use crate::value::{PathSeg, Value};
+
+pub const TYPE: &str = "azure_container_group";
+pub const API_VERSION: &str = "2025-09-01";
+
+/// ACI's hard limit of ports per IP address.
+const MAX_PORTS_PER_IP: usize = 5;
+
+pub const RESTART_NOTE: &str = "updates in place: restarts every container of the group";
+pub const PATCH_NOTE: &str = "tags only: PATCH, restarts nothing";
+const ACI_RULE: &str = "ACI cannot change it in place (InvalidContainerGroupUpdate): the group is deleted and created again";
+
+fn port_type() -> Type {
+    Type::list(Type::Object(vec![
+        Attribute::required("port", Type::Int),
+        Attribute::optional("protocol", Type::String).describe("`TCP` (default) or `UDP`"),
+    ]))
+}
+
+fn mount_type() -> Type {
+    Type::list(Type::Object(vec![
+        Attribute::required("name", Type::String),
+        Attribute::required("mount_path", Type::String),
+        Attribute::optional("read_only", Type::Bool),
+    ]))
+}
+
+fn probe_type() -> Type {
+    Type::Object(vec![
+        Attribute::optional("exec", Type::list(Type::String)),
+        Attribute::optional(
+            "http_get",
+            Type::Object(vec![
+                Attribute::optional("path", Type::String),
+                Attribute::required("port", Type::Int),
+                Attribute::optional("scheme", Type::String).describe("`http` or `https`"),
+            ]),
+        ),
+        Attribute::optional("initial_delay_seconds", Type::Int),
+        Attribute::optional("period_seconds", Type::Int),
+        Attribute::optional("failure_threshold", Type::Int),
+        Attribute::optional("success_threshold", Type::Int),
+        Attribute::optional("timeout_seconds", Type::Int),
+    ])
+}
+
+fn container_attributes(with_resources: bool) -> Vec<Attribute> {
+    let mut attributes = vec![
+        Attribute::required("name", Type::String),
+        Attribute::required("image", Type::String),
+        Attribute::optional("command", Type::list(Type::String))
+            .describe("exec form; replaces the image entrypoint"),
+        Attribute::optional("env", Type::map(Type::String)),
+        Attribute::optional("secure_env", Type::map(Type::String))
+            .sensitive()
+            .write_only()
+            .describe("secure environment values: never returned by Azure, kept in state"),
+        Attribute::optional("volume_mounts", mount_type()),
+    ];
+    if with_resources {
+        attributes.extend([
+            Attribute::required("cpu", Type::Number).force_new(ACI_RULE),
+            Attribute::required("memory_gb", Type::Number).force_new(ACI_RULE),
+            Attribute::optional("ports", port_type()).force_new(ACI_RULE),
+            Attribute::optional("liveness_probe", probe_type()),
+            Attribute::optional("readiness_probe", probe_type()),
+        ]);
+    }
+    attributes
+}
+
+pub fn schema() -> ResourceSchema {
+    let volume = Type::Object(vec![
+        Attribute::required("name", Type::String),
+        Attribute::optional(
+            "azure_file",
+            Type::Object(vec![
+                Attribute::required("share_name", Type::String),
+                Attribute::required("storage_account_name", Type::String),
+                Attribute::required("storage_account_key", Type::String)
+                    .sensitive()
+                    .write_only(),
+                Attribute::optional("read_only", Type::Bool),
+            ]),
+        ),
+        Attribute::optional("empty_dir", Type::Bool),
+        Attribute::optional("secret", Type::map(Type::String))
+            .sensitive()
+            .write_only()
+            .describe("file name → base64 content"),
+    ]);
+    let force = |attribute: Attribute| attribute.force_new(ACI_RULE);
+    ResourceSchema {
+        type_name: TYPE.into(),
+        description: "An Azure Container Instances container group".into(),
+        attributes: vec![
+            Attribute::required("name", Type::String)
+                .force_new("a container group cannot be renamed"),
+            Attribute::required("resource_group", Type::String)
+                .force_new("a container group cannot move to another resource group"),
+            Attribute::required("location", Type::String)
+                .force_new("a container group cannot move to another region"),
+            force(Attribute::optional("os_type", Type::String)),
+            force(Attribute::optional("restart_policy", Type::String)),
+            force(Attribute::optional("sku", Type::String)),
+            force(Attribute::optional("zones", Type::list(Type::String))),
+            Attribute::optional("dns_label", Type::String)
+                .describe("DNS name label; use `${dns_label.<name>.label}` to pin its FQDN"),
+            force(Attribute::optional("ip_type", Type::String)),
+            force(Attribute::optional("ports", port_type())),
+            Attribute::required(
+                "containers",
+                Type::list(Type::Object(container_attributes(true))),
+            ),
+            Attribute::optional(
+                "init_containers",
+                Type::list(Type::Object(container_attributes(false))),
+            ),
+            Attribute::optional("volumes", Type::list(volume)),
+            Attribute::optional("tags", Type::map(Type::String)),
+            Attribute::computed("id", Type::String),
+            Attribute::computed("ip_address", Type::String),
+            Attribute::computed("fqdn", Type::String),
+            Attribute::computed("state", Type::String)
+                .describe("`Running`, `Stopped`, ... (`fk stop` / `fk start`)"),
+        ],
+        remote: true,
+    }
+}
+
+pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
+    format!(
+        "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.ContainerInstance/containerGroups/{}",
+        text(planned, "resource_group"),
+        text(planned, "name")
+    )
+}
+
+/// Top-level attributes ACI cannot change in place, with the rule shown in the plan.
+const REPLACE_RULES: &[(&str, &str)] = &[
+    ("name", "a container group cannot be renamed"),
+    (
+        "resource_group",
+        "a container group cannot move to another resource group",
+    ),
+    (
+        "location",
+        "a container group cannot move to another region",
+    ),
+    ("os_type", ACI_RULE),
+    ("restart_policy", ACI_RULE),
+    ("sku", ACI_RULE),
+    ("zones", ACI_RULE),
+    ("ip_type", ACI_RULE),
+    ("ports", ACI_RULE),
+];
+
+fn changed(before: Option<&Value>, after: Option<&Value>) -> bool {
+    let null = Value::Null;
+    let (before, after) = (before.unwrap_or(&null), after.unwrap_or(&null));
+    !after.is_wholly_known() || !before.same_data(after)
+}
+
+fn key_path(key: &str) -> Vec<PathSeg> {
+    vec![PathSeg::Key(key.into())]
+}
+
+/// Why `planned` cannot be reached from `prior` in place (empty when it can).
+pub fn replace_causes(prior: &Value, planned: &Value) -> Vec<ReplaceCause> {
+    let mut causes = Vec::new();
+    for (key, reason) in REPLACE_RULES {
+        if changed(prior.get(key), planned.get(key)) {
+            causes.push(ReplaceCause {
+                path: key_path(key),
+                reason: reason.to_string(),
+            });
+        }
+    }
+    let names = |value: &Value| -> Option<Vec<Value>> {
+        let containers = value.get("containers")?.as_list()?;
+        Some(
+            containers
+                .iter()
+                .map(|c| c.get("name").cloned().unwrap_or_default())
+                .collect(),
+        )
+    };
+    let (before, after) = (names(prior), names(planned));
+    let same_names = match (&before, &after) {
+        (Some(before), Some(after)) => {
+            before.len() == after.len()
+                && before
+                    .iter()
+                    .zip(after)
+                    .all(|(b, a)| a.is_wholly_known() && b.same_data(a))
+        }
+        _ => false,
+    };
+    if !same_names {
+        causes.push(ReplaceCause {
+            path: key_path("containers"),
+            reason: "adding, removing or renaming containers changes the group's resources: the group is deleted and created again".into(),
+        });
+        return causes;
+    }
+    let prior_containers = prior.get("containers").and_then(Value::as_list);
+    let planned_containers = planned.get("containers").and_then(Value::as_list);
+    for (idx, (before, after)) in prior_containers
+        .into_iter()
+        .flatten()
+        .zip(planned_containers.into_iter().flatten())
+        .enumerate()
+    {
+        for key in ["cpu", "memory_gb", "ports"] {
+            if changed(before.get(key), after.get(key)) {
+                causes.push(ReplaceCause {
+                    path: vec![
+                        PathSeg::Key("containers".into()),
+                        PathSeg::Index(idx),
+                        PathSeg::Key(key.into()),
+                    ],
+                    reason: ACI_RULE.to_string(),
+                });
+            }
+        }
+    }
+    causes
+}
+
+/// True when anything but `tags` differs between the configurable parts.
+pub fn needs_put(prior: &Value, planned: &Value) -> bool {
+    CONFIG_KEYS
+        .iter()
+        .filter(|key| **key != "tags")
+        .any(|key| changed(prior.get(key), planned.get(key)))
+}
+
+/// The plan of one group: normal form, ACI's replace rules, restart and PATCH notes, and
+/// delete-before-create when a replacement keeps its DNS label.
+pub fn plan(
+    cloud: &CloudProfile,
+    subscription_id: &str,
+    prior: Option<&Value>,
+    config: &Value,
+) -> PlannedChange {
+    let mut planned = canonical(config);
+    let prior = prior.map(canonical);
+    let causes = prior
+        .as_ref()
+        .map(|prior| replace_causes(prior, &planned))
+        .unwrap_or_default();
+    let kept = prior.as_ref().filter(|_| causes.is_empty());
+    let kept_value = |key: &str| kept.and_then(|prior| prior.get(key)).cloned();
+    let known = |key: &str| planned.get(key).and_then(Value::as_str).map(str::to_string);
+    let id = match (known("name"), known("resource_group")) {
+        (Some(_), Some(_)) => Value::str(intended_id(subscription_id, &planned)),
+        _ => Value::Unknown,
+    };
+    let ip_address = if planned.get("ip_type").is_some_and(Value::is_null) {
+        Value::Null
+    } else {
+        kept_value("ip_address").unwrap_or(Value::Unknown)
+    };
+    let label = planned.get("dns_label").cloned().unwrap_or_default();
+    let same_label = kept.is_some_and(|prior| prior.get("dns_label") == Some(&label));
+    let fqdn = match (label.as_str(), known("location")) {
+        _ if label.is_null() => Value::Null,
+        _ if same_label && kept_value("fqdn").is_some_and(|fqdn| !fqdn.is_null()) => {
+            kept_value("fqdn").unwrap_or_default()
+        }
+        (Some(label), Some(location)) => Value::str(cloud.container_fqdn(label, &location)),
+        _ => Value::Unknown,
+    };
+    let state = kept_value("state").unwrap_or(Value::Unknown);
+    if let Some(fields) = planned.as_map_mut() {
+        fields.insert("id".into(), id);
+        fields.insert("ip_address".into(), ip_address);
+        fields.insert("fqdn".into(), fqdn);
+        fields.insert("state".into(), state);
+    }
+    let mut notes = Vec::new();
+    let mut delete_before_create = None;
+    if let Some(prior) = &prior {
+        if !causes.is_empty() {
+            let kept_label = label
+                .as_str()
+                .filter(|_| prior.get("dns_label") == Some(&label));
+            delete_before_create = kept_label.map(|label| {
+                format!("the replacement keeps DNS label `{label}`, which is unique per region: the old group is deleted first")
+            });
+        } else if needs_put(prior, &planned) {
+            notes.push(RESTART_NOTE.to_string());
+        } else if changed(prior.get("tags"), planned.get("tags")) {
+            notes.push(PATCH_NOTE.to_string());
+        }
+    }
+    PlannedChange {
+        planned,
+        requires_replace: causes,
+        notes,
+        delete_before_create,
+    }
+}
+
+/// A public IP needs ports, and each group port must be some container's port (ACI has no
+/// port mapping). Skipped while anything involved is unknown.
+fn check_ip_ports(config: &Value) -> Vec<AttrProblem> {
+    let canonical_config = canonical(config);
+    let containers = canonical_config.get("containers").and_then(Value::as_list);
+    let known = |key: &str| {
+        canonical_config
+            .get(key)
+            .is_some_and(Value::is_wholly_known)
+    };
+    let containers_known = containers.is_some_and(|containers| {
+        containers
+            .iter()
+            .all(|container| container.get("ports").is_some_and(Value::is_wholly_known))
+    });
+    let wants_ip = canonical_config
+        .get("ip_type")
+        .is_some_and(|ip| !ip.is_null());
+    if !(known("ip_type") && known("ports") && containers_known && wants_ip) {
+        return Vec::new();
+    }
+    let port_numbers = |ports: Option<&Value>| -> Vec<i64> {
+        let ports = ports
+            .and_then(Value::as_list)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        ports
+            .iter()
+            .filter_map(|port| port.get("port").and_then(Value::as_i64))
+            .collect()
+    };
+    let group_ports = port_numbers(canonical_config.get("ports"));
+    if group_ports.is_empty() {
+        return vec![AttrProblem {
+            path: key_path("ports"),
+            code: "fk::azure::ip_without_ports",
+            message:
+                "the group asks for an IP address (`dns_label` or `ip_type`) but exposes no port"
+                    .into(),
+            help: Some("add `ports` to a container".into()),
+        }];
+    }
+    let container_ports: BTreeSet<i64> = containers
+        .into_iter()
+        .flatten()
+        .flat_map(|container| port_numbers(container.get("ports")))
+        .collect();
+    group_ports
+        .iter()
+        .filter(|port| !container_ports.contains(port))
+        .map(|port| AttrProblem {
+            path: key_path("ports"),
+            code: "fk::azure::port_not_exposed",
+            message: format!(
+                "port {port} is on the group's IP address but no container exposes it"
+            ),
+            help: Some("ACI has no port mapping: add it to a container's `ports`".into()),
+        })
+        .collect()
+}
+
+/// The group's requested vCPU and memory (GB): the sums over its containers, which is what
+/// ACI bills per second. `None` while any of them is unknown.
+pub fn requested_resources(planned: &Value) -> Option<(f64, f64)> {
+    let containers = planned.get("containers")?.as_list()?;
+    containers
+        .iter()
+        .try_fold((0.0, 0.0), |(cpu, memory), container| {
+            let container_cpu = container.get("cpu")?.as_f64()?;
+            let container_memory = container.get("memory_gb")?.as_f64()?;
+            Some((cpu + container_cpu, memory + container_memory))
+        })
+}
+
+/// Checks a configured group: names, label syntax, mounts naming declared volumes, one
+/// source per volume, a variable not both plain and secure.
+pub fn validate(config: &Value) -> Vec<AttrProblem> {
+    let mut problems = check_label(config, "dns_label");
+    if let Some(name) = config.get("name").and_then(Value::as_str) {
+        let valid = (1..=63).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !name.starts_with('-')
+            && !name.ends_with('-')
+            && !name.contains("--");
+        if !valid {
+            problems.push(AttrProblem {
+                path: key_path("name"),
+                code: "fk::azure::invalid_container_group_name",
+                message: format!("container group name `{name}` is not 1-63 lowercase letters, digits and single inner hyphens"),
+                help: None,
+            });
+        }
+    }
+    let n_ports = config
+        .get("ports")
+        .and_then(Value::as_list)
+        .map_or(0, Vec::len);
+    if n_ports > MAX_PORTS_PER_IP {
+        problems.push(AttrProblem {
+            path: key_path("ports"),
+            code: "fk::azure::too_many_ports",
+            message: format!("{n_ports} ports on one IP address; ACI allows {MAX_PORTS_PER_IP}"),
+            help: Some("split the containers over more groups".into()),
+        });
+    }
+    problems.extend(check_ip_ports(config));
+    let volumes = config.get("volumes").and_then(Value::as_list);
+    let mut volume_names = BTreeSet::new();
+    for (idx, volume) in volumes.into_iter().flatten().enumerate() {
+        if let Some(name) = volume.get("name").and_then(Value::as_str) {
+            volume_names.insert(name.to_string());
+        }
+        let n_sources = ["azure_file", "empty_dir", "secret"]
+            .iter()
+            .filter(|key| {
+                volume
+                    .get(key)
+                    .is_some_and(|v| !v.is_null() && v.as_bool() != Some(false))
+            })
+            .count();
+        if n_sources != 1 {
+            problems.push(AttrProblem {
+                path: vec![PathSeg::Key("volumes".into()), PathSeg::Index(idx)],
+                code: "fk::azure::invalid_volume",
+                message: format!("a volume needs exactly one of `azure_file`, `empty_dir`, `secret` (found {n_sources})"),
+                help: None,
+            });
+        }
+    }
+    let volumes_known = volumes.is_none_or(|list| {
+        list.iter()
+            .all(|v| v.get("name").is_some_and(Value::is_wholly_known))
+    });
+    for key in ["containers", "init_containers"] {
+        let containers = config.get(key).and_then(Value::as_list);
+        for (idx, container) in containers.into_iter().flatten().enumerate() {
+            let at = |rest: &[PathSeg]| {
+                let mut path = vec![PathSeg::Key(key.into()), PathSeg::Index(idx)];
+                path.extend_from_slice(rest);
+                path
+            };
+            let mounts = container.get("volume_mounts").and_then(Value::as_list);
+            for (mount_idx, mount) in mounts.into_iter().flatten().enumerate() {
+                let Some(name) = mount.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
+                if volumes_known && !volume_names.contains(name) {
+                    problems.push(AttrProblem {
+                        path: at(&[
+                            PathSeg::Key("volume_mounts".into()),
+                            PathSeg::Index(mount_idx),
+                            PathSeg::Key("name".into()),
+                        ]),
+                        code: "fk::azure::unknown_volume",
+                        message: format!(
+                            "mount names volume `{name}`, which the group does not declare"
+                        ),
+                        help: crate::diag::nearest(name, volume_names.iter().map(String::as_str))
+                            .map(|near| format!("did you mean `{near}`?")),
+                    });
+                }
+            }
+            let plain = container.get("env").and_then(Value::as_map);
+            let secure = container.get("secure_env").and_then(Value::as_map);
+            if let (Some(plain), Some(secure)) = (plain, secure) {
+                for name in plain.keys().filter(|name| secure.contains_key(*name)) {
+                    problems.push(AttrProblem {
+                        path: at(&[
+                            PathSeg::Key("secure_env".into()),
+                            PathSeg::Key(name.clone()),
+                        ]),
+                        code: "fk::azure::duplicate_env",
+                        message: format!("`{name}` is set in both `env` and `secure_env`"),
+                        help: None,
+                    });
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::azure::fixtures::{full_group_config, with};
+    use crate::value::path_to_string;
+
+    #[test]
+    fn sums_requested_resources_for_pricing() {
+        let config = full_group_config();
+        assert_eq!(requested_resources(&canonical(&config)), Some((1.0, 2.0)));
+        let unknown = with(config, &["containers", "0", "cpu"], Value::Unknown);
+        assert_eq!(requested_resources(&unknown), None);
+    }
+
+    #[test]
+    fn full_config_is_valid() {
+        assert_eq!(validate(&full_group_config()), Vec::new());
+    }
+
+    #[test]
+    fn reports_bad_mounts_volumes_env_and_names_at_their_paths() {
+        let config = full_group_config();
+        let config = with(config, &["name"], Value::str("Bad--Name"));
+        let config = with(config, &["dns_label"], Value::str("ok"));
+        let config = with(
+            config,
+            &["containers", "0", "volume_mounts", "0", "name"],
+            Value::str("dat"),
+        );
+        let config = with(
+            config,
+            &["volumes", "0", "secret"],
+            Value::Map(Default::default()),
+        );
+        let config = with(
+            config,
+            &["containers", "0", "secure_env", "ETCD_NAME"],
+            Value::str("x"),
+        );
+        let problems: Vec<(String, &str)> = validate(&config)
+            .iter()
+            .map(|problem| (path_to_string(&problem.path), problem.code))
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                ("dns_label".to_string(), "fk::azure::invalid_dns_label"),
+                (
+                    "name".to_string(),
+                    "fk::azure::invalid_container_group_name"
+                ),
+                ("volumes[0]".to_string(), "fk::azure::invalid_volume"),
+                (
+                    "containers[0].volume_mounts[0].name".to_string(),
+                    "fk::azure::unknown_volume"
+                ),
+                (
+                    "containers[0].secure_env.ETCD_NAME".to_string(),
+                    "fk::azure::duplicate_env"
+                ),
+            ]
+        );
+        let unknown_mount = validate(&with(
+            full_group_config(),
+            &["containers", "0", "volume_mounts", "0", "name"],
+            Value::str("dat"),
+        ));
+        assert_eq!(
+            unknown_mount[0].help.as_deref(),
+            Some("did you mean `data`?")
+        );
+    }
+
+    #[test]
+    fn group_ports_must_be_container_ports() {
+        let ports = Value::List(vec![Value::Int(2379), Value::Int(443)]);
+        let problems = validate(&with(full_group_config(), &["ports"], ports));
+        let codes: Vec<&str> = problems.iter().map(|problem| problem.code).collect();
+        assert_eq!(codes, ["fk::azure::port_not_exposed"]);
+        assert!(problems[0].message.contains("443"));
+        let no_ports = with(
+            full_group_config(),
+            &["containers", "0", "ports"],
+            Value::Null,
+        );
+        let codes: Vec<&str> = validate(&no_ports)
+            .iter()
+            .map(|problem| problem.code)
+            .collect();
+        assert_eq!(codes, ["fk::azure::ip_without_ports"]);
+    }
+
+    #[test]
+    fn more_than_five_ports_on_one_ip_is_an_error() {
+        let ports = Value::List((1..=6).map(Value::Int).collect());
+        let problems = validate(&with(full_group_config(), &["ports"], ports));
+        assert_eq!(problems[0].code, "fk::azure::too_many_ports");
+    }
+}

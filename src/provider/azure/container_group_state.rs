@@ -1,0 +1,252 @@
+//! A container group's state from ARM's answer: the GET body in fk's attribute tree and
+//! normal form, with the write-only values GET never returns carried over from the prior
+//! state (secure env values, storage keys, secret volume contents).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value as Json;
+
+use super::container_group_body::{PROBE_NUMBERS, canonical, field, object};
+use super::shape::{id_segment, json_text, tags_from_json};
+use crate::value::Value;
+
+/// The attribute tree of a GET body, in normal form. Write-only values (secure env values,
+/// storage keys, secret volume contents) are taken from `prior`: GET never returns them.
+pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
+    let id = body.get("id").and_then(Json::as_str).unwrap_or_default();
+    let properties = body.get("properties").cloned().unwrap_or(Json::Null);
+    let ip = properties.get("ipAddress").cloned().unwrap_or(Json::Null);
+    let containers = |key: &str, with_resources: bool| {
+        let list = properties.get(key).and_then(Json::as_array);
+        let list = list.into_iter().flatten();
+        Value::List(
+            list.map(|c| container_from_json(c, with_resources))
+                .collect(),
+        )
+    };
+    let from = |pointer: &str| Value::from_json(body.pointer(pointer).unwrap_or(&Json::Null));
+    let state = BTreeMap::from([
+        ("id".to_string(), Value::str(id)),
+        ("name".into(), json_text(body, "/name")),
+        (
+            "resource_group".into(),
+            id_segment(id, "resourceGroups").map_or(Value::Null, Value::str),
+        ),
+        ("location".into(), json_text(body, "/location")),
+        ("tags".into(), tags_from_json(body)),
+        ("zones".into(), from("/zones")),
+        ("os_type".into(), json_text(body, "/properties/osType")),
+        ("sku".into(), json_text(body, "/properties/sku")),
+        (
+            "restart_policy".into(),
+            json_text(body, "/properties/restartPolicy"),
+        ),
+        ("ip_type".into(), json_text(&ip, "/type")),
+        ("dns_label".into(), json_text(&ip, "/dnsNameLabel")),
+        ("ip_address".into(), json_text(&ip, "/ip")),
+        ("fqdn".into(), json_text(&ip, "/fqdn")),
+        (
+            "ports".into(),
+            Value::from_json(ip.get("ports").unwrap_or(&Json::Null)),
+        ),
+        ("containers".into(), containers("containers", true)),
+        (
+            "init_containers".into(),
+            containers("initContainers", false),
+        ),
+        (
+            "volumes".into(),
+            Value::List(
+                properties
+                    .get("volumes")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(volume_from_json)
+                    .collect(),
+            ),
+        ),
+        (
+            "state".into(),
+            json_text(body, "/properties/instanceView/state"),
+        ),
+    ]);
+    let mut value = canonical(&Value::Map(state));
+    if let Some(prior) = prior {
+        keep_write_only(&mut value, prior);
+    }
+    value
+}
+
+fn container_from_json(container: &Json, with_resources: bool) -> Value {
+    let props = container.get("properties").cloned().unwrap_or(Json::Null);
+    let mut env = BTreeMap::new();
+    let mut secure_env = BTreeMap::new();
+    for variable in props
+        .get("environmentVariables")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = variable.get("name").and_then(Json::as_str) else {
+            continue;
+        };
+        match variable.get("value").and_then(Json::as_str) {
+            Some(value) => env.insert(name.to_string(), Value::str(value)),
+            None => secure_env.insert(name.to_string(), Value::Null),
+        };
+    }
+    let from = |pointer: &str| Value::from_json(props.pointer(pointer).unwrap_or(&Json::Null));
+    let mounts = props.get("volumeMounts").and_then(Json::as_array);
+    let mounts = mounts.into_iter().flatten().map(|mount| {
+        object(vec![
+            ("name", json_text(mount, "/name")),
+            ("mount_path", json_text(mount, "/mountPath")),
+            (
+                "read_only",
+                Value::from_json(mount.get("readOnly").unwrap_or(&Json::Null)),
+            ),
+        ])
+    });
+    let mut pairs = vec![
+        ("name", json_text(container, "/name")),
+        ("image", json_text(&props, "/image")),
+        ("command", from("/command")),
+        ("env", Value::Map(env)),
+        ("secure_env", Value::Map(secure_env)),
+        ("volume_mounts", Value::List(mounts.collect())),
+    ];
+    if with_resources {
+        pairs.extend([
+            ("cpu", from("/resources/requests/cpu")),
+            ("memory_gb", from("/resources/requests/memoryInGB")),
+            ("ports", from("/ports")),
+            (
+                "liveness_probe",
+                probe_from_json(props.get("livenessProbe")),
+            ),
+            (
+                "readiness_probe",
+                probe_from_json(props.get("readinessProbe")),
+            ),
+        ]);
+    }
+    object(pairs)
+}
+
+fn probe_from_json(probe: Option<&Json>) -> Value {
+    let Some(probe) = probe.filter(|probe| probe.is_object()) else {
+        return Value::Null;
+    };
+    let from = |pointer: &str| Value::from_json(probe.pointer(pointer).unwrap_or(&Json::Null));
+    let http_get = match probe.get("httpGet") {
+        Some(get) if get.is_object() => object(vec![
+            ("path", json_text(get, "/path")),
+            (
+                "port",
+                Value::from_json(get.get("port").unwrap_or(&Json::Null)),
+            ),
+            ("scheme", json_text(get, "/scheme")),
+        ]),
+        _ => Value::Null,
+    };
+    let mut pairs = vec![("exec", from("/exec/command")), ("http_get", http_get)];
+    for (key, arm_key) in PROBE_NUMBERS {
+        pairs.push((key, from(&format!("/{arm_key}"))));
+    }
+    object(pairs)
+}
+
+fn volume_from_json(volume: &Json) -> Value {
+    let azure_file = match volume.get("azureFile") {
+        Some(file) if file.is_object() => object(vec![
+            ("share_name", json_text(file, "/shareName")),
+            (
+                "storage_account_name",
+                json_text(file, "/storageAccountName"),
+            ),
+            ("storage_account_key", Value::Null),
+            (
+                "read_only",
+                Value::from_json(file.get("readOnly").unwrap_or(&Json::Null)),
+            ),
+        ]),
+        _ => Value::Null,
+    };
+    let empty_dir = volume
+        .get("emptyDir")
+        .map_or(Value::Null, |_| Value::Bool(true));
+    let secret = volume
+        .get("secret")
+        .map_or(Value::Null, |_| Value::Map(BTreeMap::new()));
+    object(vec![
+        ("name", json_text(volume, "/name")),
+        ("azure_file", azure_file),
+        ("empty_dir", empty_dir),
+        ("secret", secret),
+    ])
+}
+
+/// Copies what GET never returns from `prior` into `read`, matched by container, variable
+/// and volume name.
+pub fn keep_write_only(read: &mut Value, prior: &Value) {
+    let prior = canonical(prior);
+    let Some(fields) = read.as_map_mut() else {
+        return;
+    };
+    for key in ["containers", "init_containers"] {
+        let Some(Value::List(containers)) = fields.get_mut(key) else {
+            continue;
+        };
+        for container in containers.iter_mut() {
+            let name = field(container, "name");
+            let prior_container = find_named(&prior, key, &name);
+            let prior_secure = prior_container
+                .and_then(|c| c.get("secure_env"))
+                .and_then(Value::as_map);
+            let Some(Value::Map(secure)) =
+                container.as_map_mut().and_then(|c| c.get_mut("secure_env"))
+            else {
+                continue;
+            };
+            for (env_name, env_value) in secure.iter_mut() {
+                let kept = prior_secure.and_then(|p| p.get(env_name)).cloned();
+                *env_value = kept.unwrap_or(Value::Null).sensitive();
+            }
+        }
+    }
+    let Some(Value::List(volumes)) = fields.get_mut("volumes") else {
+        return;
+    };
+    for volume in volumes.iter_mut() {
+        let name = field(volume, "name");
+        let Some(prior_volume) = find_named(&prior, "volumes", &name) else {
+            continue;
+        };
+        let Some(volume_fields) = volume.as_map_mut() else {
+            continue;
+        };
+        if volume_fields.get("secret").is_some_and(|s| !s.is_null()) {
+            volume_fields.insert("secret".into(), field(prior_volume, "secret").sensitive());
+        }
+        let prior_key = prior_volume
+            .get("azure_file")
+            .map(|file| field(file, "storage_account_key"));
+        if let (Some(file), Some(key)) = (
+            volume_fields
+                .get_mut("azure_file")
+                .and_then(Value::as_map_mut),
+            prior_key,
+        ) {
+            file.insert("storage_account_key".into(), key.sensitive());
+        }
+    }
+}
+
+fn find_named<'a>(value: &'a Value, list_key: &str, name: &Value) -> Option<&'a Value> {
+    value
+        .get(list_key)?
+        .as_list()?
+        .iter()
+        .find(|item| item.get("name").is_some_and(|n| n.same_data(name)))
+}

@@ -1,0 +1,146 @@
+//! `azure_file_share` (Microsoft.Storage fileServices/default/shares, api-version
+//! 2025-01-01).
+//!
+//! Attributes: `name` (3-63 lowercase letters, digits, single hyphens; force new),
+//! `storage_account_name` (force new), `resource_group` (force new), `quota_gb` (1-102400;
+//! when unset the service's default is kept); computed `id`. Shares are always SMB, which
+//! is what ACI mounts. PUT is synchronous.
+
+use reqwest::Method;
+use serde_json::{Value as Json, json};
+
+use super::client::ArmClient;
+use super::error::ArmError;
+use super::shape::{id_segment, json_text, map, text, with_version};
+use super::storage_account::API_VERSION;
+use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
+use crate::value::{PathSeg, Value};
+
+pub const TYPE: &str = "azure_file_share";
+
+pub fn schema() -> ResourceSchema {
+    ResourceSchema {
+        type_name: TYPE.into(),
+        description: "An SMB file share in a storage account (durable data of container groups)"
+            .into(),
+        attributes: vec![
+            Attribute::required("name", Type::String).force_new("a share cannot be renamed"),
+            Attribute::required("storage_account_name", Type::String)
+                .force_new("a share cannot move to another storage account"),
+            Attribute::required("resource_group", Type::String)
+                .force_new("a share cannot move to another resource group"),
+            Attribute::optional_computed("quota_gb", Type::Int)
+                .describe("size limit in GiB; the service default when unset"),
+            Attribute::computed("id", Type::String),
+        ],
+        remote: true,
+    }
+}
+
+pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
+    format!(
+        "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}/fileServices/default/shares/{}",
+        text(planned, "resource_group"),
+        text(planned, "storage_account_name"),
+        text(planned, "name")
+    )
+}
+
+pub fn validate(config: &Value) -> Vec<AttrProblem> {
+    let Some(name) = config.get("name").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let bytes = name.as_bytes();
+    let valid = (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && bytes.first() != Some(&b'-')
+        && bytes.last() != Some(&b'-')
+        && !name.contains("--");
+    if valid {
+        return Vec::new();
+    }
+    vec![AttrProblem {
+        path: vec![PathSeg::Key("name".into())],
+        code: "fk::azure::invalid_share_name",
+        message: format!(
+            "share name `{name}` is not 3-63 lowercase letters, digits and single inner hyphens"
+        ),
+        help: None,
+    }]
+}
+
+pub fn body(planned: &Value, creating: bool) -> Json {
+    let mut properties = serde_json::Map::new();
+    if let Some(quota) = planned.get("quota_gb").and_then(Value::as_i64) {
+        properties.insert("shareQuota".into(), json!(quota));
+    }
+    if creating {
+        properties.insert("enabledProtocols".into(), json!("SMB"));
+    }
+    json!({ "properties": properties })
+}
+
+/// State from a share body; `prior` supplies the quota when the answer has none (the
+/// PUT example answers with only id, name and type).
+pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
+    let id = body.get("id").and_then(Json::as_str).unwrap_or_default();
+    let quota = body
+        .pointer("/properties/shareQuota")
+        .and_then(Json::as_i64)
+        .map(Value::Int)
+        .or_else(|| prior.and_then(|prior| prior.get("quota_gb")).cloned())
+        .unwrap_or(Value::Null);
+    map([
+        ("id", Value::str(id)),
+        ("name", json_text(body, "/name")),
+        (
+            "storage_account_name",
+            id_segment(id, "storageAccounts").map_or(Value::Null, Value::str),
+        ),
+        (
+            "resource_group",
+            id_segment(id, "resourceGroups").map_or(Value::Null, Value::str),
+        ),
+        ("quota_gb", quota),
+    ])
+}
+
+pub async fn put(
+    client: &ArmClient,
+    id: &str,
+    planned: &Value,
+    creating: bool,
+) -> Result<Value, ArmError> {
+    let path = with_version(id, API_VERSION);
+    let response = client
+        .send(Method::PUT, &path, Some(&body(planned, creating)))
+        .await?;
+    let mut state = from_response(&response.body, Some(planned));
+    if state
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .is_empty()
+        && let Some(fields) = state.as_map_mut()
+    {
+        fields.insert("id".into(), Value::str(id));
+    }
+    Ok(state)
+}
+
+pub async fn read(client: &ArmClient, id: &str, prior: &Value) -> Result<Option<Value>, ArmError> {
+    let body = client.get_optional(&with_version(id, API_VERSION)).await?;
+    Ok(body.map(|body| from_response(&body, Some(prior))))
+}
+
+pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
+    match client
+        .send(Method::DELETE, &with_version(id, API_VERSION), None)
+        .await
+    {
+        Err(error) if error.is_not_found() => Ok(()),
+        other => other.map(|_| ()),
+    }
+}

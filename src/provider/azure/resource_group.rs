@@ -1,0 +1,106 @@
+//! `azure_resource_group` (Microsoft.Resources/resourceGroups, api-version 2021-04-01).
+//!
+//! Attributes: `name` (force new), `location` (force new), `tags` (table of strings);
+//! computed `id`. PUT is synchronous; DELETE is an LRO that deletes everything inside.
+
+use reqwest::Method;
+use serde_json::{Value as Json, json};
+
+use super::client::{ArmClient, RESOURCES_API_VERSION};
+use super::cloud::normalise_location;
+use super::error::ArmError;
+use super::lro::Operation;
+use super::shape::{map, tags_from_json, tags_to_json, text, with_version};
+use crate::provider::{Attribute, ResourceSchema, Type};
+use crate::value::Value;
+
+pub const TYPE: &str = "azure_resource_group";
+pub const API_VERSION: &str = RESOURCES_API_VERSION;
+
+pub fn schema() -> ResourceSchema {
+    ResourceSchema {
+        type_name: TYPE.into(),
+        description: "An Azure resource group; deleting it deletes everything inside".into(),
+        attributes: vec![
+            Attribute::required("name", Type::String)
+                .force_new("a resource group cannot be renamed")
+                .describe("1-90 characters: letters, digits, `-`, `_`, `.`, `(`, `)`"),
+            Attribute::required("location", Type::String)
+                .force_new("a resource group cannot move to another region")
+                .describe("Azure region, e.g. `westeurope`"),
+            Attribute::optional("tags", Type::map(Type::String)).describe("ARM tags"),
+            Attribute::computed("id", Type::String).describe("the ARM resource id"),
+        ],
+        remote: true,
+    }
+}
+
+pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
+    format!(
+        "/subscriptions/{subscription_id}/resourceGroups/{}",
+        text(planned, "name")
+    )
+}
+
+/// The planned value with server defaults normalised (location spelling).
+pub fn normalise(config: &Value) -> Value {
+    let mut value = config.clone();
+    if let Some(fields) = value.as_map_mut()
+        && let Some(location) = fields.get("location").and_then(Value::as_str)
+    {
+        let location = normalise_location(location);
+        fields.insert("location".into(), Value::str(location));
+    }
+    value
+}
+
+pub fn body(planned: &Value) -> Json {
+    json!({
+        "location": normalise_location(text(planned, "location")),
+        "tags": tags_to_json(planned),
+    })
+}
+
+pub fn from_response(body: &Json) -> Value {
+    map([
+        ("id", super::shape::json_text(body, "/id")),
+        ("name", super::shape::json_text(body, "/name")),
+        (
+            "location",
+            body.get("location")
+                .and_then(Json::as_str)
+                .map_or(Value::Null, |location| {
+                    Value::str(normalise_location(location))
+                }),
+        ),
+        ("tags", tags_from_json(body)),
+    ])
+}
+
+pub async fn put(client: &ArmClient, id: &str, planned: &Value) -> Result<Value, ArmError> {
+    let path = with_version(id, API_VERSION);
+    let response = client
+        .send(Method::PUT, &path, Some(&body(planned)))
+        .await?;
+    Ok(from_response(&response.body))
+}
+
+pub async fn delete(
+    client: &ArmClient,
+    id: &str,
+    max_wait: std::time::Duration,
+) -> Result<(), ArmError> {
+    let path = with_version(id, API_VERSION);
+    let response = match client.send(Method::DELETE, &path, None).await {
+        Err(error) if error.is_not_found() => return Ok(()),
+        other => other?,
+    };
+    let operation = Operation {
+        client,
+        method: "DELETE",
+        path: id,
+        resource_path: None,
+        max_wait,
+    };
+    operation.wait(response).await.map(|_| ())
+}

@@ -1,0 +1,202 @@
+//! `azure_storage_account` (Microsoft.Storage/storageAccounts, api-version 2025-01-01).
+//!
+//! Attributes: `name` (3-24 lowercase letters and digits, globally unique; force new),
+//! `resource_group` (force new), `location` (force new), `kind` (default `StorageV2`; force
+//! new), `sku` (default `Standard_LRS`), `tags`; computed `id`, `file_endpoint` and
+//! `primary_access_key` (sensitive, read with listKeys on every create and refresh).
+//!
+//! PUT is an LRO answered 202 + `Location`; fk always asks for TLS 1.2, HTTPS only, no public
+//! blob access and shared-key access on (ACI mounts Azure Files with the key).
+
+use reqwest::Method;
+use serde_json::{Value as Json, json};
+
+use super::client::ArmClient;
+use super::cloud::normalise_location;
+use super::error::ArmError;
+use super::lro::Operation;
+use super::shape::{id_segment, json_text, map, tags_from_json, tags_to_json, text, with_version};
+use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
+use crate::value::{PathSeg, Value};
+
+pub const TYPE: &str = "azure_storage_account";
+pub const API_VERSION: &str = "2025-01-01";
+const DEFAULT_KIND: &str = "StorageV2";
+const DEFAULT_SKU: &str = "Standard_LRS";
+
+pub fn schema() -> ResourceSchema {
+    ResourceSchema {
+        type_name: TYPE.into(),
+        description: "An Azure storage account (holds the file shares)".into(),
+        attributes: vec![
+            Attribute::required("name", Type::String)
+                .force_new("a storage account cannot be renamed")
+                .describe("3-24 lowercase letters and digits, unique across Azure"),
+            Attribute::required("resource_group", Type::String)
+                .force_new("a storage account cannot move to another resource group"),
+            Attribute::required("location", Type::String)
+                .force_new("a storage account cannot move to another region"),
+            Attribute::optional("kind", Type::String)
+                .force_new("the account kind is fixed at creation")
+                .describe("`StorageV2` (default), `FileStorage`, ..."),
+            Attribute::optional("sku", Type::String)
+                .describe("replication: `Standard_LRS` (default), `Standard_ZRS`, ..."),
+            Attribute::optional("tags", Type::map(Type::String)),
+            Attribute::computed("id", Type::String),
+            Attribute::computed("file_endpoint", Type::String)
+                .describe("`https://<name>.file.core.windows.net/`"),
+            Attribute::computed("primary_access_key", Type::String)
+                .sensitive()
+                .describe("key1 from listKeys; mounts Azure Files shares"),
+        ],
+        remote: true,
+    }
+}
+
+pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
+    format!(
+        "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}",
+        text(planned, "resource_group"),
+        text(planned, "name")
+    )
+}
+
+/// Config with defaults filled in, so it compares equal to what GET returns.
+pub fn normalise(config: &Value) -> Value {
+    let mut value = config.clone();
+    if let Some(fields) = value.as_map_mut() {
+        for (key, default) in [("kind", DEFAULT_KIND), ("sku", DEFAULT_SKU)] {
+            if fields.get(key).is_none_or(Value::is_null) {
+                fields.insert(key.into(), Value::str(default));
+            }
+        }
+        if let Some(location) = fields.get("location").and_then(Value::as_str) {
+            let location = normalise_location(location);
+            fields.insert("location".into(), Value::str(location));
+        }
+    }
+    value
+}
+
+pub fn validate(config: &Value) -> Vec<AttrProblem> {
+    let Some(name) = config.get("name").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let valid = (3..=24).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if valid {
+        return Vec::new();
+    }
+    vec![AttrProblem {
+        path: vec![PathSeg::Key("name".into())],
+        code: "fk::azure::invalid_storage_account_name",
+        message: format!("storage account name `{name}` is not 3-24 lowercase letters and digits"),
+        help: Some("storage account names are global: add a short random suffix".into()),
+    }]
+}
+
+pub fn body(planned: &Value) -> Json {
+    let planned = normalise(planned);
+    json!({
+        "location": text(&planned, "location"),
+        "kind": text(&planned, "kind"),
+        "sku": { "name": text(&planned, "sku") },
+        "tags": tags_to_json(&planned),
+        "properties": {
+            "minimumTlsVersion": "TLS1_2",
+            "supportsHttpsTrafficOnly": true,
+            "allowBlobPublicAccess": false,
+            "allowSharedKeyAccess": true,
+            "largeFileSharesState": "Enabled"
+        }
+    })
+}
+
+/// State from a GET body and the key from listKeys (`Null` when unknown).
+pub fn from_response(body: &Json, primary_key: Value) -> Value {
+    let id = body.get("id").and_then(Json::as_str).unwrap_or_default();
+    map([
+        ("id", Value::str(id)),
+        ("name", json_text(body, "/name")),
+        (
+            "resource_group",
+            id_segment(id, "resourceGroups").map_or(Value::Null, Value::str),
+        ),
+        (
+            "location",
+            body.get("location")
+                .and_then(Json::as_str)
+                .map_or(Value::Null, |location| {
+                    Value::str(normalise_location(location))
+                }),
+        ),
+        ("kind", json_text(body, "/kind")),
+        ("sku", json_text(body, "/sku/name")),
+        ("tags", tags_from_json(body)),
+        (
+            "file_endpoint",
+            json_text(body, "/properties/primaryEndpoints/file"),
+        ),
+        ("primary_access_key", primary_key.sensitive()),
+    ])
+}
+
+/// key1 (or the first key) of a listKeys answer.
+pub fn primary_key(list_keys: &Json) -> Value {
+    let keys = list_keys.get("keys").and_then(Json::as_array);
+    let keys = keys.map(Vec::as_slice).unwrap_or_default();
+    keys.iter()
+        .find(|key| key.get("keyName").and_then(Json::as_str) == Some("key1"))
+        .or_else(|| keys.first())
+        .and_then(|key| key.get("value"))
+        .and_then(Json::as_str)
+        .map_or(Value::Null, Value::str)
+}
+
+pub async fn put(
+    client: &ArmClient,
+    id: &str,
+    planned: &Value,
+    max_wait: std::time::Duration,
+) -> Result<Value, ArmError> {
+    let path = with_version(id, API_VERSION);
+    let response = client
+        .send(Method::PUT, &path, Some(&body(planned)))
+        .await?;
+    let operation = Operation {
+        client,
+        method: "PUT",
+        path: id,
+        resource_path: Some(&path),
+        max_wait,
+    };
+    let account = operation.wait(response).await?;
+    let key = list_keys(client, id).await?;
+    Ok(from_response(&account, key))
+}
+
+pub async fn read(client: &ArmClient, id: &str) -> Result<Option<Value>, ArmError> {
+    let Some(account) = client.get_optional(&with_version(id, API_VERSION)).await? else {
+        return Ok(None);
+    };
+    let key = list_keys(client, id).await?;
+    Ok(Some(from_response(&account, key)))
+}
+
+async fn list_keys(client: &ArmClient, id: &str) -> Result<Value, ArmError> {
+    let path = with_version(&format!("{id}/listKeys"), API_VERSION);
+    let response = client.send(Method::POST, &path, None).await?;
+    Ok(primary_key(&response.body))
+}
+
+pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
+    match client
+        .send(Method::DELETE, &with_version(id, API_VERSION), None)
+        .await
+    {
+        Err(error) if error.is_not_found() => Ok(()),
+        other => other.map(|_| ()),
+    }
+}

@@ -1,0 +1,360 @@
+//! The Frankenetes module end to end: the real `fk` binary against the emulator over real
+//! HTTP. Dependency order read from the emulator's request log, convergence, in-place updates
+//! versus replacements, destroy order and prevent_destroy, faults, and a SIGKILL mid-apply.
+
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use fk::emulator::{EmulatorConfig, FaultConfig, LogEntry, RunningEmulator};
+
+const GROUPS: [&str; 5] = [
+    "etcd",
+    "apiserver",
+    "controller-manager",
+    "scheduler",
+    "virtual-kubelet",
+];
+
+struct Cluster {
+    emulator: RunningEmulator,
+    dir: tempfile::TempDir,
+}
+
+fn module_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("modules/frankenetes")
+}
+
+impl Cluster {
+    async fn start(delay_ms: u64) -> Cluster {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let emulator = fk::emulator::start(EmulatorConfig {
+            provisioning_delay: Duration::from_millis(delay_ms),
+            ..Default::default()
+        })
+        .await
+        .expect("emulator starts");
+        Cluster {
+            emulator,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_fk"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("FK_ARM_ENDPOINT", &self.emulator.base_url)
+            .env(
+                "AZURE_SUBSCRIPTION_ID",
+                "00000000-0000-0000-0000-000000000000",
+            )
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    async fn fk(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.expect("fk runs")
+    }
+
+    async fn apply(&self) -> Output {
+        let module = module_dir();
+        self.fk(&["apply", module.to_str().unwrap(), "--auto-approve"])
+            .await
+    }
+
+    async fn plan(&self, extra: &[&str]) -> Output {
+        let module = module_dir();
+        let mut args = vec!["plan", module.to_str().unwrap(), "--detailed-exitcode"];
+        args.extend_from_slice(extra);
+        self.fk(&args).await
+    }
+
+    fn log(&self) -> Vec<LogEntry> {
+        self.emulator.log_entries()
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn group_path(name: &str) -> String {
+    format!("/providers/microsoft.containerinstance/containergroups/frankenetes-{name}")
+}
+
+/// Sequence number of the first request `method` to the group `name` answered `status`.
+fn request_seq(log: &[LogEntry], method: &str, name: &str, statuses: &[u16]) -> Option<u64> {
+    log.iter().find_map(|entry| match entry {
+        LogEntry::Request {
+            seq,
+            method: m,
+            path,
+            status,
+            ..
+        } if m == method
+            && path.to_lowercase().ends_with(&group_path(name))
+            && statuses.contains(status) =>
+        {
+            Some(*seq)
+        }
+        _ => None,
+    })
+}
+
+fn event_seq(log: &[LogEntry], name: &str, wanted: &str) -> Option<u64> {
+    log.iter().find_map(|entry| match entry {
+        LogEntry::Event {
+            seq,
+            resource,
+            event,
+            ..
+        } if resource.to_lowercase().ends_with(&group_path(name)) && event == wanted => Some(*seq),
+        _ => None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
+    let cluster = Cluster::start(600).await;
+    let apply = cluster.apply().await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let log = cluster.log();
+    let put = |name| {
+        request_seq(&log, "PUT", name, &[200, 201]).unwrap_or_else(|| panic!("no PUT of {name}"))
+    };
+    let running = |name| {
+        event_seq(&log, name, "containers Running").unwrap_or_else(|| panic!("{name} never ran"))
+    };
+    assert!(
+        running("etcd") < put("apiserver"),
+        "etcd runs before the apiserver is created"
+    );
+    for name in ["controller-manager", "scheduler", "virtual-kubelet"] {
+        assert!(
+            running("apiserver") < put(name),
+            "the apiserver runs before {name} is created"
+        );
+    }
+    // The three that depend only on the apiserver are in flight together.
+    let last_put = ["controller-manager", "scheduler", "virtual-kubelet"]
+        .map(put)
+        .into_iter()
+        .max()
+        .unwrap();
+    let first_running = ["controller-manager", "scheduler", "virtual-kubelet"]
+        .map(running)
+        .into_iter()
+        .min()
+        .unwrap();
+    assert!(
+        last_put < first_running,
+        "controller-manager, scheduler and virtual-kubelet overlap"
+    );
+
+    // No secret reached the output.
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(cluster.dir.path().join("state/frankenetes.json")).unwrap(),
+    )
+    .unwrap();
+    let storage_key =
+        state["resources"]["azure_storage_account.state"]["attributes"]["primary_access_key"]
+            .as_str()
+            .expect("the storage key is in state")
+            .to_string();
+    assert!(
+        !text(&apply).contains(&storage_key),
+        "the storage key was printed"
+    );
+    for (address, resource) in state["resources"].as_object().unwrap() {
+        if address.starts_with("tls_private_key.") {
+            let pem = resource["attributes"]["private_key_pem"].as_str().unwrap();
+            let body = pem.lines().nth(1).unwrap();
+            assert!(
+                !text(&apply).contains(body),
+                "a private key of {address} was printed"
+            );
+        }
+    }
+
+    let again = cluster.plan(&[]).await;
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "the re-plan is empty:\n{}",
+        text(&again)
+    );
+
+    // The admin kubeconfig goes to an owner-only file, which kubectl reads.
+    let module = module_dir();
+    let written = cluster.fk(&["kubeconfig", module.to_str().unwrap()]).await;
+    assert_eq!(written.status.code(), Some(0), "{}", text(&written));
+    let kubeconfig = cluster.dir.path().join("state/frankenetes.kubeconfig");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&kubeconfig).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(
+        !text(&written).contains("client-key-data"),
+        "the kubeconfig was printed"
+    );
+    let view = tokio::process::Command::new("kubectl")
+        .args(["config", "view", "--minify", "--raw", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .await
+        .expect("kubectl runs (it is in the base image; .ci/run installs it otherwise)");
+    assert!(view.status.success(), "{}", text(&view));
+    assert!(
+        String::from_utf8_lossy(&view.stdout)
+            .contains("https://frankenetes-apiserver.westeurope.azurecontainer.io:6443")
+    );
+
+    // A version bump updates the Kubernetes groups in place, restarting their containers.
+    let bump = cluster.plan(&["-var", "kubernetes_version=v1.36.1"]).await;
+    assert_eq!(bump.status.code(), Some(2), "{}", text(&bump));
+    let bump_text = text(&bump);
+    for name in ["apiserver", "controller_manager", "scheduler"] {
+        assert!(
+            bump_text.contains(&format!(
+                "# azure_container_group.{name} will be updated in place"
+            )),
+            "{name} updates in place:\n{bump_text}"
+        );
+    }
+    assert!(
+        bump_text.contains("restart"),
+        "the plan says containers restart:\n{bump_text}"
+    );
+    assert!(!bump_text.contains("must be replaced"), "{bump_text}");
+
+    // A CPU change replaces, naming `cpu`.
+    let cpu = cluster.plan(&["-var", "apiserver_cpu=2"]).await;
+    assert_eq!(cpu.status.code(), Some(2), "{}", text(&cpu));
+    let cpu_text = text(&cpu);
+    assert!(
+        cpu_text.contains("# azure_container_group.apiserver must be replaced"),
+        "{cpu_text}"
+    );
+    assert!(cpu_text.contains("containers[0].cpu"), "{cpu_text}");
+
+    // Destroy: dependents first, and the protected storage (with its resource group) stays.
+    let module = module_dir();
+    let destroy = cluster
+        .fk(&["destroy", module.to_str().unwrap(), "--auto-approve"])
+        .await;
+    assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy));
+    let log = cluster.log();
+    let delete = |name| {
+        request_seq(&log, "DELETE", name, &[200, 202, 204])
+            .unwrap_or_else(|| panic!("no DELETE of {name}"))
+    };
+    for name in ["controller-manager", "scheduler", "virtual-kubelet"] {
+        assert!(
+            delete(name) < delete("apiserver"),
+            "{name} goes before the apiserver"
+        );
+    }
+    assert!(delete("apiserver") < delete("etcd"));
+    assert!(text(&destroy).contains("is kept"), "{}", text(&destroy));
+    let deleted_storage = log.iter().any(|entry| {
+        matches!(entry, LogEntry::Request { method, path, .. }
+            if method == "DELETE" && path.to_lowercase().contains("/storageaccounts/"))
+    });
+    assert!(
+        !deleted_storage,
+        "the protected storage account was deleted"
+    );
+    cluster.emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_errors_and_a_failed_group_still_converge() {
+    let cluster = Cluster::start(300).await;
+    cluster.emulator.set_faults(FaultConfig {
+        throttle_rate: 0.2,
+        retry_after_secs: 1,
+        fail_5xx: 3,
+        fail_operations: vec!["frankenetes-apiserver".into()],
+        seed: 7,
+        ..FaultConfig::default()
+    });
+    let first = cluster.apply().await;
+    let first_text = text(&first);
+    assert_eq!(first.status.code(), Some(1), "{first_text}");
+    assert!(
+        first_text.contains("azure_container_group.apiserver"),
+        "{first_text}"
+    );
+    for name in ["controller_manager", "scheduler", "virtual_kubelet"] {
+        assert!(
+            first_text.contains(&format!("skipped  azure_container_group.{name}")),
+            "{name} is skipped:\n{first_text}"
+        );
+    }
+    let throttled = cluster
+        .log()
+        .iter()
+        .filter(|entry| matches!(entry, LogEntry::Request { status: 429, .. }))
+        .count();
+    assert!(throttled > 0, "the emulator throttled nothing");
+
+    // The fault is gone; the next apply finishes the job and the plan after it is empty.
+    cluster.emulator.set_faults(FaultConfig {
+        throttle_rate: 0.2,
+        retry_after_secs: 1,
+        seed: 8,
+        ..FaultConfig::default()
+    });
+    let second = cluster.apply().await;
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    cluster.emulator.set_faults(FaultConfig::default());
+    let plan = cluster.plan(&[]).await;
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    cluster.emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_apply_the_next_apply_converges_with_no_group_created_twice() {
+    let cluster = Cluster::start(1500).await;
+    let module = module_dir();
+    let mut child = cluster
+        .command(&["apply", module.to_str().unwrap(), "--auto-approve"])
+        .spawn()
+        .expect("fk starts");
+    // Kill it while etcd is being provisioned.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while request_seq(&cluster.log(), "PUT", "etcd", &[201]).is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "etcd was never created"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().await.expect("SIGKILL");
+
+    let again = cluster.apply().await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let log = cluster.log();
+    for name in GROUPS {
+        let creates = log
+            .iter()
+            .filter(|entry| {
+                matches!(entry, LogEntry::Request { method, path, status: 201, .. }
+                if method == "PUT" && path.to_lowercase().ends_with(&group_path(name)))
+            })
+            .count();
+        assert_eq!(creates, 1, "{name} was created {creates} times");
+    }
+    let plan = cluster.plan(&[]).await;
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    cluster.emulator.shutdown().await;
+}
