@@ -18,6 +18,10 @@
 //! | `state/<module>.json.backup` | `state` | the snapshot before the last write |
 //! | `state/<module>.json.journal` | `state` | finished operations since the snapshot (JSON lines) |
 //! | `state/<module>.json.lock` | `state` | who holds the state (owner, host, pid, operation, time) |
+//! | blob `<blob>` (default `<module>.json`) in `[backend.azure_blob]` | `state::blob` | the snapshot, replaced with the lease and `If-Match` |
+//! | blob `<blob>.journal` | `state::blob` | finished operations since the snapshot (append blob) |
+//! | blob `<blob>.lock` | `state::blob` | who holds the state; exists while a run holds its leases |
+//! | `state push`/`state pull` FILE | `cli` | a local state moved to or from the backend |
 //! | `-out F` | `plan` (via `cli`) | a saved plan, applied exactly by `fk apply F` |
 //! | `--world F` of `fk emulator` | `emulator` | the emulated cloud, so successive runs see one world |
 

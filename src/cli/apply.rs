@@ -39,14 +39,14 @@ async fn plan_and_apply(
     auto_approve: bool,
 ) -> Result<u8, u8> {
     let loaded = load::module(module_dir, &run.vars)?;
-    let store = load::store(&loaded.module.name, &run.state);
+    let store = load::store(&loaded.module, &loaded.variables, &run.state)?;
     let operation = if mode == Mode::Destroy {
         "destroy"
     } else {
         "apply"
     };
-    let _lock = lock(&store, operation).await?;
-    let plan = make_plan(&loaded, run, mode, &store).await?;
+    let _lock = lock(store.as_ref(), operation, run.lock_timeout).await?;
+    let plan = make_plan(&loaded, run, mode, store.as_ref()).await?;
     let stdout = console::Term::stdout();
     print!(
         "{}",
@@ -54,14 +54,14 @@ async fn plan_and_apply(
     );
     let _ = std::io::stdout().flush();
     if !plan.has_changes() {
-        persist_if_refreshed(&store, &plan).await?;
+        persist_if_refreshed(store.as_ref(), &plan).await?;
         return Ok(EXIT_OK);
     }
     if !auto_approve && !confirm(mode)? {
         eprintln!("Apply cancelled: nothing was changed.");
         return Ok(EXIT_ERROR);
     }
-    execute(&loaded, &plan, &store, run.parallelism).await
+    execute(&loaded, &plan, store.as_ref(), run.parallelism).await
 }
 
 async fn apply_saved(args: &ApplyArgs) -> Result<u8, u8> {
@@ -83,8 +83,8 @@ async fn apply_saved(args: &ApplyArgs) -> Result<u8, u8> {
         );
         return Err(EXIT_ERROR);
     }
-    let store = load::store(&loaded.module.name, &args.run.state);
-    let _lock = lock(&store, "apply").await?;
+    let store = load::store(&loaded.module, &loaded.variables, &args.run.state)?;
+    let _lock = lock(store.as_ref(), "apply", args.run.lock_timeout).await?;
     let stored = store.load().await.map_err(|err| {
         eprintln!("error[fk::state::load]: {err}");
         EXIT_ERROR
@@ -109,7 +109,7 @@ async fn apply_saved(args: &ApplyArgs) -> Result<u8, u8> {
         );
         return Err(EXIT_ERROR);
     }
-    execute(&loaded, &plan, &store, args.run.parallelism).await
+    execute(&loaded, &plan, store.as_ref(), args.run.parallelism).await
 }
 
 fn confirm(mode: Mode) -> Result<bool, u8> {

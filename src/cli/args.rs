@@ -83,6 +83,28 @@ pub struct RunArgs {
     /// How many operations run at once
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
+    /// How long to wait for a state lock another run holds: `0s` (fail at once), `30s`, `5m`
+    #[arg(long = "lock-timeout", default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
+    pub lock_timeout: std::time::Duration,
+}
+
+/// `90`, `90s`, `5m`, `1h` as a duration.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(idx) => text.split_at(idx),
+        None => (text, "s"),
+    };
+    let count: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write e.g. `30s` or `5m`"))?;
+    let seconds = match unit {
+        "s" => count,
+        "m" => count.saturating_mul(60),
+        "h" => count.saturating_mul(3600),
+        _ => return Err(format!("`{text}` has an unknown unit; use `s`, `m` or `h`")),
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 #[derive(Args, Debug, Clone)]
@@ -178,6 +200,21 @@ pub enum StateCommand {
         module: PathBuf,
         #[command(flatten)]
         state: StateArgs,
+    },
+    /// Write a local state file to the module's backend (lineage must match, serial must
+    /// not go back): how a cluster's state moves to a storage account
+    Push {
+        module: PathBuf,
+        /// The local state file, e.g. `state/<module>.json`
+        file: PathBuf,
+        #[arg(long = "lock-timeout", default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
+        lock_timeout: std::time::Duration,
+    },
+    /// Read the module's state (journal replayed) into a local file, or to stdout
+    Pull {
+        module: PathBuf,
+        /// Where to write it (owner-only); refuses to replace a newer or foreign state
+        file: Option<PathBuf>,
     },
 }
 

@@ -5,9 +5,9 @@ use crate::render;
 use crate::state::{State, StateStore};
 use crate::value::Value;
 
-use super::args::{KubeconfigArgs, 
-    ForceUnlockArgs, GraphArgs, GraphFormat, ModuleArgs, OutputArgs, ShowArgs, StateArgs,
-    StateCommand, VarArgs,
+use super::args::{
+    ForceUnlockArgs, GraphArgs, GraphFormat, KubeconfigArgs, ModuleArgs, OutputArgs, ShowArgs,
+    StateArgs, StateCommand, VarArgs,
 };
 use super::load::{self, report};
 use super::plan::load_saved;
@@ -49,7 +49,7 @@ pub async fn graph(args: GraphArgs) -> u8 {
 }
 
 async fn stored_state(module: &std::path::Path, args: &StateArgs) -> Result<Option<State>, u8> {
-    let store = load::store(&load::module_name(module), args);
+    let store = load::store_of_dir(module, args)?;
     store.load().await.map_err(|err| {
         eprintln!("error[fk::state::load]: {err}");
         EXIT_ERROR
@@ -191,10 +191,25 @@ pub async fn state(command: StateCommand) -> u8 {
             Ok(None) => EXIT_OK,
             Err(code) => code,
         },
+        StateCommand::Push {
+            module,
+            file,
+            lock_timeout,
+        } => super::state_cmd::push(&module, &file, lock_timeout).await,
+        StateCommand::Pull { module, file } => {
+            super::state_cmd::pull(&module, file.as_deref()).await
+        }
     }
 }
 
 pub async fn force_unlock(args: ForceUnlockArgs) -> u8 {
+    if let (Some(module), None) = (&args.module, &args.state.state) {
+        let store = match load::store_of_dir(module, &args.state) {
+            Ok(store) => store,
+            Err(code) => return code,
+        };
+        return unlock(store.as_ref(), &args.lock_id).await;
+    }
     let path = match (&args.module, &args.state.state) {
         (_, Some(path)) => path.clone(),
         (Some(module), None) => load::state_path(&load::module_name(module), &args.state),
@@ -209,8 +224,11 @@ pub async fn force_unlock(args: ForceUnlockArgs) -> u8 {
             }
         },
     };
-    let store = crate::state::FileStore::new(path);
-    match store.force_unlock(&args.lock_id).await {
+    unlock(&crate::state::FileStore::new(path), &args.lock_id).await
+}
+
+async fn unlock(store: &dyn StateStore, lock_id: &str) -> u8 {
+    match store.force_unlock(lock_id).await {
         Ok(()) => {
             println!("The state `{}` is unlocked.", store.describe());
             EXIT_OK
@@ -241,12 +259,19 @@ pub async fn kubeconfig(args: KubeconfigArgs) -> u8 {
     let state = match stored_state(&args.module, &args.state).await {
         Ok(Some(state)) => state,
         Ok(None) => {
-            eprintln!("error[fk::cli::no_state]: no state for `{}` yet: apply it first", args.module.display());
+            eprintln!(
+                "error[fk::cli::no_state]: no state for `{}` yet: apply it first",
+                args.module.display()
+            );
             return EXIT_ERROR;
         }
         Err(code) => return code,
     };
-    let Some(text) = state.outputs.get(&args.from_output).and_then(|output| output.value.as_str()) else {
+    let Some(text) = state
+        .outputs
+        .get(&args.from_output)
+        .and_then(|output| output.value.as_str())
+    else {
         eprintln!(
             "error[fk::cli::no_output]: the state has no output `{}` holding a kubeconfig",
             args.from_output
@@ -258,7 +283,10 @@ pub async fn kubeconfig(args: KubeconfigArgs) -> u8 {
         state_file.with_extension("kubeconfig")
     });
     if let Err(err) = write_private(&path, text.as_bytes()) {
-        eprintln!("error[fk::cli::write]: cannot write `{}`: {err}", path.display());
+        eprintln!(
+            "error[fk::cli::write]: cannot write `{}`: {err}",
+            path.display()
+        );
         return EXIT_ERROR;
     }
     let shown = path.canonicalize().unwrap_or(path);
@@ -271,7 +299,10 @@ pub async fn kubeconfig(args: KubeconfigArgs) -> u8 {
 /// Writes a file only its owner can read, atomically.
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent)?;
     }
     let temp = path.with_extension("tmp");

@@ -15,7 +15,8 @@ use crate::provider::azure::{AzureConfig, AzureProvider, EnvSnapshot, TokenSourc
 use crate::provider::builtin::DataProvider;
 use crate::provider::fake::{FakeConfig, FakeProvider};
 use crate::provider::tls::TlsProvider;
-use crate::state::FileStore;
+use crate::state::blob::store::BACKEND_KIND;
+use crate::state::{BlobStore, FileStore, StateStore};
 use crate::value::Value;
 use crate::{addr::Address, validate};
 
@@ -303,8 +304,66 @@ pub fn state_path(module_name: &str, args: &StateArgs) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("state").join(format!("{module_name}.json")))
 }
 
-pub fn store(module_name: &str, args: &StateArgs) -> FileStore {
-    FileStore::new(state_path(module_name, args))
+/// Where a module's state lives: `--state FILE` when given (a local file, whatever the
+/// module says), else the module's `[backend.azure_blob]`, else `state/<module>.json`.
+/// Backend attributes may use variables; secrets come from the environment only.
+pub fn store(
+    module: &Module,
+    variables: &BTreeMap<String, Value>,
+    args: &StateArgs,
+) -> Result<Box<dyn StateStore>, u8> {
+    let Some(backend) = module.backend.as_ref().filter(|_| args.state.is_none()) else {
+        return Ok(Box::new(FileStore::new(state_path(&module.name, args))));
+    };
+    let mut diagnostics = Diagnostics::default();
+    if backend.kind != BACKEND_KIND {
+        diagnostics.push(
+            Diagnostic::error(
+                "fk::backend::unknown_kind",
+                format!("unknown backend `{}`", backend.kind),
+            )
+            .help(format!("the one backend kind is `{BACKEND_KIND}`")),
+        );
+    }
+    let scope = VariablesOnly(variables);
+    let mut values = BTreeMap::new();
+    for (key, attr) in &backend.attributes {
+        match evaluate(&attr.value, &scope) {
+            Ok(value) => {
+                values.insert(key.clone(), value);
+            }
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
+    if report(&diagnostics, &module.sources) {
+        return Err(EXIT_ERROR);
+    }
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    match BlobStore::from_backend(&values, &env, &module.name) {
+        Ok(store) => Ok(Box::new(store)),
+        Err(message) => {
+            eprintln!("error[fk::backend::azure_blob]: {message}");
+            Err(EXIT_ERROR)
+        }
+    }
+}
+
+/// The store of the module in `dir` for commands that only read or move state: the module
+/// is parsed for its backend, with variables from defaults and `FK_VAR_*` only.
+pub fn store_of_dir(dir: &Path, args: &StateArgs) -> Result<Box<dyn StateStore>, u8> {
+    let name = module_name(dir);
+    if args.state.is_some() || !dir.is_dir() {
+        return Ok(Box::new(FileStore::new(state_path(&name, args))));
+    }
+    let (mut module, _) = config::parse(dir);
+    module.name = name;
+    if module.backend.is_none() {
+        return Ok(Box::new(FileStore::new(state_path(&module.name, args))));
+    }
+    let mut diagnostics = Diagnostics::default();
+    let inputs = variable_inputs(&VarArgs::default(), &mut module.sources, &mut diagnostics);
+    let (variables, _) = config::variables::resolve(&module, &inputs);
+    store(&module, &variables, args)
 }
 
 /// The name a module folder gives its state file.

@@ -10,6 +10,7 @@ mod inspect;
 mod load;
 mod plan;
 mod progress;
+mod state_cmd;
 
 pub mod emulator;
 

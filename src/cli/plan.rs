@@ -22,14 +22,14 @@ pub async fn run(args: PlanArgs) -> u8 {
 
 async fn plan_command(args: PlanArgs) -> Result<u8, u8> {
     let loaded = load::module(&args.module, &args.run.vars)?;
-    let store = load::store(&loaded.module.name, &args.run.state);
-    let _lock = lock(&store, "plan").await?;
+    let store = load::store(&loaded.module, &loaded.variables, &args.run.state)?;
+    let _lock = lock(store.as_ref(), "plan", args.run.lock_timeout).await?;
     let mode = if args.destroy {
         Mode::Destroy
     } else {
         Mode::Normal
     };
-    let plan = make_plan(&loaded, &args.run, mode, &store).await?;
+    let plan = make_plan(&loaded, &args.run, mode, store.as_ref()).await?;
     let stdout = console::Term::stdout();
     if args.json {
         let text = serde_json::to_string_pretty(&render::plan_json(&plan)).unwrap_or_default();
@@ -56,27 +56,47 @@ async fn plan_command(args: PlanArgs) -> Result<u8, u8> {
     })
 }
 
-/// Takes the state lock, printing who holds it when it is taken.
-pub async fn lock(store: &dyn StateStore, operation: &str) -> Result<Box<dyn StateLock>, u8> {
-    match store.lock(crate::state::LockInfo::new(operation)).await {
-        Ok(lock) => {
-            if let Some(previous) = lock.taken_over() {
-                eprintln!(
-                    "warning: the previous run (`{}` by `{}` on `{}`, pid {}, since {}) ended without releasing the state lock; fk took it over",
-                    previous.operation, previous.who, previous.host, previous.pid, previous.created
-                );
+/// Takes the state lock, printing who holds it when it is taken. While another run holds
+/// it, tries again every second until `timeout` has passed (0: fail at once).
+pub async fn lock(
+    store: &dyn StateStore,
+    operation: &str,
+    timeout: std::time::Duration,
+) -> Result<Box<dyn StateLock>, u8> {
+    let started = std::time::Instant::now();
+    let mut said_waiting = false;
+    loop {
+        let err = match store.lock(crate::state::LockInfo::new(operation)).await {
+            Ok(lock) => {
+                if let Some(previous) = lock.taken_over() {
+                    eprintln!(
+                        "warning: the previous run (`{}` by `{}` on `{}`, pid {}, since {}) ended without releasing the state lock; fk took it over",
+                        previous.operation,
+                        previous.who,
+                        previous.host,
+                        previous.pid,
+                        previous.created
+                    );
+                }
+                return Ok(lock);
             }
-            Ok(lock)
+            Err(err) => err,
+        };
+        let locked = matches!(err, StateError::Locked { .. });
+        if locked && started.elapsed() < timeout {
+            if !said_waiting {
+                eprintln!(
+                    "{err}\n\nWaiting up to {}s for the lock...",
+                    timeout.as_secs()
+                );
+                said_waiting = true;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
         }
-        Err(err) => {
-            let code = if matches!(err, StateError::Locked { .. }) {
-                "locked"
-            } else {
-                "lock"
-            };
-            eprintln!("error[fk::state::{code}]: {err}");
-            Err(EXIT_ERROR)
-        }
+        let code = if locked { "locked" } else { "lock" };
+        eprintln!("error[fk::state::{code}]: {err}");
+        return Err(EXIT_ERROR);
     }
 }
 

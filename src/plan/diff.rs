@@ -96,7 +96,10 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
             .module
             .resources
             .values()
-            .filter(|resource| resource.lifecycle.prevent_destroy && input.state.resource(&resource.address).is_some())
+            .filter(|resource| {
+                resource.lifecycle.prevent_destroy
+                    && input.state.resource(&resource.address).is_some()
+            })
             .map(|resource| resource.address.clone())
             .collect();
         let kept = input.graph.with_ancestors(&protected);
@@ -107,13 +110,24 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
                 format!("`{address}` is kept: it has `prevent_destroy` set"),
             );
             if let Some(span) = resource.lifecycle.prevent_destroy_span {
-                diagnostic = diagnostic.at(span, "this keeps it (and what it depends on) through a destroy");
+                diagnostic = diagnostic.at(
+                    span,
+                    "this keeps it (and what it depends on) through a destroy",
+                );
             }
-            diagnostics.push(diagnostic.help("remove `prevent_destroy` first if it really should go"));
+            diagnostics
+                .push(diagnostic.help("remove `prevent_destroy` first if it really should go"));
             let dependencies: Vec<String> = kept
                 .iter()
-                .filter(|kept_address| *kept_address != address && input.state.resource(kept_address).is_some())
-                .filter(|kept_address| input.graph.with_ancestors(std::slice::from_ref(address)).contains(*kept_address))
+                .filter(|kept_address| {
+                    *kept_address != address && input.state.resource(kept_address).is_some()
+                })
+                .filter(|kept_address| {
+                    input
+                        .graph
+                        .with_ancestors(std::slice::from_ref(address))
+                        .contains(*kept_address)
+                })
                 .map(|kept_address| format!("`{kept_address}`"))
                 .collect();
             warnings.push(if dependencies.is_empty() {

@@ -63,9 +63,43 @@ pub enum StateError {
     /// must be persisted (compacted) before more records can be journaled.
     #[error("journal `{path}` stopped after a failed write: {message}", path = path.display())]
     JournalFailed { path: PathBuf, message: String },
+
+    /// The blob service answered a request with a status fk does not accept there. Callers
+    /// decide on `status` (never on the message or the service's error code string).
+    #[error("cannot {action} `{blob}`: HTTP {status}{code}", code = if code.is_empty() { String::new() } else { format!(" ({code})") })]
+    Blob {
+        action: &'static str,
+        blob: String,
+        status: u16,
+        /// The service's `x-ms-error-code`, for people to read.
+        code: String,
+    },
+
+    #[error("cannot reach `{blob}` to {action}: {message}")]
+    BlobUnreachable {
+        action: &'static str,
+        blob: String,
+        message: String,
+    },
+
+    /// This run's lease on a remote state ended (renewal refused, or broken by
+    /// `fk force-unlock`): it must not write again.
+    #[error(
+        "the lease on state `{state}` was lost: {reason}; this run stops writing\n\nhint: the journal holds every operation recorded before the loss; the next run reads it"
+    )]
+    LeaseLost { state: String, reason: String },
 }
 
 impl StateError {
+    /// The HTTP status of a blob service refusal (412 and 409 are the conditional-write
+    /// and lease refusals).
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            StateError::Blob { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         StateError::Io {
             action,

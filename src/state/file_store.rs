@@ -198,7 +198,7 @@ fn parse_snapshot_header(path: &Path, bytes: &[u8]) -> Result<SnapshotHeader, St
 
 /// A whole snapshot in one pass; a file that does not parse is looked at again only to tell
 /// a newer format (refused as such) from damage.
-fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
+pub(crate) fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     match serde_json::from_slice::<State>(bytes) {
         Ok(state) if state.version > STATE_VERSION => Err(StateError::VersionTooNew {
             path: path.to_path_buf(),

@@ -4,6 +4,7 @@
 //! journal record is durable when `append` returns, at a cost independent of the state's
 //! size; a reader never silently rewrites a state of a newer format; every file is
 //! owner-only. Boundary: this module does IO on its own files only and never prints.
+pub mod blob;
 mod disk;
 pub mod error;
 pub mod file_journal;
@@ -19,6 +20,7 @@ mod file_lock_tests;
 #[cfg(test)]
 mod file_store_tests;
 
+pub use blob::BlobStore;
 pub use error::StateError;
 pub use file_journal::FileJournal;
 pub use file_lock::FileLock;

@@ -8,7 +8,13 @@ use std::time::Duration;
 
 use fk::emulator::{EmulatorConfig, FaultConfig, LogEntry, RunningEmulator};
 
-const GROUPS: [&str; 5] = ["etcd", "apiserver", "controller-manager", "scheduler", "virtual-kubelet"];
+const GROUPS: [&str; 5] = [
+    "etcd",
+    "apiserver",
+    "controller-manager",
+    "scheduler",
+    "virtual-kubelet",
+];
 
 struct Cluster {
     emulator: RunningEmulator,
@@ -28,7 +34,10 @@ impl Cluster {
         })
         .await
         .expect("emulator starts");
-        Cluster { emulator, dir: tempfile::tempdir().unwrap() }
+        Cluster {
+            emulator,
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {
@@ -37,7 +46,10 @@ impl Cluster {
             .args(args)
             .current_dir(self.dir.path())
             .env("FK_ARM_ENDPOINT", &self.emulator.base_url)
-            .env("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
+            .env(
+                "AZURE_SUBSCRIPTION_ID",
+                "00000000-0000-0000-0000-000000000000",
+            )
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -51,7 +63,8 @@ impl Cluster {
 
     async fn apply(&self) -> Output {
         let module = module_dir();
-        self.fk(&["apply", module.to_str().unwrap(), "--auto-approve"]).await
+        self.fk(&["apply", module.to_str().unwrap(), "--auto-approve"])
+            .await
     }
 
     async fn plan(&self, extra: &[&str]) -> Output {
@@ -67,7 +80,11 @@ impl Cluster {
 }
 
 fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn group_path(name: &str) -> String {
@@ -77,8 +94,15 @@ fn group_path(name: &str) -> String {
 /// Sequence number of the first request `method` to the group `name` answered `status`.
 fn request_seq(log: &[LogEntry], method: &str, name: &str, statuses: &[u16]) -> Option<u64> {
     log.iter().find_map(|entry| match entry {
-        LogEntry::Request { seq, method: m, path, status, .. }
-            if m == method && path.to_lowercase().ends_with(&group_path(name)) && statuses.contains(status) =>
+        LogEntry::Request {
+            seq,
+            method: m,
+            path,
+            status,
+            ..
+        } if m == method
+            && path.to_lowercase().ends_with(&group_path(name))
+            && statuses.contains(status) =>
         {
             Some(*seq)
         }
@@ -88,11 +112,12 @@ fn request_seq(log: &[LogEntry], method: &str, name: &str, statuses: &[u16]) -> 
 
 fn event_seq(log: &[LogEntry], name: &str, wanted: &str) -> Option<u64> {
     log.iter().find_map(|entry| match entry {
-        LogEntry::Event { seq, resource, event, .. }
-            if resource.to_lowercase().ends_with(&group_path(name)) && event == wanted =>
-        {
-            Some(*seq)
-        }
+        LogEntry::Event {
+            seq,
+            resource,
+            event,
+            ..
+        } if resource.to_lowercase().ends_with(&group_path(name)) && event == wanted => Some(*seq),
         _ => None,
     })
 }
@@ -103,44 +128,84 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
     let apply = cluster.apply().await;
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
     let log = cluster.log();
-    let put = |name| request_seq(&log, "PUT", name, &[200, 201]).unwrap_or_else(|| panic!("no PUT of {name}"));
-    let running = |name| event_seq(&log, name, "containers Running").unwrap_or_else(|| panic!("{name} never ran"));
-    assert!(running("etcd") < put("apiserver"), "etcd runs before the apiserver is created");
+    let put = |name| {
+        request_seq(&log, "PUT", name, &[200, 201]).unwrap_or_else(|| panic!("no PUT of {name}"))
+    };
+    let running = |name| {
+        event_seq(&log, name, "containers Running").unwrap_or_else(|| panic!("{name} never ran"))
+    };
+    assert!(
+        running("etcd") < put("apiserver"),
+        "etcd runs before the apiserver is created"
+    );
     for name in ["controller-manager", "scheduler", "virtual-kubelet"] {
-        assert!(running("apiserver") < put(name), "the apiserver runs before {name} is created");
+        assert!(
+            running("apiserver") < put(name),
+            "the apiserver runs before {name} is created"
+        );
     }
     // The three that depend only on the apiserver are in flight together.
-    let last_put = ["controller-manager", "scheduler", "virtual-kubelet"].map(put).into_iter().max().unwrap();
-    let first_running = ["controller-manager", "scheduler", "virtual-kubelet"].map(running).into_iter().min().unwrap();
-    assert!(last_put < first_running, "controller-manager, scheduler and virtual-kubelet overlap");
+    let last_put = ["controller-manager", "scheduler", "virtual-kubelet"]
+        .map(put)
+        .into_iter()
+        .max()
+        .unwrap();
+    let first_running = ["controller-manager", "scheduler", "virtual-kubelet"]
+        .map(running)
+        .into_iter()
+        .min()
+        .unwrap();
+    assert!(
+        last_put < first_running,
+        "controller-manager, scheduler and virtual-kubelet overlap"
+    );
 
     // No secret reached the output.
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(cluster.dir.path().join("state/frankenetes.json")).unwrap()).unwrap();
-    let storage_key = state["resources"]["azure_storage_account.state"]["attributes"]["primary_access_key"]
-        .as_str()
-        .expect("the storage key is in state")
-        .to_string();
-    assert!(!text(&apply).contains(&storage_key), "the storage key was printed");
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(cluster.dir.path().join("state/frankenetes.json")).unwrap(),
+    )
+    .unwrap();
+    let storage_key =
+        state["resources"]["azure_storage_account.state"]["attributes"]["primary_access_key"]
+            .as_str()
+            .expect("the storage key is in state")
+            .to_string();
+    assert!(
+        !text(&apply).contains(&storage_key),
+        "the storage key was printed"
+    );
     for (address, resource) in state["resources"].as_object().unwrap() {
         if address.starts_with("tls_private_key.") {
             let pem = resource["attributes"]["private_key_pem"].as_str().unwrap();
             let body = pem.lines().nth(1).unwrap();
-            assert!(!text(&apply).contains(body), "a private key of {address} was printed");
+            assert!(
+                !text(&apply).contains(body),
+                "a private key of {address} was printed"
+            );
         }
     }
 
     let again = cluster.plan(&[]).await;
-    assert_eq!(again.status.code(), Some(0), "the re-plan is empty:\n{}", text(&again));
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "the re-plan is empty:\n{}",
+        text(&again)
+    );
 
     // The admin kubeconfig goes to an owner-only file, which kubectl reads.
     let module = module_dir();
     let written = cluster.fk(&["kubeconfig", module.to_str().unwrap()]).await;
     assert_eq!(written.status.code(), Some(0), "{}", text(&written));
     let kubeconfig = cluster.dir.path().join("state/frankenetes.kubeconfig");
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&kubeconfig).unwrap().permissions());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&kubeconfig).unwrap().permissions(),
+    );
     assert_eq!(mode & 0o777, 0o600);
-    assert!(!text(&written).contains("client-key-data"), "the kubeconfig was printed");
+    assert!(
+        !text(&written).contains("client-key-data"),
+        "the kubeconfig was printed"
+    );
     let view = tokio::process::Command::new("kubectl")
         .args(["config", "view", "--minify", "--raw", "--kubeconfig"])
         .arg(&kubeconfig)
@@ -148,7 +213,10 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
         .await
         .expect("kubectl runs (it is in the base image; .ci/run installs it otherwise)");
     assert!(view.status.success(), "{}", text(&view));
-    assert!(String::from_utf8_lossy(&view.stdout).contains("https://frankenetes-apiserver.westeurope.azurecontainer.io:6443"));
+    assert!(
+        String::from_utf8_lossy(&view.stdout)
+            .contains("https://frankenetes-apiserver.westeurope.azurecontainer.io:6443")
+    );
 
     // A version bump updates the Kubernetes groups in place, restarting their containers.
     let bump = cluster.plan(&["-var", "kubernetes_version=v1.36.1"]).await;
@@ -156,28 +224,44 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
     let bump_text = text(&bump);
     for name in ["apiserver", "controller_manager", "scheduler"] {
         assert!(
-            bump_text.contains(&format!("# azure_container_group.{name} will be updated in place")),
+            bump_text.contains(&format!(
+                "# azure_container_group.{name} will be updated in place"
+            )),
             "{name} updates in place:\n{bump_text}"
         );
     }
-    assert!(bump_text.contains("restart"), "the plan says containers restart:\n{bump_text}");
+    assert!(
+        bump_text.contains("restart"),
+        "the plan says containers restart:\n{bump_text}"
+    );
     assert!(!bump_text.contains("must be replaced"), "{bump_text}");
 
     // A CPU change replaces, naming `cpu`.
     let cpu = cluster.plan(&["-var", "apiserver_cpu=2"]).await;
     assert_eq!(cpu.status.code(), Some(2), "{}", text(&cpu));
     let cpu_text = text(&cpu);
-    assert!(cpu_text.contains("# azure_container_group.apiserver must be replaced"), "{cpu_text}");
+    assert!(
+        cpu_text.contains("# azure_container_group.apiserver must be replaced"),
+        "{cpu_text}"
+    );
     assert!(cpu_text.contains("containers[0].cpu"), "{cpu_text}");
 
     // Destroy: dependents first, and the protected storage (with its resource group) stays.
     let module = module_dir();
-    let destroy = cluster.fk(&["destroy", module.to_str().unwrap(), "--auto-approve"]).await;
+    let destroy = cluster
+        .fk(&["destroy", module.to_str().unwrap(), "--auto-approve"])
+        .await;
     assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy));
     let log = cluster.log();
-    let delete = |name| request_seq(&log, "DELETE", name, &[200, 202, 204]).unwrap_or_else(|| panic!("no DELETE of {name}"));
+    let delete = |name| {
+        request_seq(&log, "DELETE", name, &[200, 202, 204])
+            .unwrap_or_else(|| panic!("no DELETE of {name}"))
+    };
     for name in ["controller-manager", "scheduler", "virtual-kubelet"] {
-        assert!(delete(name) < delete("apiserver"), "{name} goes before the apiserver");
+        assert!(
+            delete(name) < delete("apiserver"),
+            "{name} goes before the apiserver"
+        );
     }
     assert!(delete("apiserver") < delete("etcd"));
     assert!(text(&destroy).contains("is kept"), "{}", text(&destroy));
@@ -185,7 +269,10 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
         matches!(entry, LogEntry::Request { method, path, .. }
             if method == "DELETE" && path.to_lowercase().contains("/storageaccounts/"))
     });
-    assert!(!deleted_storage, "the protected storage account was deleted");
+    assert!(
+        !deleted_storage,
+        "the protected storage account was deleted"
+    );
     cluster.emulator.shutdown().await;
 }
 
@@ -203,7 +290,10 @@ async fn throttling_errors_and_a_failed_group_still_converge() {
     let first = cluster.apply().await;
     let first_text = text(&first);
     assert_eq!(first.status.code(), Some(1), "{first_text}");
-    assert!(first_text.contains("azure_container_group.apiserver"), "{first_text}");
+    assert!(
+        first_text.contains("azure_container_group.apiserver"),
+        "{first_text}"
+    );
     for name in ["controller_manager", "scheduler", "virtual_kubelet"] {
         assert!(
             first_text.contains(&format!("skipped  azure_container_group.{name}")),
@@ -218,7 +308,12 @@ async fn throttling_errors_and_a_failed_group_still_converge() {
     assert!(throttled > 0, "the emulator throttled nothing");
 
     // The fault is gone; the next apply finishes the job and the plan after it is empty.
-    cluster.emulator.set_faults(FaultConfig { throttle_rate: 0.2, retry_after_secs: 1, seed: 8, ..FaultConfig::default() });
+    cluster.emulator.set_faults(FaultConfig {
+        throttle_rate: 0.2,
+        retry_after_secs: 1,
+        seed: 8,
+        ..FaultConfig::default()
+    });
     let second = cluster.apply().await;
     assert_eq!(second.status.code(), Some(0), "{}", text(&second));
     cluster.emulator.set_faults(FaultConfig::default());
@@ -238,7 +333,10 @@ async fn killed_mid_apply_the_next_apply_converges_with_no_group_created_twice()
     // Kill it while etcd is being provisioned.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while request_seq(&cluster.log(), "PUT", "etcd", &[201]).is_none() {
-        assert!(tokio::time::Instant::now() < deadline, "etcd was never created");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "etcd was never created"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     child.kill().await.expect("SIGKILL");
@@ -249,8 +347,10 @@ async fn killed_mid_apply_the_next_apply_converges_with_no_group_created_twice()
     for name in GROUPS {
         let creates = log
             .iter()
-            .filter(|entry| matches!(entry, LogEntry::Request { method, path, status: 201, .. }
-                if method == "PUT" && path.to_lowercase().ends_with(&group_path(name))))
+            .filter(|entry| {
+                matches!(entry, LogEntry::Request { method, path, status: 201, .. }
+                if method == "PUT" && path.to_lowercase().ends_with(&group_path(name)))
+            })
             .count();
         assert_eq!(creates, 1, "{name} was created {creates} times");
     }

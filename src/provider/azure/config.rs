@@ -149,7 +149,9 @@ impl AzureConfig {
         };
         let parallelism = number("parallelism", 10, 256) as usize;
         // A local ARM (the emulator) answers in milliseconds: poll it often unless told not to.
-        let local_default = endpoint.as_deref().is_some_and(|url| url.starts_with("http://"))
+        let local_default = endpoint
+            .as_deref()
+            .is_some_and(|url| url.starts_with("http://"))
             && !attributes.contains_key("poll_interval_seconds");
         let poll_interval = if local_default {
             Duration::from_millis(250)

@@ -1,0 +1,18 @@
+//! Team state in Azure Blob Storage: a snapshot blob, an append-blob journal and a lock
+//! blob, fenced by finite, renewed leases and ETag-conditional writes (see [`store`] for
+//! what is written when and [`lock`] for the lock's crash windows).
+//!
+//! Boundary: the Blob REST API over reqwest, nothing else; secrets come in through the
+//! environment map the CLI passes and are never shown.
+pub mod auth;
+pub mod client;
+pub mod journal;
+pub mod lease;
+pub mod lock;
+pub mod shared_key;
+pub mod store;
+
+pub use auth::BlobAuth;
+pub use client::BlobClient;
+pub use lock::{BlobLock, BlobNames};
+pub use store::BlobStore;

@@ -1,0 +1,352 @@
+//! Team state in Azure Blob Storage: `[backend.azure_blob]`.
+//!
+//! | blob | what | written |
+//! |---|---|---|
+//! | `<blob>` | the snapshot (pretty JSON; empty before the first persist) | at each persist, with the lease and `If-Match` of the ETag last read |
+//! | `<blob>.journal` | records since the snapshot (append blob, JSON lines) | one Append Block per group of finished operations, with the lease and `If-Match` |
+//! | `<blob>.lock` | the holder's [`LockInfo`] | when the lock is taken; deleted when it is released |
+//!
+//! A persist also checks lineage and serial against what was read: a state of another
+//! lineage, or an older serial, is refused before anything is sent.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use crate::state::blob::auth::BlobAuth;
+use crate::state::blob::client::{BlobClient, Conditions};
+use crate::state::blob::journal::BlobJournal;
+use crate::state::blob::lease::LeaseHandle;
+use crate::state::blob::lock::{BlobLock, BlobNames};
+use crate::state::error::StateError;
+use crate::state::file_store::parse_snapshot;
+use crate::state::lock_info::LockInfo;
+use crate::state::model::State;
+use crate::state::replay::{self, JournalFit, SnapshotBase, fit, parse_journal};
+use crate::state::store::{Journal, StateLock, StateStore};
+use crate::value::Value;
+
+/// The lease duration unless `lease_seconds` says otherwise; Azure allows 15 to 60.
+pub const DEFAULT_LEASE_SECONDS: u32 = 60;
+
+/// The backend kind in `[backend.azure_blob]`.
+pub const BACKEND_KIND: &str = "azure_blob";
+
+const ATTRIBUTES: [&str; 6] = [
+    "account",
+    "container",
+    "blob",
+    "endpoint",
+    "auth",
+    "lease_seconds",
+];
+
+pub struct BlobStore {
+    client: BlobClient,
+    names: BlobNames,
+    lease_seconds: u32,
+    lease: Mutex<Option<Arc<LeaseHandle>>>,
+    /// The snapshot as last read or written: its ETag (`None`: absent) and identity.
+    snapshot: Mutex<Option<(Option<String>, SnapshotBase)>>,
+    /// Whether the journal's header names the snapshot last read or written.
+    journal_open: Mutex<bool>,
+    journal: Arc<BlobJournal>,
+}
+
+impl BlobStore {
+    pub fn new(client: BlobClient, blob: &str, lease_seconds: u32) -> BlobStore {
+        let names = BlobNames::new(blob);
+        let journal = Arc::new(BlobJournal::new(client.clone(), &names.journal));
+        BlobStore {
+            client,
+            names,
+            lease_seconds,
+            lease: Mutex::new(None),
+            snapshot: Mutex::new(None),
+            journal_open: Mutex::new(false),
+            journal,
+        }
+    }
+
+    /// A store from the evaluated attributes of `[backend.azure_blob]` and the environment
+    /// (secrets: `FK_BLOB_ACCOUNT_KEY`, `FK_BLOB_SAS`; Entra: `AZURE_*`).
+    pub fn from_backend(
+        values: &BTreeMap<String, Value>,
+        env: &BTreeMap<String, String>,
+        module_name: &str,
+    ) -> Result<BlobStore, String> {
+        if let Some(unknown) = values
+            .keys()
+            .find(|key| !ATTRIBUTES.contains(&key.as_str()))
+        {
+            let hint = crate::diag::nearest(unknown, ATTRIBUTES.iter().copied())
+                .map(|near| format!(" (did you mean `{near}`?)"))
+                .unwrap_or_default();
+            return Err(format!(
+                "`backend.azure_blob` has no attribute `{unknown}`{hint}"
+            ));
+        }
+        let text = |name: &str| -> Result<Option<String>, String> {
+            match values.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(text)) if !text.trim().is_empty() => Ok(Some(text.clone())),
+                Some(_) => Err(format!(
+                    "`backend.azure_blob.{name}` must be a non-empty string"
+                )),
+            }
+        };
+        let account = text("account")?.ok_or("`backend.azure_blob` needs `account`")?;
+        let container = text("container")?.ok_or("`backend.azure_blob` needs `container`")?;
+        let blob = text("blob")?.unwrap_or_else(|| format!("{module_name}.json"));
+        let endpoint =
+            text("endpoint")?.unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
+        let auth = BlobAuth::from_env(&text("auth")?.unwrap_or_else(|| "entra".into()), env)?;
+        let lease_seconds = match values.get("lease_seconds") {
+            None => DEFAULT_LEASE_SECONDS,
+            Some(value) => match value.as_i64() {
+                Some(seconds @ 15..=60) => seconds as u32,
+                _ => return Err("`backend.azure_blob.lease_seconds` must be 15 to 60".into()),
+            },
+        };
+        let client = BlobClient::new(&endpoint, &account, &container, auth)?;
+        Ok(BlobStore::new(client, &blob, lease_seconds))
+    }
+
+    pub fn names(&self) -> &BlobNames {
+        &self.names
+    }
+
+    pub fn client(&self) -> &BlobClient {
+        &self.client
+    }
+
+    /// How many Append Block calls made journal records durable so far.
+    pub async fn n_journal_appends(&self) -> u64 {
+        self.journal.n_appends().await
+    }
+
+    fn held_lease(&self) -> Result<Arc<LeaseHandle>, StateError> {
+        let lease = self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let lease = lease.ok_or_else(|| StateError::NotLocked {
+            state: self.describe(),
+        })?;
+        lease.check(&self.describe())?;
+        Ok(lease)
+    }
+
+    fn known_snapshot(&self) -> Option<(Option<String>, SnapshotBase)> {
+        self.snapshot
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn remember_snapshot(&self, etag: Option<String>, base: SnapshotBase) {
+        *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = Some((etag, base));
+    }
+
+    fn set_journal_open(&self, open: bool) {
+        *self.journal_open.lock().unwrap_or_else(|p| p.into_inner()) = open;
+    }
+
+    /// Refuses a write that would change the lineage or go back in serial.
+    fn check_history(&self, state: &State, base: &SnapshotBase) -> Result<(), StateError> {
+        let message = match &base.lineage {
+            Some(lineage) if *lineage != state.lineage => format!(
+                "it holds lineage `{lineage}`, the write has `{}`",
+                state.lineage
+            ),
+            Some(_) if state.serial < base.serial => format!(
+                "it is at serial {}, the write has the older serial {}",
+                base.serial, state.serial
+            ),
+            _ => return Ok(()),
+        };
+        Err(StateError::corrupt(
+            self.describe(),
+            format!("refusing to overwrite it: {message}"),
+        ))
+    }
+}
+
+#[async_trait]
+impl StateStore for BlobStore {
+    fn describe(&self) -> String {
+        self.client.describe(&self.names.state)
+    }
+
+    async fn load(&self) -> Result<Option<State>, StateError> {
+        let path = self.describe();
+        let read = self.client.get_blob(&self.names.state).await?;
+        let (snapshot, etag, base) = match read.status {
+            404 => (None, None, SnapshotBase::default()),
+            200 if read.body.is_empty() => (None, read.etag, SnapshotBase::default()),
+            200 => {
+                let snapshot = parse_snapshot(Path::new(&path), &read.body)?;
+                let base = SnapshotBase::of_bytes(&read.body, &snapshot.lineage, snapshot.serial);
+                (Some(snapshot), read.etag, base)
+            }
+            _ => return Err(read.refused("read", &self.names.state)),
+        };
+        self.remember_snapshot(etag, base.clone());
+        let journal = self.client.get_blob(&self.names.journal).await?;
+        let journal_bytes = match journal.status {
+            404 => {
+                self.journal.set_etag(None).await;
+                self.set_journal_open(false);
+                return Ok(snapshot);
+            }
+            200 => journal.body,
+            _ => return Err(journal.refused("read", &self.names.journal)),
+        };
+        self.journal.set_etag(journal.etag).await;
+        let journal_path = self.client.describe(&self.names.journal);
+        let parsed = parse_journal(Path::new(&journal_path), &journal_bytes)?;
+        let Some(header) = parsed.header else {
+            self.set_journal_open(false);
+            return Ok(snapshot);
+        };
+        match fit(&header, &base) {
+            JournalFit::Extends => self.set_journal_open(true),
+            JournalFit::Stale => {
+                self.set_journal_open(false);
+                return Ok(snapshot);
+            }
+            JournalFit::Foreign => {
+                return Err(StateError::corrupt(
+                    journal_path,
+                    format!(
+                        "it extends serial {} of another snapshot than `{path}` (serial {}); move one of them away",
+                        header.serial, base.serial
+                    ),
+                ));
+            }
+        }
+        if parsed.records.is_empty() {
+            return Ok(snapshot);
+        }
+        Ok(Some(replay::replay(snapshot, parsed.records.into_iter())))
+    }
+
+    async fn persist(&self, state: &State) -> Result<(), StateError> {
+        let lease = self.held_lease()?;
+        let (etag, base) = self.known_snapshot().unwrap_or_default();
+        self.check_history(state, &base)?;
+        let mut bytes = serde_json::to_vec_pretty(state)
+            .map_err(|error| StateError::corrupt(self.describe(), error.to_string()))?;
+        bytes.push(b'\n');
+        let next_base = SnapshotBase::of_bytes(&bytes, &state.lineage, state.serial);
+        let written = self
+            .client
+            .put_block_blob(
+                &self.names.state,
+                bytes,
+                Conditions {
+                    lease_id: Some(&lease.id),
+                    if_match: etag.as_deref(),
+                    if_none_match_any: etag.is_none(),
+                },
+            )
+            .await?;
+        if !written.is_success() {
+            return Err(written.refused("write", &self.names.state));
+        }
+        self.remember_snapshot(written.etag, next_base.clone());
+        // The snapshot is durable: only now may the journal it absorbed go.
+        self.journal.reset(&next_base.header()).await?;
+        self.set_journal_open(true);
+        Ok(())
+    }
+
+    async fn lock(&self, info: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
+        let lock = BlobLock::acquire(&self.client, &self.names, info, self.lease_seconds).await?;
+        let lease = lock.lease();
+        *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&lease));
+        self.journal.set_lease(Some(lease));
+        Ok(Box::new(lock))
+    }
+
+    async fn force_unlock(&self, id: &str) -> Result<(), StateError> {
+        BlobLock::force_unlock(&self.client, &self.names, id).await
+    }
+
+    async fn journal(&self) -> Result<Arc<dyn Journal>, StateError> {
+        let open = *self.journal_open.lock().unwrap_or_else(|p| p.into_inner());
+        if !open {
+            if self.known_snapshot().is_none() {
+                self.load().await?;
+            }
+            let (_, base) = self.known_snapshot().unwrap_or_default();
+            self.journal.reset(&base.header()).await?;
+            self.set_journal_open(true);
+        }
+        let journal: Arc<dyn Journal> = self.journal.clone();
+        Ok(journal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.clone()))
+            .collect()
+    }
+
+    fn key_env() -> BTreeMap<String, String> {
+        BTreeMap::from([("FK_BLOB_ACCOUNT_KEY".to_string(), "c2VjcmV0".to_string())])
+    }
+
+    #[test]
+    fn backend_defaults_to_the_public_endpoint_and_the_module_blob() {
+        let store = BlobStore::from_backend(
+            &values(&[
+                ("account", Value::String("acct".into())),
+                ("container", Value::String("tfstate".into())),
+                ("auth", Value::String("shared_key".into())),
+            ]),
+            &key_env(),
+            "frankenetes",
+        )
+        .unwrap();
+        assert_eq!(
+            store.describe(),
+            "https://acct.blob.core.windows.net/tfstate/frankenetes.json"
+        );
+        assert_eq!(store.names().lock, "frankenetes.json.lock");
+        assert_eq!(store.lease_seconds, DEFAULT_LEASE_SECONDS);
+    }
+
+    #[test]
+    fn backend_refuses_unknown_attributes_and_out_of_range_leases() {
+        let base = [
+            ("account", Value::String("acct".into())),
+            ("container", Value::String("c".into())),
+            ("auth", Value::String("shared_key".into())),
+        ];
+        let mut typo = values(&base);
+        typo.insert("containr".into(), Value::String("c".into()));
+        let error = BlobStore::from_backend(&typo, &key_env(), "m")
+            .err()
+            .unwrap();
+        assert!(error.contains("did you mean `container`"), "{error}");
+
+        let mut short = values(&base);
+        short.insert("lease_seconds".into(), Value::Int(5));
+        let error = BlobStore::from_backend(&short, &key_env(), "m")
+            .err()
+            .unwrap();
+        assert!(error.contains("15 to 60"), "{error}");
+
+        let missing = values(&base[1..]);
+        let error = BlobStore::from_backend(&missing, &key_env(), "m")
+            .err()
+            .unwrap();
+        assert!(error.contains("needs `account`"), "{error}");
+    }
+}
