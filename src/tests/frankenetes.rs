@@ -267,7 +267,7 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
     assert!(text(&destroy).contains("is kept"), "{}", text(&destroy));
     let deleted_storage = log.iter().any(|entry| {
         matches!(entry, LogEntry::Request { method, path, .. }
-            if method == "DELETE" && path.to_lowercase().contains("/storageaccounts/"))
+            if method == "DELETE" && path.to_lowercase().ends_with("/storageaccounts/frankenetesstate"))
     });
     assert!(
         !deleted_storage,

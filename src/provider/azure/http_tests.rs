@@ -694,3 +694,22 @@ async fn in_place_update_puts_the_whole_body_with_its_secrets() {
         assert!(sent.contains(secret), "{secret} missing from the PUT");
     }
 }
+
+#[tokio::test]
+async fn a_delete_answered_200_is_done_even_when_the_group_it_deleted_had_failed() {
+    let arm = TestArm::start().await;
+    arm.on(
+        "DELETE",
+        "/containerGroups/",
+        vec![Reply::json(200, json!({"properties": {"provisioningState": "Failed"}}))],
+    );
+    let client = arm.client();
+    let answer = client.send(Method::DELETE, GROUP_ID, None).await.expect("delete");
+    let delete = Operation {
+        method: "DELETE",
+        resource_path: None,
+        ..operation(&client, GROUP_ID)
+    };
+    delete.wait(answer).await.expect("the delete succeeded");
+    assert_eq!(arm.count("GET", "/containerGroups/"), 0, "nothing to poll");
+}

@@ -64,6 +64,11 @@ impl Operation<'_> {
                 .await?;
             return self.final_body(body).await;
         }
+        // A delete or an action answered 200/204 is done: a body it carries describes the
+        // resource as it was (a failed group being deleted says `Failed`), not the operation.
+        if self.resource_path.is_none() && matches!(initial.status, 200 | 204) {
+            return Ok(initial.body);
+        }
         let state = provisioning_state(&initial.body).map(str::to_string);
         match state.as_deref().map(|state| (state, terminal_state(state))) {
             None | Some((_, Some(Terminal::Succeeded))) => Ok(initial.body),
