@@ -701,10 +701,16 @@ async fn a_delete_answered_200_is_done_even_when_the_group_it_deleted_had_failed
     arm.on(
         "DELETE",
         "/containerGroups/",
-        vec![Reply::json(200, json!({"properties": {"provisioningState": "Failed"}}))],
+        vec![Reply::json(
+            200,
+            json!({"properties": {"provisioningState": "Failed"}}),
+        )],
     );
     let client = arm.client();
-    let answer = client.send(Method::DELETE, GROUP_ID, None).await.expect("delete");
+    let answer = client
+        .send(Method::DELETE, GROUP_ID, None)
+        .await
+        .expect("delete");
     let delete = Operation {
         method: "DELETE",
         resource_path: None,
