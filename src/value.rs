@@ -37,16 +37,22 @@ pub enum PathSeg {
 
 pub type Path = Vec<PathSeg>;
 
-/// `containers[0].image` for a path.
+/// `containers[0].image` for a path. A key that is not a plain name (letters, digits, `_`,
+/// `-`) is quoted: `tags["fk.io/cluster"]`, so the text always parses back to the same path.
 pub fn path_to_string(path: &[PathSeg]) -> String {
     let mut out = String::new();
     for seg in path {
         match seg {
-            PathSeg::Key(key) => {
+            PathSeg::Key(key) if is_plain_key(key) => {
                 if !out.is_empty() {
                     out.push('.');
                 }
                 out.push_str(key);
+            }
+            PathSeg::Key(key) => {
+                out.push('[');
+                out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                out.push(']');
             }
             PathSeg::Index(idx) => {
                 out.push('[');
@@ -58,28 +64,46 @@ pub fn path_to_string(path: &[PathSeg]) -> String {
     out
 }
 
-/// Parses `a.b[0].c` back into a path. Keys may not contain `.` or `[`.
+fn is_plain_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Parses what [`path_to_string`] writes back into a path; malformed text yields the steps
+/// read up to the problem.
 pub fn path_from_string(text: &str) -> Path {
     let mut path = Vec::new();
-    for part in text.split('.') {
-        let mut rest = part;
-        if let Some(bracket) = rest.find('[') {
-            let key = &rest[..bracket];
-            if !key.is_empty() {
-                path.push(PathSeg::Key(key.to_string()));
-            }
-            rest = &rest[bracket..];
-            while let Some(stripped) = rest.strip_prefix('[') {
-                let Some(close) = stripped.find(']') else {
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('[') {
+            if inner.starts_with('"') {
+                // A quoted key: a JSON string up to its closing quote.
+                let mut stream = serde_json::Deserializer::from_str(inner).into_iter::<String>();
+                let Some(Ok(key)) = stream.next() else { break };
+                let consumed = stream.byte_offset();
+                let Some(after) = inner[consumed..].strip_prefix(']') else {
                     break;
                 };
-                if let Ok(idx) = stripped[..close].parse() {
-                    path.push(PathSeg::Index(idx));
-                }
-                rest = &stripped[close + 1..];
+                path.push(PathSeg::Key(key));
+                rest = after;
+            } else {
+                let Some(close) = inner.find(']') else { break };
+                let Ok(idx) = inner[..close].parse() else {
+                    break;
+                };
+                path.push(PathSeg::Index(idx));
+                rest = &inner[close + 1..];
             }
-        } else if !rest.is_empty() {
-            path.push(PathSeg::Key(rest.to_string()));
+        } else {
+            let rest_trimmed = rest.strip_prefix('.').unwrap_or(rest);
+            let end = rest_trimmed.find(['.', '[']).unwrap_or(rest_trimmed.len());
+            if end == 0 {
+                break;
+            }
+            path.push(PathSeg::Key(rest_trimmed[..end].to_string()));
+            rest = &rest_trimmed[end..];
         }
     }
     path
@@ -483,8 +507,20 @@ mod tests {
 
     #[test]
     fn path_text_round_trips() {
-        for text in ["a", "a.b", "containers[0].image", "a[1][2].b"] {
+        for text in [
+            "a",
+            "a.b",
+            "containers[0].image",
+            "a[1][2].b",
+            r#"tags["fk.io/cluster"].x"#,
+        ] {
             assert_eq!(path_to_string(&path_from_string(text)), text);
         }
+        let odd = vec![
+            PathSeg::Key("secure_env".into()),
+            PathSeg::Key("A.B[0]\"c\"".into()),
+            PathSeg::Index(3),
+        ];
+        assert_eq!(path_from_string(&path_to_string(&odd)), odd);
     }
 }

@@ -57,7 +57,7 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
     let palette = Palette::new(color);
     let mut out = String::new();
     if !plan.drift.is_empty() {
-        out.push_str("Objects have changed outside of fk since the last apply:\n\n");
+        out.push_str("Refresh found objects that changed since the last apply (outside fk, or with time):\n\n");
         for drift in &plan.drift {
             match &drift.changed_paths {
                 None => {
@@ -227,7 +227,9 @@ fn render_row(
     let suffix = if forces { "  # forces replacement" } else { "" };
     let shown = |value: &Option<Value>| -> String {
         match value {
-            Some(value) if row.sensitive && value.is_unknown() => format!("{SENSITIVE}, {UNKNOWN}"),
+            Some(value) if row.sensitive && value.is_unknown() => {
+                "(sensitive value, known after apply)".to_string()
+            }
             _ if row.sensitive => SENSITIVE.to_string(),
             Some(value) => scalar(value),
             None => "null".to_string(),
@@ -269,6 +271,33 @@ fn render_row(
                 line_style.apply_to(sign),
                 line.value()
             );
+        }
+        let _ = writeln!(out, "        {close}");
+        return;
+    }
+    // A long list or a multi-line string added or removed whole: one item per line.
+    let whole = match mark {
+        "+" => Some(&row.after),
+        "-" => Some(&row.before),
+        _ => None,
+    };
+    if let Some(side) = whole
+        && let Some(lines) = lines_of(side)
+        && (lines.len() > 3 || lines.iter().map(String::len).sum::<usize>() > 60)
+    {
+        let is_list = matches!(side.as_ref().map(Value::unmarked), Some(Value::List(_)));
+        let (open, close) = if is_list {
+            ("[", "]")
+        } else {
+            ("<<-EOT", "EOT")
+        };
+        let _ = writeln!(
+            out,
+            "      {} {name:width$} = {open}{suffix}",
+            style.apply_to(mark)
+        );
+        for line in &lines {
+            let _ = writeln!(out, "            {line}");
         }
         let _ = writeln!(out, "        {close}");
         return;
