@@ -4,7 +4,12 @@
 //! (durable state), and the no-change plan after it. Prints wall time and peak memory; asserts
 //! nothing (machines are shared and noisy).
 //!
-//! Usage: `fk-bench [--sizes 1000,10000,50000] [--fk target/release/fk]`
+//! Then, against the emulator (in process, over real HTTP): the apply of
+//! `modules/frankenetes` with a provisioning delay per operation, against its critical path;
+//! and the refresh of 1,000 container groups with 20 ms latency per call at parallelism 10,
+//! against its ideal.
+//!
+//! Usage: `fk-bench [--sizes 1000,10000,50000] [--fk target/release/fk] [--skip-engine]`
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -129,6 +134,7 @@ fn main() {
                     .collect();
             }
             "--fk" => fk = PathBuf::from(args.next().unwrap_or_default()),
+            "--skip-engine" => sizes.clear(),
             other => {
                 eprintln!("unknown argument `{other}`");
                 std::process::exit(1);
@@ -178,6 +184,103 @@ fn main() {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
+    emulator_benches(&fk);
+}
+
+const REGIONS: [&str; 10] = [
+    "westeurope", "northeurope", "eastus", "eastus2", "westus", "westus2", "uksouth",
+    "francecentral", "japaneast", "australiaeast",
+];
+
+/// `n_groups` small container groups spread over ten regions (the emulator enforces the
+/// 100-core quota per region, as Azure does).
+fn groups_module(n_groups: usize) -> String {
+    let mut text = String::from("[resource.azure_resource_group.bench]\nname = \"bench\"\nlocation = \"westeurope\"\n\n");
+    for idx in 0..n_groups {
+        let region = REGIONS[idx % REGIONS.len()];
+        let _ = write!(
+            text,
+            "[resource.azure_container_group.g{idx}]\nname = \"g{idx}\"\nresource_group = \"${{azure_resource_group.bench.name}}\"\nlocation = \"{region}\"\n\n[[resource.azure_container_group.g{idx}.containers]]\nname = \"c\"\nimage = \"busybox:1.36\"\ncpu = 0.5\nmemory_gb = 0.5\n\n"
+        );
+    }
+    text
+}
+
+fn run_with_endpoint(fk: &Path, dir: &Path, endpoint: &str, args: &[&str]) -> (Duration, i32) {
+    let started = Instant::now();
+    let status = Command::new(fk)
+        .args(args)
+        .current_dir(dir)
+        .env("FK_ARM_ENDPOINT", endpoint)
+        .env("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|status| status.code().unwrap_or(-1))
+        .unwrap_or(-1);
+    (started.elapsed(), status)
+}
+
+fn emulator_benches(fk: &Path) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let repo = std::env::current_dir().expect("cwd");
+
+    // 1. modules/frankenetes with a provisioning delay D per operation. The critical path is
+    //    storage account → etcd → apiserver → (controller-manager | scheduler | kubelet):
+    //    four delays.
+    let delay = Duration::from_secs(3);
+    let emulator = runtime
+        .block_on(fk::emulator::start(fk::emulator::EmulatorConfig {
+            provisioning_delay: delay,
+            ..Default::default()
+        }))
+        .expect("emulator");
+    let dir = std::env::temp_dir().join(format!("fk-bench-frankenetes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let module = repo.join("modules/frankenetes");
+    let (wall, exit) = run_with_endpoint(fk, &dir, &emulator.base_url, &["apply", module.to_str().unwrap_or(""), "--auto-approve"]);
+    let critical = delay * 4;
+    println!(
+        "frankenetes apply on the emulator, {}s per operation: {:.2}s wall, critical path {:.0}s, ratio {:.3} (target <= 1.15){}",
+        delay.as_secs(),
+        wall.as_secs_f64(),
+        critical.as_secs_f64(),
+        wall.as_secs_f64() / critical.as_secs_f64(),
+        if exit == 0 { "" } else { " (exit!)" }
+    );
+    runtime.block_on(emulator.shutdown());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // 2. Refresh of 1,000 container groups, 20 ms per call, parallelism 10: ideal 2 s.
+    let n_groups = 1000;
+    let emulator = runtime
+        .block_on(fk::emulator::start(fk::emulator::EmulatorConfig {
+            provisioning_delay: Duration::from_millis(0),
+            ..Default::default()
+        }))
+        .expect("emulator");
+    let dir = std::env::temp_dir().join(format!("fk-bench-refresh-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("groups")).expect("dir");
+    std::fs::write(dir.join("groups/main.toml"), groups_module(n_groups)).expect("module");
+    let (setup, exit) = run_with_endpoint(fk, &dir, &emulator.base_url, &["apply", "groups", "--auto-approve", "--parallelism", "50"]);
+    if exit != 0 {
+        println!("refresh bench: creating {n_groups} groups failed (exit {exit}) after {:.1}s", setup.as_secs_f64());
+    }
+    emulator.set_faults(fk::emulator::FaultConfig { latency_ms: 20, ..Default::default() });
+    let (wall, exit) = run_with_endpoint(fk, &dir, &emulator.base_url, &["plan", "groups", "--parallelism", "10", "--detailed-exitcode"]);
+    let ideal = Duration::from_millis(20) * n_groups as u32 / 10;
+    println!(
+        "refresh of {n_groups} container groups, 20 ms per call, parallelism 10: {:.2}s wall, ideal {:.1}s, ratio {:.3} (target <= 1.3){}",
+        wall.as_secs_f64(),
+        ideal.as_secs_f64(),
+        wall.as_secs_f64() / ideal.as_secs_f64(),
+        if exit == 0 { "" } else { " (exit!)" }
+    );
+    runtime.block_on(emulator.shutdown());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn tempfile_dir(shape: Shape, n_resources: usize) -> PathBuf {
