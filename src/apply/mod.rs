@@ -108,6 +108,8 @@ pub enum Outcome {
 #[derive(Clone, Debug)]
 pub struct OpResult {
     pub address: Address,
+    /// The planned action of the change this operation belongs to.
+    pub action: Action,
     pub kind: OpKind,
     pub outcome: Outcome,
 }
@@ -184,6 +186,7 @@ pub async fn run(input: ApplyInput<'_>) -> ApplyReport {
         .zip(outcomes)
         .map(|(op, outcome)| OpResult {
             address: input.plan.changes[op.change_idx].address.clone(),
+            action: input.plan.changes[op.change_idx].action,
             kind: op.kind,
             outcome,
         })

@@ -237,10 +237,7 @@ fn print_summary(plan: &Plan, report: &apply::ApplyReport) {
             .results
             .iter()
             .filter(|result| result.kind == kind && result.outcome == Outcome::Succeeded)
-            .filter(|result| {
-                plan.change(&result.address)
-                    .is_some_and(|change| actions.contains(&change.action))
-            })
+            .filter(|result| actions.contains(&result.action))
             .count()
     };
     let replaces = [Action::DeleteThenCreate, Action::CreateThenDelete];

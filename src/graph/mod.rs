@@ -32,6 +32,9 @@ pub struct Edge {
 pub struct DependencyGraph {
     graph: DiGraph<Address, Edge>,
     index: BTreeMap<Address, NodeIndex>,
+    /// Edges already present: petgraph's `find_edge` walks a node's edges, which made a
+    /// wide fan-out quadratic to build.
+    edges: std::collections::HashSet<(NodeIndex, NodeIndex)>,
 }
 
 /// Builds the graph of a module and the orphans of its state. Cycles are diagnostics that
@@ -108,7 +111,7 @@ impl DependencyGraph {
         let (Some(from), Some(to)) = (self.index.get(dependency), self.index.get(dependent)) else {
             return;
         };
-        if self.graph.find_edge(*from, *to).is_none() {
+        if self.edges.insert((*from, *to)) {
             self.graph.add_edge(*from, *to, Edge { span, explicit });
         }
     }
