@@ -160,6 +160,12 @@ pub trait Provider: Send + Sync {
         prior: &Value,
     ) -> Result<(), ProviderError>;
 
+    /// The lifecycle actions `resource_type` supports (`fk stop` / `fk start` act on those
+    /// resources only). The default is none.
+    fn actions(&self, _resource_type: &str) -> &'static [Action] {
+        &[]
+    }
+
     /// Runs a lifecycle action; returns the new state. Types without actions refuse.
     async fn act(
         &self,

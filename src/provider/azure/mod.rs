@@ -302,6 +302,14 @@ impl Provider for AzureProvider {
         }
     }
 
+    fn actions(&self, resource_type: &str) -> &'static [Action] {
+        if resource_type == container_group::TYPE {
+            &[Action::Stop, Action::Start]
+        } else {
+            &[]
+        }
+    }
+
     async fn act(
         &self,
         ctx: &OpContext,
