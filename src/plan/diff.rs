@@ -222,6 +222,19 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
         plan_outputs(&input, &values, &mut diagnostics)
     };
 
+    let n_stopped = input
+        .state
+        .resources
+        .values()
+        .filter(|record| record.stopped)
+        .count();
+    if n_stopped > 0 && input.mode == Mode::Normal {
+        warnings.push(format!(
+            "the cluster is stopped: {n_stopped} resource(s) stopped by `fk stop` (no compute \
+             billing); `fk start` resumes them; an apply that changes a stopped container \
+             group redeploys it, which starts it"
+        ));
+    }
     if !input.targets.is_empty() {
         warnings.push(
             "resource targeting is in effect: this plan may not include every change the \
