@@ -83,8 +83,8 @@ fn is_target(action: Action, address: &Address, registry: &Registry, state: &Sta
         return false;
     };
     match action {
-        Action::Stop => !record.stopped,
-        Action::Start => record.stopped,
+        Action::Stop => !record.is_stopped(),
+        Action::Start => record.is_stopped(),
     }
 }
 

@@ -226,12 +226,11 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
         .state
         .resources
         .values()
-        .filter(|record| record.stopped)
+        .filter(|record| record.is_stopped())
         .count();
     if n_stopped > 0 && input.mode == Mode::Normal {
         warnings.push(format!(
-            "the cluster is stopped: {n_stopped} resource(s) stopped by `fk stop` (no compute \
-             billing); `fk start` resumes them; an apply that changes a stopped container \
+            "the cluster is stopped: {n_stopped} resource(s) stopped (no compute billing); `fk start` resumes them; an apply that changes a stopped container \
              group redeploys it, which starts it"
         ));
     }
