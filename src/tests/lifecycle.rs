@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use fk::emulator::{EmulatorConfig, LogEntry, RunningEmulator};
+use fk::emulator::{EmulatorConfig, FaultConfig, LogEntry, RunningEmulator};
 
 const KUBE_COMPONENTS: [&str; 3] = ["controller-manager", "scheduler", "virtual-kubelet"];
 
@@ -65,24 +65,26 @@ fn group_path(name: &str) -> String {
 
 /// Sequence number of the POST `action` to the group `name`, answered with success.
 fn post_seq(log: &[LogEntry], action: &str, name: &str) -> u64 {
+    find_post(log, action, name).unwrap_or_else(|| panic!("no POST {action} of {name}"))
+}
+
+fn find_post(log: &[LogEntry], action: &str, name: &str) -> Option<u64> {
     let wanted = format!("{}/{action}", group_path(name));
-    log.iter()
-        .find_map(|entry| match entry {
-            LogEntry::Request {
-                seq,
-                method,
-                path,
-                status,
-                ..
-            } if method == "POST"
-                && path.to_lowercase().ends_with(&wanted)
-                && (200..300).contains(status) =>
-            {
-                Some(*seq)
-            }
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no POST {action} of {name}"))
+    log.iter().find_map(|entry| match entry {
+        LogEntry::Request {
+            seq,
+            method,
+            path,
+            status,
+            ..
+        } if method == "POST"
+            && path.to_lowercase().ends_with(&wanted)
+            && (200..300).contains(status) =>
+        {
+            Some(*seq)
+        }
+        _ => None,
+    })
 }
 
 /// Sequence number of the emulator event `wanted` of the group `name`.
@@ -148,4 +150,47 @@ async fn stops_in_reverse_and_starts_in_dependency_order_with_empty_plans_betwee
     let plan = cluster.fk("plan", &["--detailed-exitcode"]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     assert!(!text(&plan).contains("stopped"), "{}", text(&plan));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_start_leaves_its_dependents_stopped_and_records_what_started() {
+    let cluster = Cluster::start().await;
+    let apply = cluster.fk("apply", &["--auto-approve"]).await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let stop = cluster.fk("stop", &[]).await;
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+
+    cluster.emulator.set_faults(FaultConfig {
+        fail_operations: vec!["frankenetes-apiserver".into()],
+        ..FaultConfig::default()
+    });
+    let before = cluster.emulator.log_entries().len();
+    let start = cluster.fk("start", &[]).await;
+    assert_eq!(start.status.code(), Some(1), "{}", text(&start));
+    let log = cluster.emulator.log_entries().split_off(before);
+    assert!(find_post(&log, "start", "etcd").is_some());
+    for component in KUBE_COMPONENTS {
+        assert_eq!(
+            find_post(&log, "start", component),
+            None,
+            "{component} waits"
+        );
+        assert!(
+            text(&start).contains(&format!(
+                "skipped  azure_container_group.{}",
+                component.replace('-', "_")
+            )),
+            "{}",
+            text(&start)
+        );
+    }
+
+    // The state records what finished: etcd runs, the rest are still stopped.
+    let plan = cluster.fk("plan", &["--detailed-exitcode"]).await;
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    assert!(
+        text(&plan).contains("the cluster is stopped: 4 resource(s)"),
+        "{}",
+        text(&plan)
+    );
 }
