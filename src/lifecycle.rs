@@ -5,7 +5,9 @@
 //! before etcd), so etcd stops last, when nothing writes to it any more: the etcd group's
 //! snapshot sidecar takes the final snapshot when ACI stops the group (its containers get
 //! SIGTERM). Start runs dependencies first; the provider returns only once a group is ready,
-//! so each group is running before its dependents start.
+//! so each group is running before its dependents start A group whose start fails is
+//! stopped again (ACI keeps retrying a failed group until it is stopped) and stays stopped in
+//! state, so the next `fk start` retries it.
 //!
 //! Invariants (as in [`crate::apply`]): every finished action is in the journal before
 //! anything that waits for it starts; a failure skips only what waits for it; the engine
@@ -278,7 +280,7 @@ async fn act_and_record(
         return Err((format!("`{address}` is not in state"), Vec::new()));
     };
     let prior_value = prior.value();
-    let new_value = provider
+    let acted = provider
         .act(
             ctx,
             &address.resource_type,
@@ -286,9 +288,33 @@ async fn act_and_record(
             &prior_value,
             input.action,
         )
-        .await
-        .map_err(|err| (err.message.clone(), err.details.clone()))?
-        .unwrap_or(prior_value);
+        .await;
+    let new_value = match acted {
+        Ok(new_value) => new_value.unwrap_or(prior_value),
+        Err(err) if input.action == Action::Start => {
+            // A group whose start failed keeps retrying (and billing) until it is stopped
+            // explicitly (ACI): stop it again; it stays stopped in state, so the next
+            // `fk start` retries it.
+            let mut details = err.details.clone();
+            let stopped_again = provider
+                .act(
+                    ctx,
+                    &address.resource_type,
+                    &prior.id,
+                    &prior_value,
+                    Action::Stop,
+                )
+                .await;
+            details.push(match stopped_again {
+                Ok(_) => {
+                    "stopped again, so it does not keep retrying; `fk start` retries it".to_string()
+                }
+                Err(stop_err) => format!("stopping it again failed too: {stop_err}"),
+            });
+            return Err((err.message.clone(), details));
+        }
+        Err(err) => return Err((err.message.clone(), err.details.clone())),
+    };
     let mut record = ResourceState::from_value(address, &prior.id, &new_value);
     record.status = prior.status;
     record.dependencies = prior.dependencies.clone();

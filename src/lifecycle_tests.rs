@@ -237,9 +237,15 @@ async fn a_failed_start_skips_what_waits_for_it() {
     });
     let (report, records) = walk(Action::Start, provider.clone(), true).await;
     assert!(!report.succeeded());
+    let calls = provider.calls.lock().unwrap().clone();
     assert_eq!(
-        names(&provider.calls.lock().unwrap()),
-        ["etcd", "apiserver"]
+        calls,
+        [
+            (Action::Start, "etcd".to_string()),
+            (Action::Start, "apiserver".to_string()),
+            (Action::Stop, "apiserver".to_string()),
+        ],
+        "the failed group is stopped again"
     );
     assert_eq!(records.len(), 1, "only etcd's start is journaled");
     let outcome = |name: &str| {

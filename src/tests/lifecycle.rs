@@ -153,7 +153,7 @@ async fn stops_in_reverse_and_starts_in_dependency_order_with_empty_plans_betwee
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_start_leaves_its_dependents_stopped_and_records_what_started() {
+async fn a_failed_start_is_stopped_again_skips_its_dependents_and_a_second_start_finishes() {
     let cluster = Cluster::start().await;
     let apply = cluster.fk("apply", &["--auto-approve"]).await;
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
@@ -193,4 +193,19 @@ async fn a_failed_start_leaves_its_dependents_stopped_and_records_what_started()
         "{}",
         text(&plan)
     );
+
+    // The failed group was stopped again: once the cause is gone, a second start finishes.
+    cluster.emulator.set_faults(FaultConfig::default());
+    let before = cluster.emulator.log_entries().len();
+    let again = cluster.fk("start", &[]).await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let log = cluster.emulator.log_entries().split_off(before);
+    assert_eq!(find_post(&log, "start", "etcd"), None, "etcd already runs");
+    let running = |name| event_seq(&log, name, "containers Running");
+    for component in KUBE_COMPONENTS {
+        assert!(running("apiserver") < post_seq(&log, "start", component));
+    }
+    let plan = cluster.fk("plan", &["--detailed-exitcode"]).await;
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    assert!(!text(&plan).contains("stopped"), "{}", text(&plan));
 }
