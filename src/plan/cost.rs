@@ -156,3 +156,168 @@ pub fn estimate(
 fn rounded(amount: f64) -> f64 {
     (amount * 1e6).round() / 1e6 + 0.0
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::provider::{OpContext, Provider, ProviderError, ResourceSchema};
+    use crate::state::ResourceState;
+
+    /// Prices `box` at its `size` per hour; `size` unknown leaves the cost unknown.
+    struct BoxProvider;
+
+    #[async_trait]
+    impl Provider for BoxProvider {
+        fn name(&self) -> &str {
+            "box"
+        }
+
+        fn schemas(&self) -> Vec<ResourceSchema> {
+            vec![ResourceSchema {
+                type_name: "box".into(),
+                description: String::new(),
+                attributes: Vec::new(),
+                remote: false,
+            }]
+        }
+
+        fn hourly_cost(&self, _resource_type: &str, value: &Value) -> Option<Cost> {
+            Some(Cost {
+                per_hour: value.get("size").and_then(Value::as_f64),
+                currency: "USD".into(),
+                basis: "size".into(),
+                source: "the box price list".into(),
+            })
+        }
+
+        fn intended_id(&self, _resource_type: &str, _planned: &Value) -> String {
+            String::new()
+        }
+
+        async fn read(
+            &self,
+            _ctx: &OpContext,
+            _resource_type: &str,
+            _id: &str,
+            prior: &Value,
+        ) -> Result<Option<Value>, ProviderError> {
+            Ok(Some(prior.clone()))
+        }
+
+        async fn create(
+            &self,
+            _ctx: &OpContext,
+            _resource_type: &str,
+            _id: &str,
+            planned: &Value,
+        ) -> Result<Value, ProviderError> {
+            Ok(planned.clone())
+        }
+
+        async fn update(
+            &self,
+            _ctx: &OpContext,
+            _resource_type: &str,
+            _id: &str,
+            _prior: &Value,
+            planned: &Value,
+        ) -> Result<Value, ProviderError> {
+            Ok(planned.clone())
+        }
+
+        async fn delete(
+            &self,
+            _ctx: &OpContext,
+            _resource_type: &str,
+            _id: &str,
+            _prior: &Value,
+        ) -> Result<(), ProviderError> {
+            Ok(())
+        }
+    }
+
+    fn sized(size: Value) -> Value {
+        Value::Map(BTreeMap::from([("size".to_string(), size)]))
+    }
+
+    fn change(name: &str, action: Action, after: Option<Value>) -> ResourceChange {
+        ResourceChange {
+            address: Address::new("box", name),
+            action,
+            action_reason: None,
+            replace_causes: Vec::new(),
+            notes: Vec::new(),
+            prior_id: None,
+            before: None,
+            after,
+            dependencies: Vec::new(),
+            create_before_destroy: false,
+            deposed: false,
+        }
+    }
+
+    fn state_with(boxes: &[(&str, f64)]) -> State {
+        let mut state = State::new("lineage");
+        for (name, size) in boxes {
+            let address = Address::new("box", *name);
+            state.resources.insert(
+                address.to_string(),
+                ResourceState::from_value(&address, *name, &sized(Value::Float(*size))),
+            );
+        }
+        state
+    }
+
+    fn registry() -> Registry {
+        let mut registry = Registry::new();
+        registry.register(Arc::new(BoxProvider));
+        registry
+    }
+
+    #[test]
+    fn sums_what_stays_what_changes_and_drops_what_goes() {
+        let state = state_with(&[("kept", 1.0), ("grown", 2.0), ("gone", 4.0)]);
+        let changes = [
+            change("grown", Action::Update, Some(sized(Value::Float(3.0)))),
+            change("gone", Action::Delete, None),
+            change("new", Action::Create, Some(sized(Value::Float(0.5)))),
+        ];
+        let cost = estimate(&registry(), &state, &changes);
+        let totals = cost.as_ref().map(|c| (c.before_per_hour, c.after_per_hour));
+        assert_eq!(totals, Some((7.0, 4.5)));
+        let gone = cost
+            .iter()
+            .flat_map(|c| &c.resources)
+            .find(|r| r.address.name == "gone")
+            .map(|r| (r.before_per_hour, r.after_per_hour));
+        assert_eq!(gone, Some((Some(4.0), None)));
+        let sources = cost.map(|c| c.sources);
+        assert_eq!(sources, Some(vec!["the box price list".to_string()]));
+    }
+
+    #[test]
+    fn an_unknown_size_is_named_not_counted() {
+        let changes = [
+            change("known", Action::Create, Some(sized(Value::Float(1.0)))),
+            change("later", Action::Create, Some(sized(Value::Unknown))),
+        ];
+        let cost = estimate(&registry(), &State::new("lineage"), &changes);
+        let seen = cost.map(|c| (c.after_per_hour, c.before_per_hour, c.unknown));
+        assert_eq!(seen, Some((1.0, 0.0, vec![Address::new("box", "later")])));
+    }
+
+    #[test]
+    fn no_priced_resource_means_no_estimate() {
+        let changes = [change(
+            "known",
+            Action::Create,
+            Some(sized(Value::Float(1.0))),
+        )];
+        assert_eq!(estimate(&Registry::new(), &State::new("l"), &changes), None);
+    }
+}

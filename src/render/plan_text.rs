@@ -79,6 +79,14 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
             Mode::Normal => "No changes. The infrastructure matches the module.\n",
             Mode::Destroy => "No changes. Nothing is left to destroy.\n",
         });
+        if let Some(cost) = &plan.cost {
+            let _ = writeln!(
+                out,
+                "\n{} {}/hour, unchanged by this plan",
+                palette.bold.apply_to("Estimated cost:"),
+                money(cost, cost.after_per_hour)
+            );
+        }
         return out;
     }
     if !plan.changes.is_empty() {
@@ -109,12 +117,17 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
     out
 }
 
-/// The footer's estimate: the totals, one line per priced resource, where the prices come from.
-fn render_cost(out: &mut String, cost: &PlanCost, palette: &Palette) {
-    let money = |amount: f64| match cost.currency.as_str() {
+/// An amount per hour in the estimate's currency: `$0.1729`, `0.1729 EUR`.
+fn money(cost: &PlanCost, amount: f64) -> String {
+    match cost.currency.as_str() {
         "USD" => format!("${amount:.4}"),
         other => format!("{amount:.4} {other}"),
-    };
+    }
+}
+
+/// The footer's estimate: the totals, one line per priced resource, where the prices come from.
+fn render_cost(out: &mut String, cost: &PlanCost, palette: &Palette) {
+    let money = |amount: f64| money(cost, amount);
     let _ = write!(
         out,
         "\n{} {}/hour after apply (now {}/hour)",

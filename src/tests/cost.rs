@@ -163,4 +163,12 @@ async fn plan_costs_the_groups_to_create_and_a_stopped_group_nothing() {
         .cloned()
         .unwrap_or_default();
     assert_eq!(number(&etcd["after_per_hour"]), 0.0, "{etcd}");
+    let text_plan = run.fk(&["plan"]).await;
+    let text_plan = String::from_utf8_lossy(&text_plan.stdout);
+    assert!(
+        text_plan.contains(&format!(
+            "Estimated cost: ${running:.4}/hour, unchanged by this plan"
+        )),
+        "{text_plan}"
+    );
 }
