@@ -171,4 +171,15 @@ async fn plan_costs_the_groups_to_create_and_a_stopped_group_nothing() {
         )),
         "{text_plan}"
     );
+
+    // A destroy leaves nothing running.
+    let destroy = run.fk(&["plan", "--destroy"]).await;
+    let destroy = String::from_utf8_lossy(&destroy.stdout);
+    assert!(
+        destroy.contains(&format!(
+            "Estimated cost: $0.0000/hour after apply (now ${running:.4}/hour)"
+        )),
+        "{destroy}"
+    );
+    assert!(destroy.contains("/hour until destroyed"), "{destroy}");
 }
