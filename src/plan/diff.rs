@@ -241,6 +241,7 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
                 .to_string(),
         );
     }
+    let cost = super::cost::estimate(input.registry, input.state, &changes);
     let plan = Plan {
         format_version: PLAN_FORMAT_VERSION.to_string(),
         mode: input.mode,
@@ -255,6 +256,7 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
         variables: input.variables.clone(),
         prior_state: input.state.clone(),
         warnings,
+        cost,
     };
     (plan, diagnostics)
 }

@@ -126,6 +126,11 @@ async fn stops_in_reverse_and_starts_in_dependency_order_with_empty_plans_betwee
     let plan = cluster.fk("plan", &["--detailed-exitcode"]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     assert!(
+        text(&plan).contains("Estimated cost: $0.0000/hour, unchanged by this plan"),
+        "a stopped cluster costs nothing:\n{}",
+        text(&plan)
+    );
+    assert!(
         text(&plan).contains("the cluster is stopped: 5 resource(s)"),
         "{}",
         text(&plan)

@@ -26,6 +26,7 @@ pub mod dns_label;
 pub mod error;
 pub mod file_share;
 pub mod lro;
+pub mod pricing;
 pub mod resource_group;
 pub mod retry;
 pub mod shape;
@@ -55,7 +56,7 @@ use error::ArmError;
 
 use crate::addr::Address;
 use crate::provider::{
-    Action, AttrProblem, OpContext, PlannedChange, Provider, ProviderError, ResourceSchema,
+    Action, AttrProblem, Cost, OpContext, PlannedChange, Provider, ProviderError, ResourceSchema,
 };
 use crate::value::Value;
 
@@ -185,6 +186,11 @@ impl Provider for AzureProvider {
             container_group::schema(),
             dns_label::schema(),
         ]
+    }
+
+    fn hourly_cost(&self, resource_type: &str, value: &Value) -> Option<Cost> {
+        (resource_type == container_group::TYPE)
+            .then(|| pricing::container_group_cost(value, &self.config.prices))
     }
 
     fn validate(&self, resource_type: &str, config: &Value) -> Vec<AttrProblem> {
