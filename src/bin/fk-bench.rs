@@ -188,14 +188,24 @@ fn main() {
 }
 
 const REGIONS: [&str; 10] = [
-    "westeurope", "northeurope", "eastus", "eastus2", "westus", "westus2", "uksouth",
-    "francecentral", "japaneast", "australiaeast",
+    "westeurope",
+    "northeurope",
+    "eastus",
+    "eastus2",
+    "westus",
+    "westus2",
+    "uksouth",
+    "francecentral",
+    "japaneast",
+    "australiaeast",
 ];
 
 /// `n_groups` small container groups spread over ten regions (the emulator enforces the
 /// 100-core quota per region, as Azure does).
 fn groups_module(n_groups: usize) -> String {
-    let mut text = String::from("[resource.azure_resource_group.bench]\nname = \"bench\"\nlocation = \"westeurope\"\n\n");
+    let mut text = String::from(
+        "[resource.azure_resource_group.bench]\nname = \"bench\"\nlocation = \"westeurope\"\n\n",
+    );
     for idx in 0..n_groups {
         let region = REGIONS[idx % REGIONS.len()];
         let _ = write!(
@@ -212,7 +222,10 @@ fn run_with_endpoint(fk: &Path, dir: &Path, endpoint: &str, args: &[&str]) -> (D
         .args(args)
         .current_dir(dir)
         .env("FK_ARM_ENDPOINT", endpoint)
-        .env("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
+        .env(
+            "AZURE_SUBSCRIPTION_ID",
+            "00000000-0000-0000-0000-000000000000",
+        )
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -241,7 +254,12 @@ fn emulator_benches(fk: &Path) {
     let dir = std::env::temp_dir().join(format!("fk-bench-frankenetes-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let module = repo.join("modules/frankenetes");
-    let (wall, exit) = run_with_endpoint(fk, &dir, &emulator.base_url, &["apply", module.to_str().unwrap_or(""), "--auto-approve"]);
+    let (wall, exit) = run_with_endpoint(
+        fk,
+        &dir,
+        &emulator.base_url,
+        &["apply", module.to_str().unwrap_or(""), "--auto-approve"],
+    );
     let critical = delay * 4;
     println!(
         "frankenetes apply on the emulator, {}s per operation: {:.2}s wall, critical path {:.0}s, ratio {:.3} (target <= 1.15){}",
@@ -265,12 +283,34 @@ fn emulator_benches(fk: &Path) {
     let dir = std::env::temp_dir().join(format!("fk-bench-refresh-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("groups")).expect("dir");
     std::fs::write(dir.join("groups/main.toml"), groups_module(n_groups)).expect("module");
-    let (setup, exit) = run_with_endpoint(fk, &dir, &emulator.base_url, &["apply", "groups", "--auto-approve", "--parallelism", "50"]);
+    let (setup, exit) = run_with_endpoint(
+        fk,
+        &dir,
+        &emulator.base_url,
+        &["apply", "groups", "--auto-approve", "--parallelism", "50"],
+    );
     if exit != 0 {
-        println!("refresh bench: creating {n_groups} groups failed (exit {exit}) after {:.1}s", setup.as_secs_f64());
+        println!(
+            "refresh bench: creating {n_groups} groups failed (exit {exit}) after {:.1}s",
+            setup.as_secs_f64()
+        );
     }
-    emulator.set_faults(fk::emulator::FaultConfig { latency_ms: 20, ..Default::default() });
-    let (wall, exit) = run_with_endpoint(fk, &dir, &emulator.base_url, &["plan", "groups", "--parallelism", "10", "--detailed-exitcode"]);
+    emulator.set_faults(fk::emulator::FaultConfig {
+        latency_ms: 20,
+        ..Default::default()
+    });
+    let (wall, exit) = run_with_endpoint(
+        fk,
+        &dir,
+        &emulator.base_url,
+        &[
+            "plan",
+            "groups",
+            "--parallelism",
+            "10",
+            "--detailed-exitcode",
+        ],
+    );
     let ideal = Duration::from_millis(20) * n_groups as u32 / 10;
     println!(
         "refresh of {n_groups} container groups, 20 ms per call, parallelism 10: {:.2}s wall, ideal {:.1}s, ratio {:.3} (target <= 1.3){}",
