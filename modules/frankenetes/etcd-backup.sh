@@ -3,9 +3,12 @@
 #
 # Environment: ETCDCTL_ENDPOINTS, ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY (read by etcdctl
 # itself); SNAPSHOT_DIR (the share), WORK_DIR (local scratch on the emptyDir),
-# SNAPSHOT_INTERVAL (a sleep duration: 300, 5m), SNAPSHOTS_KEPT; ONCE=1 takes one snapshot and exits.
+# SNAPSHOT_INTERVAL (a sleep duration: 300, 5m), SNAPSHOTS_KEPT, STOP_MARKER (written once
+# the last snapshot is taken on SIGTERM: etcd's container waits for it before stopping etcd),
+# SNAPSHOT_TIMEOUT_SECONDS.
 set -eu
-: "${SNAPSHOT_DIR:?}" "${WORK_DIR:?}" "${SNAPSHOT_INTERVAL:=5m}" "${SNAPSHOTS_KEPT:=5}" "${ONCE:=0}"
+: "${SNAPSHOT_DIR:?}" "${WORK_DIR:?}" "${SNAPSHOT_INTERVAL:=5m}" "${SNAPSHOTS_KEPT:=5}" "${STOP_MARKER:?}"
+: "${SNAPSHOT_TIMEOUT_SECONDS:=120}"
 
 take_snapshot() {
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -15,7 +18,8 @@ take_snapshot() {
   rm -f "$local_copy"
   # Saved locally first: etcdctl writes through a temporary file of its own and bbolt needs
   # a real local filesystem to check the result.
-  if ! etcdctl snapshot save "$local_copy" >/dev/null; then
+  # Bounded: etcdctl waits for ever for an etcd that has gone.
+  if ! timeout "$SNAPSHOT_TIMEOUT_SECONDS" etcdctl snapshot save "$local_copy" >/dev/null; then
     echo "etcd-backup: snapshot save failed; the previous snapshots stay" >&2
     return 1
   fi
@@ -42,22 +46,25 @@ take_snapshot() {
     done
 }
 
-mkdir -p "$SNAPSHOT_DIR" "$WORK_DIR"
-if [ "$ONCE" = 1 ]; then
-  take_snapshot
-  exit
-fi
-
+sleeper=""
 on_stop() {
+  [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
   echo "etcd-backup: stopping; taking a last snapshot"
-  take_snapshot || exit 1
-  exit 0
+  status=0
+  take_snapshot || status=1
+  # etcd may stop now, whether or not the snapshot succeeded.
+  : >"$STOP_MARKER"
+  exit "$status"
 }
 trap on_stop TERM INT
 
+mkdir -p "$SNAPSHOT_DIR" "$WORK_DIR"
+echo "etcd-backup: a snapshot every $SNAPSHOT_INTERVAL, the newest $SNAPSHOTS_KEPT kept"
 while true; do
   # sleep in the background so that SIGTERM is handled at once, not after the interval.
   sleep "$SNAPSHOT_INTERVAL" &
-  wait $! || true
+  sleeper=$!
+  wait "$sleeper" || true
+  sleeper=""
   take_snapshot || true
 done

@@ -126,8 +126,8 @@ fn write_pki(state: &State, dir: &Path) {
     }
 }
 
-/// The etcd container's command from etcd.toml, with its paths moved into `root` and its
-/// ports replaced by free ones.
+/// The etcd container's command from etcd.toml (the `etcd-run.sh` wrapper and etcd's flags),
+/// with the script read in, its paths moved into `root` and its ports replaced by free ones.
 fn module_etcd_command(root: &Path, client_port: u16, peer_port: u16) -> Vec<String> {
     let table: toml::Table = toml::from_str(&read_module_file("etcd.toml")).unwrap();
     let containers = table["resource"]["azure_container_group"]["etcd"]["containers"]
@@ -143,9 +143,15 @@ fn module_etcd_command(root: &Path, client_port: u16, peer_port: u16) -> Vec<Str
         .unwrap()
         .iter()
         .map(|argument| {
+            let argument = argument.as_str().unwrap();
+            if let Some(file) = argument
+                .strip_prefix("${file(\"")
+                .and_then(|rest| rest.strip_suffix("\")}"))
+            {
+                return read_module_file(file);
+            }
             argument
-                .as_str()
-                .unwrap()
+                .replace("/tools/sh", "sh")
                 .replace("${dns_label.etcd.fqdn}", "127.0.0.1")
                 .replace("0.0.0.0", "127.0.0.1")
                 .replace("/var/lib/etcd", &root.join("etcd").to_string_lossy())
@@ -155,6 +161,11 @@ fn module_etcd_command(root: &Path, client_port: u16, peer_port: u16) -> Vec<Str
                 .replace(":2381", &format!(":{metrics_port}"))
         })
         .collect()
+}
+
+fn send_sigterm(child: &Child) {
+    let sent = run(Command::new("kill").args(["-TERM", &child.id().to_string()]));
+    assert!(sent.status.success(), "{}", stderr(&sent));
 }
 
 struct RunningEtcd {
@@ -176,11 +187,15 @@ struct Etcd {
 }
 
 impl Etcd {
+    /// The module's etcd container: etcd-run.sh running etcd with the module's flags.
     fn start(&self) -> RunningEtcd {
         let command = module_etcd_command(&self.root, self.client_port, self.peer_port);
         let log = std::fs::File::create(self.root.join("etcd.log")).unwrap();
-        let child = Command::new(self.bin.join(&command[0]))
+        let child = Command::new(&command[0])
             .args(&command[1..])
+            .env("PATH", self.path())
+            .env("STOP_MARKER", self.stop_marker())
+            .env("STOP_WAIT_SECONDS", "20")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -200,6 +215,19 @@ impl Etcd {
             std::thread::sleep(Duration::from_millis(100));
         }
         running
+    }
+
+    fn path(&self) -> String {
+        format!(
+            "{}:{}",
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+
+    /// Where the backup sidecar tells etcd's container that its last snapshot is taken.
+    fn stop_marker(&self) -> PathBuf {
+        self.root.join("etcd/backup/stopped")
     }
 
     fn endpoint(&self) -> String {
@@ -230,24 +258,19 @@ impl Etcd {
     }
 
     /// One of the module's scripts, run the way its container runs it (`sh -c <file>`).
-    fn script(&self, name: &str, env: &[(&str, &Path)], extra: &[(&str, &str)]) -> Output {
-        let path = format!(
-            "{}:{}",
-            self.bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+    fn script(&self, name: &str, env: &[(&str, &Path)], extra: &[(&str, &str)]) -> Command {
         let mut command = Command::new("sh");
         command
             .arg("-c")
             .arg(read_module_file(name))
-            .env("PATH", path);
+            .env("PATH", self.path());
         for (key, value) in env {
             command.env(key, value);
         }
         for (key, value) in extra {
             command.env(key, value);
         }
-        run(&mut command)
+        command
     }
 }
 
@@ -284,9 +307,9 @@ async fn module_etcd_takes_fk_certificates_and_survives_backup_and_restore() {
     );
     assert!(!String::from_utf8_lossy(&anonymous.stdout).contains("kept"));
 
-    // The backup script: one verified snapshot under its final name, no temporary file, and
-    // the share pruned to the newest SNAPSHOTS_KEPT. A corrupt "newer" snapshot is kept by
-    // the pruning (it sorts newest) and must be skipped by the restore.
+    // The backup sidecar runs (a long interval: the only snapshot is the one taken when the
+    // group stops). A corrupt "newer" snapshot is kept by the pruning (it sorts newest) and
+    // must be skipped by the restore; the two old ones are pruned.
     let share = root.path().join("share");
     std::fs::create_dir_all(&share).unwrap();
     std::fs::write(share.join("snapshot-20000101T000000Z.db"), "old").unwrap();
@@ -294,22 +317,49 @@ async fn module_etcd_takes_fk_certificates_and_survives_backup_and_restore() {
     std::fs::write(share.join("snapshot-29991231T000000Z.db"), "corrupt").unwrap();
     let pki = root.path().join("pki");
     let endpoint = etcd.endpoint();
-    let backup = etcd.script(
-        "etcd-backup.sh",
-        &[
-            ("SNAPSHOT_DIR", &share),
-            ("WORK_DIR", &root.path().join("backup-work")),
-            ("ETCDCTL_CACERT", &pki.join("ca.crt")),
-            ("ETCDCTL_CERT", &pki.join("backup.crt")),
-            ("ETCDCTL_KEY", &pki.join("backup.key")),
-        ],
-        &[
-            ("ETCDCTL_ENDPOINTS", &endpoint),
-            ("SNAPSHOTS_KEPT", "2"),
-            ("ONCE", "1"),
-        ],
-    );
-    assert!(backup.status.success(), "{}", stderr(&backup));
+    let mut backup = etcd
+        .script(
+            "etcd-backup.sh",
+            &[
+                ("SNAPSHOT_DIR", &share),
+                ("WORK_DIR", &root.path().join("etcd/backup")),
+                ("STOP_MARKER", &etcd.stop_marker()),
+                ("ETCDCTL_CACERT", &pki.join("ca.crt")),
+                ("ETCDCTL_CERT", &pki.join("backup.crt")),
+                ("ETCDCTL_KEY", &pki.join("backup.key")),
+            ],
+            &[
+                ("ETCDCTL_ENDPOINTS", &endpoint),
+                ("SNAPSHOT_INTERVAL", "3600"),
+                ("SNAPSHOTS_KEPT", "2"),
+                ("SNAPSHOT_TIMEOUT_SECONDS", "10"),
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kept open to the end: a closed pipe would kill the sidecar at its next line.
+    let mut said = std::io::BufReader::new(backup.stdout.take().unwrap());
+    let mut started = String::new();
+    std::io::BufRead::read_line(&mut said, &mut started).unwrap();
+    assert!(started.contains("a snapshot every 3600"), "{started}");
+    let late = etcd.etcdctl(Some("client"), &["put", "/registry/late", "also kept"]);
+    assert!(late.status.success(), "{}", stderr(&late));
+
+    // A planned stop: every container gets SIGTERM at once. etcd's container keeps etcd up
+    // until the sidecar's last snapshot is on the share, so nothing written is lost.
+    let mut running = running;
+    send_sigterm(&running.child);
+    send_sigterm(&backup);
+    let stopped = backup.wait_with_output().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut said, &mut rest).unwrap();
+    assert!(stopped.status.success(), "{rest}{}", stderr(&stopped));
+    assert!(rest.contains("etcd-backup: saved"), "{rest}");
+    // etcd's container stops once the sidecar says its last snapshot is taken.
+    running.child.wait().unwrap();
+    assert!(etcd.stop_marker().exists());
     let names = snapshot_names(&share);
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(names[0].starts_with("snapshot-2") && names[0].ends_with("Z.db"));
@@ -336,7 +386,7 @@ async fn module_etcd_takes_fk_certificates_and_survives_backup_and_restore() {
     let env = restore_env(&data);
     let env: Vec<(&str, &Path)> = env.iter().map(|(k, v)| (*k, v.as_path())).collect();
     let peer_url = format!("https://127.0.0.1:{}", restored.peer_port);
-    let restore = restored.script("etcd-restore.sh", &env, &[("PEER_URL", &peer_url)]);
+    let restore = run(&mut restored.script("etcd-restore.sh", &env, &[("PEER_URL", &peer_url)]));
     let said = String::from_utf8_lossy(&restore.stdout).into_owned();
     assert!(restore.status.success(), "{}", stderr(&restore));
     assert!(said.contains(&format!("restored {}", names[0])), "{said}");
@@ -349,9 +399,14 @@ async fn module_etcd_takes_fk_certificates_and_survives_backup_and_restore() {
     );
     assert!(got.status.success(), "{}", stderr(&got));
     assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "kept");
+    let got = restored.etcdctl(
+        Some("client"),
+        &["get", "/registry/late", "--print-value-only"],
+    );
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "also kept");
 
     // Run again on a data directory that holds a member, the script leaves it alone.
-    let again = restored.script("etcd-restore.sh", &env, &[("PEER_URL", &peer_url)]);
+    let again = run(&mut restored.script("etcd-restore.sh", &env, &[("PEER_URL", &peer_url)]));
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(String::from_utf8_lossy(&again.stdout).contains("already holds a member"));
 }
@@ -369,7 +424,7 @@ fn restore_with_no_snapshot_starts_fresh() {
         peer_port: 0,
     };
     let data = root.path().join("data");
-    let restore = etcd.script(
+    let restore = run(&mut etcd.script(
         "etcd-restore.sh",
         &[
             ("SNAPSHOT_DIR", &share),
@@ -378,7 +433,7 @@ fn restore_with_no_snapshot_starts_fresh() {
             ("WORK_DIR", &root.path().join("work")),
         ],
         &[],
-    );
+    ));
     assert!(restore.status.success(), "{}", stderr(&restore));
     assert!(String::from_utf8_lossy(&restore.stdout).contains("no snapshot"));
     assert!(
