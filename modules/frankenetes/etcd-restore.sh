@@ -24,8 +24,8 @@ fi
 
 for name in $(ls "$SNAPSHOT_DIR" 2>/dev/null | grep -E '^snapshot-[0-9]{8}T[0-9]{6}Z\.db$' | sort -r); do
   # Checked and restored from a local copy: bbolt wants a local filesystem.
-  cp "$SNAPSHOT_DIR/$name" "$candidate"
-  if ! etcdutl snapshot status "$candidate" >/dev/null 2>&1; then
+  if ! cp "$SNAPSHOT_DIR/$name" "$candidate" ||
+    ! etcdutl snapshot status "$candidate" >/dev/null 2>&1; then
     echo "etcd-restore: $name does not verify; trying an older one" >&2
     continue
   fi
