@@ -36,6 +36,7 @@ pub mod config;
 pub mod diag;
 pub mod emulator;
 pub mod graph;
+pub mod lifecycle;
 pub mod plan;
 pub mod provider;
 pub mod refresh;

@@ -64,6 +64,10 @@ pub enum Verb {
     Creating,
     Modifying,
     Destroying,
+    /// `fk stop` (see [`crate::lifecycle`]).
+    Stopping,
+    /// `fk start`.
+    Starting,
 }
 
 impl Verb {
@@ -72,6 +76,8 @@ impl Verb {
             Verb::Creating => "Creating",
             Verb::Modifying => "Modifying",
             Verb::Destroying => "Destroying",
+            Verb::Stopping => "Stopping",
+            Verb::Starting => "Starting",
         }
     }
 
@@ -80,6 +86,8 @@ impl Verb {
             Verb::Creating => "Creation complete",
             Verb::Modifying => "Modifications complete",
             Verb::Destroying => "Destruction complete",
+            Verb::Stopping => "Stop complete",
+            Verb::Starting => "Start complete",
         }
     }
 }

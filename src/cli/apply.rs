@@ -215,7 +215,7 @@ async fn execute(
     })
 }
 
-async fn watch_interrupts(interrupt: watch::Sender<bool>) {
+pub(super) async fn watch_interrupts(interrupt: watch::Sender<bool>) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }

@@ -146,6 +146,22 @@ pub struct DestroyArgs {
     pub auto_approve: bool,
 }
 
+/// `fk stop` and `fk start`.
+#[derive(Args, Debug, Clone)]
+pub struct LifecycleArgs {
+    pub module: PathBuf,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// How many groups stop or start at once (dependency order always holds)
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// How long to wait for a state lock another run holds: `0s` (fail at once), `30s`, `5m`
+    #[arg(long = "lock-timeout", default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
+    pub lock_timeout: std::time::Duration,
+}
+
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum GraphFormat {
     Dot,

@@ -203,16 +203,16 @@ pub async fn state(command: StateCommand) -> u8 {
 }
 
 pub async fn force_unlock(args: ForceUnlockArgs) -> u8 {
-    if let (Some(module), None) = (&args.module, &args.state.state) {
-        let store = match load::store_of_dir(module, &args.state) {
-            Ok(store) => store,
-            Err(code) => return code,
-        };
-        return unlock(store.as_ref(), &args.lock_id).await;
-    }
     let path = match (&args.module, &args.state.state) {
         (_, Some(path)) => path.clone(),
-        (Some(module), None) => load::state_path(&load::module_name(module), &args.state),
+        // The module's own store: its backend, or `state/<module>.json`.
+        (Some(module), None) => {
+            let store = match load::store_of_dir(module, &args.state) {
+                Ok(store) => store,
+                Err(code) => return code,
+            };
+            return unlock(store.as_ref(), &args.lock_id).await;
+        }
         (None, None) => match find_lock(&args.lock_id) {
             Some(path) => path,
             None => {

@@ -7,6 +7,7 @@
 mod apply;
 mod args;
 mod inspect;
+mod lifecycle;
 mod load;
 mod plan;
 mod progress;
@@ -17,6 +18,8 @@ pub mod emulator;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::provider::Action;
 
 pub use args::normalize_args;
 
@@ -46,6 +49,11 @@ enum Command {
     Apply(args::ApplyArgs),
     /// Destroy everything the module's state holds, dependents first
     Destroy(args::DestroyArgs),
+    /// Stop the module's container groups, dependents first (no compute billing; DNS labels,
+    /// configuration and etcd's snapshots are kept)
+    Stop(args::LifecycleArgs),
+    /// Start the module's stopped container groups, each ready before its dependents
+    Start(args::LifecycleArgs),
     /// Print the module's dependency graph (DOT or mermaid)
     Graph(args::GraphArgs),
     /// Print the outputs recorded by the last apply (secrets stay hidden)
@@ -87,6 +95,8 @@ async fn run(command: Command) -> u8 {
         Command::Plan(args) => plan::run(args).await,
         Command::Apply(args) => apply::run(args).await,
         Command::Destroy(args) => apply::destroy(args).await,
+        Command::Stop(args) => lifecycle::run(args, Action::Stop).await,
+        Command::Start(args) => lifecycle::run(args, Action::Start).await,
         Command::Graph(args) => inspect::graph(args).await,
         Command::Output(args) => inspect::output(args).await,
         Command::Show(args) => inspect::show(args).await,

@@ -94,6 +94,8 @@ async fn show(mut events: UnboundedReceiver<ApplyEvent>, interactive: bool) {
                             Verb::Creating => "Creation",
                             Verb::Modifying => "Modification",
                             Verb::Destroying => "Destruction",
+                            Verb::Stopping => "Stop",
+                            Verb::Starting => "Start",
                         };
                         line(&multi, format!("{address}: {what} failed after {}: {message}", format_elapsed(elapsed)));
                         for detail in details {

@@ -294,3 +294,88 @@ impl DependencyGraph {
         cycle
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::config::parse_sources;
+
+    fn module(text: &str) -> Module {
+        let (module, diagnostics) = parse_sources(
+            "m",
+            &PathBuf::from("m"),
+            vec![(PathBuf::from("m/main.toml"), text.to_string())],
+        );
+        assert!(
+            !diagnostics.has_errors(),
+            "{}",
+            diagnostics.render(&module.sources)
+        );
+        module
+    }
+
+    #[test]
+    fn a_cycle_names_every_edge_with_its_place() {
+        let module = module(
+            "[resource.data.a]\ninput = \"${data.c.output}\"\n\n\
+             [resource.data.b]\ninput = \"${data.a.output}\"\n\n\
+             [resource.data.c]\ninput = \"x\"\ndepends_on = [\"data.b\"]\n\n\
+             [resource.data.free]\ninput = \"y\"\n",
+        );
+        let (graph, diagnostics) = build(&module, None);
+        assert_eq!(diagnostics.n_errors(), 1);
+        let diagnostic = diagnostics.iter().next().unwrap();
+        assert_eq!(diagnostic.code, "fk::graph::cycle");
+        assert_eq!(
+            diagnostic.message,
+            "dependency cycle: `data.a` → `data.b` → `data.c` → `data.a`"
+        );
+        let rendered = diagnostic.render(&module.sources);
+        for (line, label) in [
+            ("m/main.toml:5:12", "`data.b` depends on `data.a` here"),
+            ("m/main.toml:9:15", "`data.c` depends on `data.b` here"),
+            ("m/main.toml:2:12", "`data.a` depends on `data.c` here"),
+        ] {
+            assert!(rendered.contains(line), "{line} missing:\n{rendered}");
+            assert!(rendered.contains(label), "{label} missing:\n{rendered}");
+        }
+        // Only the node off the cycle has an order.
+        assert_eq!(
+            graph.topological_order(),
+            vec![Address::new("data", "free")]
+        );
+    }
+
+    #[test]
+    fn order_puts_dependencies_first_and_renders_dot_and_mermaid() {
+        let module = module(
+            "[resource.data.etcd]\ninput = \"e\"\n\n\
+             [resource.data.apiserver]\ninput = \"${data.etcd.output}\"\n\n\
+             [resource.data.scheduler]\ninput = \"s\"\ndepends_on = [\"data.apiserver\"]\n",
+        );
+        let (graph, diagnostics) = build(&module, None);
+        assert!(diagnostics.is_empty());
+        let order: Vec<String> = graph
+            .topological_order()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(order, ["data.etcd", "data.apiserver", "data.scheduler"]);
+        let dot = graph.to_dot();
+        assert!(
+            dot.contains("\"data.etcd\" -> \"data.apiserver\";"),
+            "{dot}"
+        );
+        assert!(
+            dot.contains("\"data.apiserver\" -> \"data.scheduler\" [style = dashed];"),
+            "{dot}"
+        );
+        let mermaid = graph.to_mermaid();
+        assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
+        assert!(mermaid.contains("n1[\"data.etcd\"]"), "{mermaid}");
+        assert!(mermaid.contains("n1 --> n0"), "{mermaid}");
+        assert!(mermaid.contains("n0 -.-> n2"), "{mermaid}");
+    }
+}

@@ -222,6 +222,18 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
         plan_outputs(&input, &values, &mut diagnostics)
     };
 
+    let n_stopped = input
+        .state
+        .resources
+        .values()
+        .filter(|record| record.is_stopped())
+        .count();
+    if n_stopped > 0 && input.mode == Mode::Normal {
+        warnings.push(format!(
+            "the cluster is stopped: {n_stopped} resource(s) stopped (no compute billing); `fk start` resumes them; an apply that changes a stopped container \
+             group redeploys it, which starts it"
+        ));
+    }
     if !input.targets.is_empty() {
         warnings.push(
             "resource targeting is in effect: this plan may not include every change the \
@@ -229,6 +241,7 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
                 .to_string(),
         );
     }
+    let cost = super::cost::estimate(input.registry, input.state, &changes);
     let plan = Plan {
         format_version: PLAN_FORMAT_VERSION.to_string(),
         mode: input.mode,
@@ -243,6 +256,7 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
         variables: input.variables.clone(),
         prior_state: input.state.clone(),
         warnings,
+        cost,
     };
     (plan, diagnostics)
 }

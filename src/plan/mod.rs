@@ -3,6 +3,7 @@
 //! Invariant: `plan` does no IO. The same module, variables and state give the same plan,
 //! byte for byte.
 
+pub mod cost;
 pub mod diff;
 pub mod model;
 

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::cost::{PlanCost, ResourceCost};
 use crate::addr::Address;
 use crate::state::State;
 use crate::value::{Path, Value, path_to_string};
@@ -138,6 +139,9 @@ pub struct Plan {
     /// The refreshed state the plan was made from; a saved plan applies against it.
     pub prior_state: State,
     pub warnings: Vec<String>,
+    /// The estimated cost per hour now and after apply, where a provider knows prices.
+    #[serde(default)]
+    pub cost: Option<PlanCost>,
 }
 
 impl Plan {

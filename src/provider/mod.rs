@@ -81,6 +81,22 @@ impl OpContext {
     }
 }
 
+/// What a resource costs while it exists, as its provider estimates it from a value.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Cost {
+    /// Per hour, in `currency`. `None`: the value holds an unknown the price depends on
+    /// (a size known only after apply).
+    pub per_hour: Option<f64>,
+    /// ISO 4217 code: `USD`.
+    pub currency: String,
+    /// How the figure was reached, one line:
+    /// `2 vCPU × $0.0405 + 4 GB × $0.00445, Linux, eastus prices`.
+    pub basis: String,
+    /// Where the prices come from and their date, one line; equal for every resource priced
+    /// from one table, so the plan shows it once.
+    pub source: String,
+}
+
 /// A lifecycle action on an existing resource that is not a change of its configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -159,6 +175,18 @@ pub trait Provider: Send + Sync {
         id: &str,
         prior: &Value,
     ) -> Result<(), ProviderError>;
+
+    /// The lifecycle actions `resource_type` supports (`fk stop` / `fk start` act on those
+    /// resources only). The default is none.
+    fn actions(&self, _resource_type: &str) -> &'static [Action] {
+        &[]
+    }
+
+    /// The estimated cost of a resource of `resource_type` with `value` (planned or in
+    /// state). `None`: this provider knows no price for it. Pure: no IO.
+    fn hourly_cost(&self, _resource_type: &str, _value: &Value) -> Option<Cost> {
+        None
+    }
 
     /// Runs a lifecycle action; returns the new state. Types without actions refuse.
     async fn act(

@@ -13,12 +13,22 @@
 //!        "action_reason", "notes": [..], "deposed": bool } ],
 //!   "output_changes": { name: { "actions", "before", "after", "after_unknown", "sensitive" } },
 //!   "resource_drift": [ { "address", "deleted": bool, "changed_paths": [..] } ],
-//!   "summary": { "add", "change", "destroy" }, "targets": [..], "warnings": [..] }
+//!   "summary": { "add", "change", "destroy" }, "targets": [..], "warnings": [..],
+//!   "cost": { "after_per_hour", "before_per_hour", "currency",
+//!             "basis": [ { "address", "before_per_hour", "after_per_hour", "basis" } ],
+//!             "unknown": [address..], "source": [".."] } }
 //! ```
+//!
+//! `cost` is present only when a provider prices a resource of the plan (the Azure provider
+//! prices `azure_container_group`). Amounts are per hour in `currency`, rounded to a
+//! millionth; `before_per_hour` is the refreshed state's, `after_per_hour` the plan's once
+//! applied, without the resources listed in `unknown` (a size known only after apply); a
+//! resource's `before_per_hour` / `after_per_hour` is `null` on a side where it does not
+//! exist (or its cost is unknown); a stopped container group costs `0`.
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, PlanCost};
 use crate::value::Value;
 
 pub fn plan_json(plan: &Plan) -> Json {
@@ -83,7 +93,7 @@ pub fn plan_json(plan: &Plan) -> Json {
             })
         })
         .collect();
-    json!({
+    let mut document = json!({
         "format_version": plan.format_version,
         "mode": plan.mode,
         "module": { "name": plan.module_name, "digest": plan.module_digest },
@@ -97,6 +107,33 @@ pub fn plan_json(plan: &Plan) -> Json {
         "summary": { "add": plan.n_add(), "change": plan.n_change(), "destroy": plan.n_destroy() },
         "targets": plan.targets.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "warnings": plan.warnings,
+    });
+    if let (Some(cost), Some(fields)) = (&plan.cost, document.as_object_mut()) {
+        fields.insert("cost".to_string(), cost_json(cost));
+    }
+    document
+}
+
+fn cost_json(cost: &PlanCost) -> Json {
+    let basis: Vec<Json> = cost
+        .resources
+        .iter()
+        .map(|resource| {
+            json!({
+                "address": resource.address.to_string(),
+                "before_per_hour": resource.before_per_hour,
+                "after_per_hour": resource.after_per_hour,
+                "basis": resource.basis,
+            })
+        })
+        .collect();
+    json!({
+        "after_per_hour": cost.after_per_hour,
+        "before_per_hour": cost.before_per_hour,
+        "currency": cost.currency,
+        "basis": basis,
+        "unknown": cost.unknown.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "source": cost.sources,
     })
 }
 

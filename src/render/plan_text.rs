@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use console::Style;
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::{Action, Mode, Plan, ResourceChange};
+use crate::plan::{Action, Mode, Plan, PlanCost, ResourceChange};
 use crate::value::{Path, PathSeg, Value, path_to_string};
 
 const UNKNOWN: &str = "(known after apply)";
@@ -79,6 +79,14 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
             Mode::Normal => "No changes. The infrastructure matches the module.\n",
             Mode::Destroy => "No changes. Nothing is left to destroy.\n",
         });
+        if let Some(cost) = &plan.cost {
+            let _ = writeln!(
+                out,
+                "\n{} {}/hour, unchanged by this plan",
+                palette.bold.apply_to("Estimated cost:"),
+                money(cost, cost.after_per_hour)
+            );
+        }
         return out;
     }
     if !plan.changes.is_empty() {
@@ -103,7 +111,68 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
         plan.n_change(),
         plan.n_destroy()
     );
+    if let Some(cost) = &plan.cost {
+        render_cost(&mut out, cost, &palette);
+    }
     out
+}
+
+/// An amount per hour in the estimate's currency: `$0.1729`, `0.1729 EUR`.
+fn money(cost: &PlanCost, amount: f64) -> String {
+    match cost.currency.as_str() {
+        "USD" => format!("${amount:.4}"),
+        other => format!("{amount:.4} {other}"),
+    }
+}
+
+/// The footer's estimate: the totals, one line per priced resource, where the prices come from.
+fn render_cost(out: &mut String, cost: &PlanCost, palette: &Palette) {
+    let money = |amount: f64| money(cost, amount);
+    let _ = write!(
+        out,
+        "\n{} {}/hour after apply (now {}/hour)",
+        palette.bold.apply_to("Estimated cost:"),
+        money(cost.after_per_hour),
+        money(cost.before_per_hour)
+    );
+    if !cost.unknown.is_empty() {
+        let names: Vec<String> = cost.unknown.iter().map(|a| format!("`{a}`")).collect();
+        let _ = write!(
+            out,
+            ", not counting {} (known after apply)",
+            names.join(", ")
+        );
+    }
+    out.push('\n');
+    let width = cost
+        .resources
+        .iter()
+        .map(|resource| resource.address.to_string().len())
+        .max()
+        .unwrap_or(0);
+    for resource in &cost.resources {
+        let figure = match (resource.before_per_hour, resource.after_per_hour) {
+            (_, Some(after)) => format!("{}/hour", money(after)),
+            (Some(_), None) if cost.unknown.contains(&resource.address) => {
+                "(known after apply)".to_string()
+            }
+            (Some(before), None) => format!("{}/hour until destroyed", money(before)),
+            (None, None) => "(known after apply)".to_string(),
+        };
+        let line = format!(
+            "  {:width$}  {figure}  {}",
+            resource.address.to_string(),
+            resource.basis
+        );
+        let _ = writeln!(out, "{}", palette.dim.apply_to(line));
+    }
+    for source in &cost.sources {
+        let _ = writeln!(
+            out,
+            "  {}",
+            palette.dim.apply_to(format!("prices: {source}"))
+        );
+    }
 }
 
 fn headline(change: &ResourceChange) -> String {

@@ -93,6 +93,17 @@ impl ResourceState {
         Address::new(&self.resource_type, &self.name)
     }
 
+    /// Stopped by `fk stop`, or read back stopped (a computed `state` of `Stopped`: a group
+    /// stopped outside fk, or by an apply that only patched a stopped group's tags).
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+            || self
+                .attributes
+                .get("state")
+                .and_then(|state| state.as_str())
+                == Some("Stopped")
+    }
+
     /// The attributes as a [`Value`] with their sensitive marks restored.
     pub fn value(&self) -> Value {
         let mut value = Value::from_json(&self.attributes);

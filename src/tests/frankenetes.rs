@@ -170,19 +170,26 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
             .as_str()
             .expect("the storage key is in state")
             .to_string();
-    assert!(
-        !text(&apply).contains(&storage_key),
-        "the storage key was printed"
-    );
+    let mut secrets = vec![storage_key];
     for (address, resource) in state["resources"].as_object().unwrap() {
         if address.starts_with("tls_private_key.") {
             let pem = resource["attributes"]["private_key_pem"].as_str().unwrap();
-            let body = pem.lines().nth(1).unwrap();
-            assert!(
-                !text(&apply).contains(body),
-                "a private key of {address} was printed"
+            secrets.push(pem.lines().nth(1).unwrap().to_string());
+        }
+        if address.starts_with("random_key.") {
+            secrets.push(
+                resource["attributes"]["base64"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
             );
         }
+    }
+    for secret in &secrets {
+        assert!(
+            !text(&apply).contains(secret.as_str()),
+            "a secret was printed by apply"
+        );
     }
 
     let again = cluster.plan(&[]).await;
@@ -235,6 +242,19 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
         "the plan says containers restart:\n{bump_text}"
     );
     assert!(!bump_text.contains("must be replaced"), "{bump_text}");
+
+    // Neither the text plan nor the JSON plan of that update shows a secret.
+    let bump_json = text(
+        &cluster
+            .plan(&["-var", "kubernetes_version=v1.36.1", "--json"])
+            .await,
+    );
+    assert!(bump_json.contains("\"format_version\""), "{bump_json}");
+    for shown in [&bump_text, &bump_json] {
+        for secret in &secrets {
+            assert!(!shown.contains(secret.as_str()), "a secret reached a plan");
+        }
+    }
 
     // A CPU change replaces, naming `cpu`.
     let cpu = cluster.plan(&["-var", "apiserver_cpu=2"]).await;

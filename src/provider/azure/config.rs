@@ -12,12 +12,15 @@
 //! | `poll_interval_seconds` | integer, LRO and readiness polling | 5 (0.25 s for an `http://` endpoint) |
 //! | `timeout_minutes` | integer, longest wait for one operation | 30 |
 //! | `max_attempts` | integer, attempts per request (retries + 1) | 6 |
+//! | `price_vcpu_hour` | number, USD per vCPU-hour of a container group (plan cost) | the [`super::pricing`] table |
+//! | `price_gb_hour` | number, USD per GB-hour of a container group (plan cost) | the [`super::pricing`] table |
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::auth::EnvSnapshot;
 use super::cloud::{CloudName, CloudProfile};
+use super::pricing::PriceOverride;
 use super::retry::RetryPolicy;
 use crate::provider::AttrProblem;
 use crate::value::{PathSeg, Value};
@@ -30,6 +33,8 @@ const KNOWN_ATTRIBUTES: &[&str] = &[
     "poll_interval_seconds",
     "timeout_minutes",
     "max_attempts",
+    "price_vcpu_hour",
+    "price_gb_hour",
 ];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +47,8 @@ pub struct AzureConfig {
     /// Longest wait for one operation (an LRO, readiness).
     pub max_wait: Duration,
     pub retry: RetryPolicy,
+    /// Prices that replace the built-in table in plan cost estimates.
+    pub prices: PriceOverride,
 }
 
 impl AzureConfig {
@@ -54,6 +61,7 @@ impl AzureConfig {
             poll_interval: Duration::from_secs(5),
             max_wait: Duration::from_secs(30 * 60),
             retry: RetryPolicy::default(),
+            prices: PriceOverride::default(),
         }
     }
 
@@ -160,6 +168,20 @@ impl AzureConfig {
         };
         let max_wait = Duration::from_secs(60 * number("timeout_minutes", 30, 24 * 60));
         let max_attempts = number("max_attempts", 6, 20) as u32;
+        let mut price = |name: &str| -> Option<f64> {
+            let value = attributes.get(name).filter(|value| !value.is_null())?;
+            match value.as_f64() {
+                Some(price) if price.is_finite() && price >= 0.0 => Some(price),
+                _ => {
+                    problems.push(type_problem(name, "a price in USD, 0 or more", value));
+                    None
+                }
+            }
+        };
+        let prices = PriceOverride {
+            vcpu_hour: price("price_vcpu_hour"),
+            gb_hour: price("price_gb_hour"),
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -173,6 +195,7 @@ impl AzureConfig {
                 max_attempts,
                 ..RetryPolicy::default()
             },
+            prices,
         })
     }
 
@@ -235,6 +258,30 @@ mod tests {
         let config = config.map_err(|problems| problems.len());
         let config = config.as_ref().map(|c| (c.is_local(), c.parallelism));
         assert_eq!(config, Ok((true, 4)));
+    }
+
+    #[test]
+    fn prices_override_the_table_and_must_be_numbers() {
+        let module = attrs(&[
+            ("subscription_id", Value::str("s")),
+            ("price_vcpu_hour", Value::Float(0.05)),
+        ]);
+        let config = AzureConfig::from_module(&module, &EnvSnapshot::default());
+        let prices = config.map(|config| config.prices).map_err(|p| p.len());
+        assert_eq!(
+            prices,
+            Ok(PriceOverride {
+                vcpu_hour: Some(0.05),
+                gb_hour: None
+            })
+        );
+        let module = attrs(&[
+            ("subscription_id", Value::str("s")),
+            ("price_gb_hour", Value::str("cheap")),
+        ]);
+        let problems = AzureConfig::from_module(&module, &EnvSnapshot::default()).err();
+        let codes: Vec<&str> = problems.iter().flatten().map(|p| p.code).collect();
+        assert_eq!(codes, ["fk::azure::invalid_setting"]);
     }
 
     #[test]

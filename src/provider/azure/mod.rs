@@ -26,6 +26,7 @@ pub mod dns_label;
 pub mod error;
 pub mod file_share;
 pub mod lro;
+pub mod pricing;
 pub mod resource_group;
 pub mod retry;
 pub mod shape;
@@ -55,7 +56,7 @@ use error::ArmError;
 
 use crate::addr::Address;
 use crate::provider::{
-    Action, AttrProblem, OpContext, PlannedChange, Provider, ProviderError, ResourceSchema,
+    Action, AttrProblem, Cost, OpContext, PlannedChange, Provider, ProviderError, ResourceSchema,
 };
 use crate::value::Value;
 
@@ -187,6 +188,11 @@ impl Provider for AzureProvider {
         ]
     }
 
+    fn hourly_cost(&self, resource_type: &str, value: &Value) -> Option<Cost> {
+        (resource_type == container_group::TYPE)
+            .then(|| pricing::container_group_cost(value, &self.config.prices))
+    }
+
     fn validate(&self, resource_type: &str, config: &Value) -> Vec<AttrProblem> {
         match resource_type {
             storage_account::TYPE => storage_account::validate(config),
@@ -299,6 +305,14 @@ impl Provider for AzureProvider {
             container_group::TYPE => self.groups().delete(id).await.map_err(fail),
             dns_label::TYPE => Ok(()),
             other => Err(unknown_type(other)),
+        }
+    }
+
+    fn actions(&self, resource_type: &str) -> &'static [Action] {
+        if resource_type == container_group::TYPE {
+            &[Action::Stop, Action::Start]
+        } else {
+            &[]
         }
     }
 

@@ -1,0 +1,341 @@
+//! `fk stop` and `fk start` as one engine operation: a lifecycle action on every resource
+//! whose provider supports it, walked over the dependency graph.
+//!
+//! Stop runs dependents first (the kube components before the apiserver, the apiserver
+//! before etcd), so etcd stops last, when nothing writes to it any more: the etcd group's
+//! snapshot sidecar takes the final snapshot when ACI stops the group (its containers get
+//! SIGTERM). Start runs dependencies first; the provider returns only once a group is ready,
+//! so each group is running before its dependents start A group whose start fails is
+//! stopped again (ACI keeps retrying a failed group until it is stopped) and stays stopped in
+//! state, so the next `fk start` retries it.
+//!
+//! Invariants (as in [`crate::apply`]): every finished action is in the journal before
+//! anything that waits for it starts; a failure skips only what waits for it; the engine
+//! never prints — it sends [`ApplyEvent`]s. Resources without the action (certificates,
+//! storage) are passed through at once, so the order between groups holds across them.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::StreamExt as _;
+use tokio::sync::{mpsc, watch};
+
+use crate::addr::Address;
+use crate::apply::{ApplyEvent, Outcome, Verb};
+use crate::graph::DependencyGraph;
+use crate::provider::{Action, OpContext, Registry};
+use crate::state::{Journal, JournalRecord, ResourceState, State};
+
+pub struct LifecycleInput<'a> {
+    pub action: Action,
+    /// The module's graph with the state's orphans (`graph::build(module, Some(state))`).
+    pub graph: &'a DependencyGraph,
+    pub registry: &'a Registry,
+    pub state: State,
+    pub journal: Arc<dyn Journal>,
+    pub parallelism: usize,
+    /// Becomes `true` on the first interrupt: finish what runs, start nothing new.
+    pub interrupt: watch::Receiver<bool>,
+    pub events: mpsc::UnboundedSender<ApplyEvent>,
+}
+
+pub struct LifecycleReport {
+    /// The state after the walk (what the journal holds), ready to be compacted.
+    pub state: State,
+    /// One entry per resource the action applies to, in the order they were planned.
+    pub results: Vec<(Address, Outcome)>,
+    pub interrupted: bool,
+}
+
+impl LifecycleReport {
+    pub fn succeeded(&self) -> bool {
+        !self.interrupted
+            && self
+                .results
+                .iter()
+                .all(|(_, outcome)| *outcome == Outcome::Succeeded)
+    }
+}
+
+/// The resources `action` applies to, in the order it runs them one at a time: stop in
+/// reverse dependency order, start in dependency order. Already stopped (or running)
+/// resources are left out.
+pub fn targets(
+    action: Action,
+    graph: &DependencyGraph,
+    registry: &Registry,
+    state: &State,
+) -> Vec<Address> {
+    let mut order = graph.topological_order();
+    if action == Action::Stop {
+        order.reverse();
+    }
+    order
+        .into_iter()
+        .filter(|address| is_target(action, address, registry, state))
+        .collect()
+}
+
+fn is_target(action: Action, address: &Address, registry: &Registry, state: &State) -> bool {
+    let supported = registry
+        .provider(&address.resource_type)
+        .is_some_and(|provider| provider.actions(&address.resource_type).contains(&action));
+    let Some(record) = state.resource(address).filter(|_| supported) else {
+        return false;
+    };
+    match action {
+        Action::Stop => !record.is_stopped(),
+        Action::Start => record.is_stopped(),
+    }
+}
+
+/// One node of the walk: what it waits for and whether it acts or only passes through.
+struct Node {
+    address: Address,
+    acts: bool,
+    waits_for: usize,
+    unblocks: Vec<usize>,
+}
+
+fn nodes(input: &LifecycleInput<'_>) -> Vec<Node> {
+    let order = input.graph.topological_order();
+    let position: BTreeMap<&Address, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(idx, address)| (address, idx))
+        .collect();
+    let mut nodes: Vec<Node> = order
+        .iter()
+        .map(|address| Node {
+            address: address.clone(),
+            acts: is_target(input.action, address, input.registry, &input.state),
+            waits_for: 0,
+            unblocks: Vec::new(),
+        })
+        .collect();
+    for (idx, address) in order.iter().enumerate() {
+        for dependency in input.graph.dependencies(address) {
+            let Some(&dependency_idx) = position.get(&dependency) else {
+                continue;
+            };
+            // Start: a node waits for its dependencies; stop: for its dependents.
+            let (first, then) = match input.action {
+                Action::Start => (dependency_idx, idx),
+                Action::Stop => (idx, dependency_idx),
+            };
+            nodes[first].unblocks.push(then);
+            nodes[then].waits_for += 1;
+        }
+    }
+    nodes
+}
+
+pub async fn run(input: LifecycleInput<'_>) -> LifecycleReport {
+    let nodes = nodes(&input);
+    let state = Mutex::new(input.state.clone());
+    let mut outcomes = vec![Outcome::NotStarted; nodes.len()];
+    let mut remaining: Vec<usize> = nodes.iter().map(|node| node.waits_for).collect();
+    let mut ready: VecDeque<usize> = (0..nodes.len())
+        .filter(|idx| remaining[*idx] == 0)
+        .collect();
+    let mut interrupt = input.interrupt.clone();
+    let mut interrupted = *interrupt.borrow();
+    let mut running = futures::stream::FuturesUnordered::new();
+    loop {
+        while !interrupted && running.len() < input.parallelism.max(1) {
+            let Some(idx) = ready.pop_front() else { break };
+            let node = &nodes[idx];
+            let (input, state) = (&input, &state);
+            running.push(async move {
+                if !node.acts {
+                    return (idx, Outcome::Succeeded);
+                }
+                (idx, act_one(input, state, &node.address).await)
+            });
+        }
+        if running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            finished = running.next() => {
+                let Some((idx, outcome)) = finished else { break };
+                let failed = outcome != Outcome::Succeeded;
+                outcomes[idx] = outcome;
+                if failed {
+                    skip_waiting(&input, &nodes, idx, &mut outcomes);
+                }
+                for &next in &nodes[idx].unblocks {
+                    remaining[next] -= 1;
+                    if remaining[next] == 0 && outcomes[next] == Outcome::NotStarted {
+                        ready.push_back(next);
+                    }
+                }
+            }
+            changed = interrupt.changed(), if !interrupted => {
+                if changed.is_ok() && *interrupt.borrow() {
+                    interrupted = true;
+                    let _ = input.events.send(ApplyEvent::Stopping { in_flight: running.len() });
+                }
+            }
+        }
+    }
+    drop(running);
+    let results = nodes
+        .iter()
+        .zip(outcomes)
+        .filter(|(node, _)| node.acts)
+        .map(|(node, outcome)| (node.address.clone(), outcome))
+        .collect();
+    LifecycleReport {
+        state: state
+            .into_inner()
+            .unwrap_or_else(|poison| poison.into_inner()),
+        results,
+        interrupted,
+    }
+}
+
+fn skip_waiting(
+    input: &LifecycleInput<'_>,
+    nodes: &[Node],
+    failed: usize,
+    outcomes: &mut [Outcome],
+) {
+    let reason = format!("`{}` did not succeed", nodes[failed].address);
+    let mut stack = nodes[failed].unblocks.clone();
+    while let Some(idx) = stack.pop() {
+        if outcomes[idx] != Outcome::NotStarted {
+            continue;
+        }
+        outcomes[idx] = Outcome::Skipped(reason.clone());
+        if nodes[idx].acts {
+            let _ = input.events.send(ApplyEvent::Skipped {
+                address: nodes[idx].address.clone(),
+                reason: reason.clone(),
+            });
+        }
+        stack.extend(nodes[idx].unblocks.iter().copied());
+    }
+}
+
+/// Calls the provider, then journals the new state with `stopped` set or cleared.
+async fn act_one(input: &LifecycleInput<'_>, state: &Mutex<State>, address: &Address) -> Outcome {
+    let verb = match input.action {
+        Action::Stop => Verb::Stopping,
+        Action::Start => Verb::Starting,
+    };
+    let events = input.events.clone();
+    let _ = events.send(ApplyEvent::Started {
+        address: address.clone(),
+        verb,
+    });
+    let started = Instant::now();
+    let status_events = events.clone();
+    let status_address = address.clone();
+    let ctx = OpContext {
+        address: address.clone(),
+        progress: Arc::new(move |text: &str| {
+            let _ = status_events.send(ApplyEvent::Status {
+                address: status_address.clone(),
+                text: text.to_string(),
+            });
+        }),
+    };
+    let result = act_and_record(input, state, &ctx).await;
+    let elapsed = started.elapsed();
+    match result {
+        Ok(id) => {
+            let _ = events.send(ApplyEvent::Finished {
+                address: address.clone(),
+                verb,
+                elapsed,
+                id: Some(id),
+            });
+            Outcome::Succeeded
+        }
+        Err((message, details)) => {
+            let _ = events.send(ApplyEvent::Failed {
+                address: address.clone(),
+                verb,
+                elapsed,
+                message: message.clone(),
+                details,
+            });
+            Outcome::Failed(message)
+        }
+    }
+}
+
+async fn act_and_record(
+    input: &LifecycleInput<'_>,
+    state: &Mutex<State>,
+    ctx: &OpContext,
+) -> Result<String, (String, Vec<String>)> {
+    let address = &ctx.address;
+    let (Some(provider), Some(prior)) = (
+        input.registry.provider(&address.resource_type),
+        input.state.resource(address),
+    ) else {
+        return Err((format!("`{address}` is not in state"), Vec::new()));
+    };
+    let prior_value = prior.value();
+    let acted = provider
+        .act(
+            ctx,
+            &address.resource_type,
+            &prior.id,
+            &prior_value,
+            input.action,
+        )
+        .await;
+    let new_value = match acted {
+        Ok(new_value) => new_value.unwrap_or(prior_value),
+        Err(err) if input.action == Action::Start => {
+            // A group whose start failed keeps retrying (and billing) until it is stopped
+            // explicitly (ACI): stop it again; it stays stopped in state, so the next
+            // `fk start` retries it.
+            let mut details = err.details.clone();
+            let stopped_again = provider
+                .act(
+                    ctx,
+                    &address.resource_type,
+                    &prior.id,
+                    &prior_value,
+                    Action::Stop,
+                )
+                .await;
+            details.push(match stopped_again {
+                Ok(_) => {
+                    "stopped again, so it does not keep retrying; `fk start` retries it".to_string()
+                }
+                Err(stop_err) => format!("stopping it again failed too: {stop_err}"),
+            });
+            return Err((err.message.clone(), details));
+        }
+        Err(err) => return Err((err.message.clone(), err.details.clone())),
+    };
+    let mut record = ResourceState::from_value(address, &prior.id, &new_value);
+    record.status = prior.status;
+    record.dependencies = prior.dependencies.clone();
+    record.create_before_destroy = prior.create_before_destroy;
+    record.stopped = input.action == Action::Stop;
+    let records = vec![JournalRecord::Put {
+        address: address.to_string(),
+        resource: record,
+    }];
+    input
+        .journal
+        .append(records.clone())
+        .await
+        .map_err(|err| (format!("recording state failed: {err}"), Vec::new()))?;
+    let mut state = state.lock().unwrap_or_else(|poison| poison.into_inner());
+    for record in &records {
+        record.apply_to(&mut state);
+    }
+    Ok(prior.id.clone())
+}
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;

@@ -1,0 +1,286 @@
+//! The walk's order, journaling and failure handling, with a recording provider.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, watch};
+
+use super::{LifecycleInput, LifecycleReport, run, targets};
+use crate::addr::Address;
+use crate::apply::{ApplyEvent, Outcome};
+use crate::graph::DependencyGraph;
+use crate::provider::{
+    Action, Attribute, OpContext, Provider, ProviderError, Registry, ResourceSchema, Type,
+};
+use crate::state::{Journal, JournalRecord, ResourceState, State, StateError};
+use crate::value::Value;
+
+const GROUP: &str = "group";
+const CERT: &str = "cert";
+
+/// `group` stops and starts (recording each call); `cert` has no actions.
+#[derive(Default)]
+struct Recorder {
+    calls: Mutex<Vec<(Action, String)>>,
+    fail: Option<String>,
+}
+
+fn schema(type_name: &str) -> ResourceSchema {
+    ResourceSchema {
+        type_name: type_name.to_string(),
+        description: String::new(),
+        attributes: vec![Attribute::computed("state", Type::String)],
+        remote: true,
+    }
+}
+
+#[async_trait]
+impl Provider for Recorder {
+    fn name(&self) -> &str {
+        "recorder"
+    }
+    fn schemas(&self) -> Vec<ResourceSchema> {
+        vec![schema(GROUP), schema(CERT)]
+    }
+    fn actions(&self, resource_type: &str) -> &'static [Action] {
+        if resource_type == GROUP {
+            &[Action::Stop, Action::Start]
+        } else {
+            &[]
+        }
+    }
+    fn intended_id(&self, _: &str, _: &Value) -> String {
+        String::new()
+    }
+    async fn read(
+        &self,
+        _: &OpContext,
+        _: &str,
+        _: &str,
+        _: &Value,
+    ) -> ProviderResult<Option<Value>> {
+        Ok(None)
+    }
+    async fn create(
+        &self,
+        _: &OpContext,
+        _: &str,
+        _: &str,
+        value: &Value,
+    ) -> ProviderResult<Value> {
+        Ok(value.clone())
+    }
+    async fn update(
+        &self,
+        _: &OpContext,
+        _: &str,
+        _: &str,
+        _: &Value,
+        value: &Value,
+    ) -> ProviderResult<Value> {
+        Ok(value.clone())
+    }
+    async fn delete(&self, _: &OpContext, _: &str, _: &str, _: &Value) -> ProviderResult<()> {
+        Ok(())
+    }
+    async fn act(
+        &self,
+        ctx: &OpContext,
+        _: &str,
+        id: &str,
+        _: &Value,
+        action: Action,
+    ) -> ProviderResult<Option<Value>> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((action, ctx.address.name.clone()));
+        if self.fail.as_deref() == Some(id) {
+            return Err(ProviderError::new(
+                "fk::test::failure",
+                format!("`{id}` refused"),
+            ));
+        }
+        let state = if action == Action::Stop {
+            "Stopped"
+        } else {
+            "Running"
+        };
+        Ok(Some(Value::from_json(
+            &serde_json::json!({ "state": state }),
+        )))
+    }
+}
+
+type ProviderResult<T> = Result<T, ProviderError>;
+
+#[derive(Default)]
+struct Records(Mutex<Vec<JournalRecord>>);
+
+#[async_trait]
+impl Journal for Records {
+    async fn append(&self, records: Vec<JournalRecord>) -> Result<(), StateError> {
+        self.0.lock().unwrap().extend(records);
+        Ok(())
+    }
+}
+
+/// etcd ← cert ← apiserver ← {scheduler, kubelet}: the cert (no actions) sits between
+/// etcd and the apiserver, so the order must hold across it.
+fn cluster(stopped: bool) -> (DependencyGraph, State) {
+    let mut graph = DependencyGraph::default();
+    let mut state = State::fresh();
+    let nodes = [
+        (GROUP, "etcd"),
+        (CERT, "tls"),
+        (GROUP, "apiserver"),
+        (GROUP, "scheduler"),
+        (GROUP, "kubelet"),
+    ];
+    for (resource_type, name) in nodes {
+        let address = Address::new(resource_type, name);
+        graph.add_node(address.clone());
+        let value = Value::from_json(&serde_json::json!({ "state": "Running" }));
+        let mut record = ResourceState::from_value(&address, name, &value);
+        record.stopped = stopped && resource_type == GROUP;
+        state.resources.insert(address.to_string(), record);
+    }
+    let edge = |graph: &mut DependencyGraph, from: (&str, &str), to: (&str, &str)| {
+        graph.add_edge(
+            &Address::new(from.0, from.1),
+            &Address::new(to.0, to.1),
+            None,
+            false,
+        );
+    };
+    edge(&mut graph, (GROUP, "etcd"), (CERT, "tls"));
+    edge(&mut graph, (CERT, "tls"), (GROUP, "apiserver"));
+    edge(&mut graph, (GROUP, "apiserver"), (GROUP, "scheduler"));
+    edge(&mut graph, (GROUP, "apiserver"), (GROUP, "kubelet"));
+    (graph, state)
+}
+
+async fn walk(
+    action: Action,
+    provider: Arc<Recorder>,
+    stopped: bool,
+) -> (LifecycleReport, Vec<JournalRecord>) {
+    let (graph, state) = cluster(stopped);
+    let mut registry = Registry::new();
+    registry.register(provider);
+    let journal = Arc::new(Records::default());
+    let (_interrupt_tx, interrupt) = watch::channel(false);
+    let (events, mut events_rx) = mpsc::unbounded_channel();
+    let report = run(LifecycleInput {
+        action,
+        graph: &graph,
+        registry: &registry,
+        state,
+        journal: journal.clone(),
+        parallelism: 1,
+        interrupt,
+        events,
+    })
+    .await;
+    while let Ok(event) = events_rx.try_recv() {
+        assert!(
+            !matches!(&event, ApplyEvent::Started { address, .. } if address.resource_type == CERT)
+        );
+    }
+    let records = journal.0.lock().unwrap().clone();
+    (report, records)
+}
+
+fn names(calls: &[(Action, String)]) -> Vec<&str> {
+    calls.iter().map(|(_, name)| name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn stops_dependents_first_and_marks_each_group_stopped() {
+    let provider = Arc::new(Recorder::default());
+    let (report, records) = walk(Action::Stop, provider.clone(), false).await;
+    assert!(report.succeeded());
+    assert_eq!(
+        names(&provider.calls.lock().unwrap()),
+        ["kubelet", "scheduler", "apiserver", "etcd"]
+    );
+    assert_eq!(records.len(), 4);
+    let etcd = &report.state.resources["group.etcd"];
+    assert!(etcd.stopped);
+    assert_eq!(etcd.value().get("state"), Some(&Value::str("Stopped")));
+    assert!(!report.state.resources["cert.tls"].stopped);
+}
+
+#[tokio::test]
+async fn starts_dependencies_first_and_clears_stopped() {
+    let provider = Arc::new(Recorder::default());
+    let (report, _) = walk(Action::Start, provider.clone(), true).await;
+    assert!(report.succeeded());
+    assert_eq!(
+        names(&provider.calls.lock().unwrap()),
+        ["etcd", "apiserver", "kubelet", "scheduler"]
+    );
+    assert!(
+        report
+            .state
+            .resources
+            .values()
+            .all(|record| !record.stopped)
+    );
+}
+
+#[tokio::test]
+async fn a_failed_start_skips_what_waits_for_it() {
+    let provider = Arc::new(Recorder {
+        fail: Some("apiserver".into()),
+        ..Recorder::default()
+    });
+    let (report, records) = walk(Action::Start, provider.clone(), true).await;
+    assert!(!report.succeeded());
+    let calls = provider.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls,
+        [
+            (Action::Start, "etcd".to_string()),
+            (Action::Start, "apiserver".to_string()),
+            (Action::Stop, "apiserver".to_string()),
+        ],
+        "the failed group is stopped again"
+    );
+    assert_eq!(records.len(), 1, "only etcd's start is journaled");
+    let outcome = |name: &str| {
+        report
+            .results
+            .iter()
+            .find(|(address, _)| address.name == name)
+            .map(|(_, outcome)| outcome.clone())
+    };
+    assert!(matches!(outcome("apiserver"), Some(Outcome::Failed(_))));
+    assert!(matches!(outcome("scheduler"), Some(Outcome::Skipped(_))));
+    assert!(report.state.resources["group.scheduler"].stopped);
+}
+
+#[test]
+fn targets_leave_out_groups_already_in_the_wanted_state() {
+    let provider = Arc::new(Recorder::default());
+    let mut registry = Registry::new();
+    registry.register(provider);
+    let (graph, mut state) = cluster(false);
+    if let Some(record) = state.resources.get_mut("group.kubelet") {
+        record.stopped = true;
+    }
+    // Read back stopped without fk having stopped it (the portal, a patch of its tags).
+    if let Some(record) = state.resources.get_mut("group.scheduler") {
+        record.attributes = serde_json::json!({ "state": "Stopped" });
+    }
+    let stop: Vec<String> = targets(Action::Stop, &graph, &registry, &state)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(stop, ["group.apiserver", "group.etcd"]);
+    let start: Vec<String> = targets(Action::Start, &graph, &registry, &state)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(start, ["group.kubelet", "group.scheduler"]);
+}
