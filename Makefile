@@ -15,8 +15,9 @@ demo: build
 	./.ci/demo.sh
 
 ## Every test: unit, snapshot, property, end-to-end (real binary, emulator, etcd, Azurite).
+## Installs what the tests need besides Rust first (.ci/test-deps.sh; quick once done).
 test:
-	$(CARGO) test --all-targets
+	FK_ETCD_BIN="$${FK_ETCD_BIN:-$$(./.ci/test-deps.sh | tail -n 1)}" $(CARGO) test --all-targets
 
 ## clippy with warnings as errors, and formatting.
 lint:
