@@ -16,13 +16,12 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use futures::StreamExt as _;
 use tokio::sync::{mpsc, watch};
 
 use crate::addr::Address;
-use crate::apply::{ApplyEvent, Outcome, Verb};
+use crate::apply::{ApplyEvent, Outcome, Verb, report_operation};
 use crate::graph::DependencyGraph;
 use crate::provider::{Action, OpContext, Registry};
 use crate::state::{Journal, JournalRecord, ResourceState, State};
@@ -225,46 +224,10 @@ async fn act_one(input: &LifecycleInput<'_>, state: &Mutex<State>, address: &Add
         Action::Stop => Verb::Stopping,
         Action::Start => Verb::Starting,
     };
-    let events = input.events.clone();
-    let _ = events.send(ApplyEvent::Started {
-        address: address.clone(),
-        verb,
-    });
-    let started = Instant::now();
-    let status_events = events.clone();
-    let status_address = address.clone();
-    let ctx = OpContext {
-        address: address.clone(),
-        progress: Arc::new(move |text: &str| {
-            let _ = status_events.send(ApplyEvent::Status {
-                address: status_address.clone(),
-                text: text.to_string(),
-            });
-        }),
-    };
-    let result = act_and_record(input, state, &ctx).await;
-    let elapsed = started.elapsed();
-    match result {
-        Ok(id) => {
-            let _ = events.send(ApplyEvent::Finished {
-                address: address.clone(),
-                verb,
-                elapsed,
-                id: Some(id),
-            });
-            Outcome::Succeeded
-        }
-        Err((message, details)) => {
-            let _ = events.send(ApplyEvent::Failed {
-                address: address.clone(),
-                verb,
-                elapsed,
-                message: message.clone(),
-                details,
-            });
-            Outcome::Failed(message)
-        }
-    }
+    report_operation(&input.events, address, verb, |ctx| async move {
+        act_and_record(input, state, &ctx).await.map(Some)
+    })
+    .await
 }
 
 async fn act_and_record(

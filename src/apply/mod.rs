@@ -226,6 +226,63 @@ pub async fn run(input: ApplyInput<'_>) -> ApplyReport {
 
 const JOURNAL_FAILURE: &str = "recording state failed";
 
+/// What an operation returns: the object's identity, or a message and the service's details.
+pub type OperationResult = Result<Option<String>, (String, Vec<String>)>;
+
+/// Runs one operation with its progress events: `Started`, the operation's own `Status`
+/// lines through the context it is given, then `Finished` or `Failed` with the time taken.
+/// Shared by the apply walk and `fk stop` / `fk start`.
+pub async fn report_operation<F, Fut>(
+    events: &mpsc::UnboundedSender<ApplyEvent>,
+    address: &Address,
+    verb: Verb,
+    operation: F,
+) -> Outcome
+where
+    F: FnOnce(OpContext) -> Fut,
+    Fut: std::future::Future<Output = OperationResult>,
+{
+    let _ = events.send(ApplyEvent::Started {
+        address: address.clone(),
+        verb,
+    });
+    let started = Instant::now();
+    let status_events = events.clone();
+    let status_address = address.clone();
+    let ctx = OpContext {
+        address: address.clone(),
+        progress: Arc::new(move |text: &str| {
+            let _ = status_events.send(ApplyEvent::Status {
+                address: status_address.clone(),
+                text: text.to_string(),
+            });
+        }),
+    };
+    let result = operation(ctx).await;
+    let elapsed = started.elapsed();
+    match result {
+        Ok(id) => {
+            let _ = events.send(ApplyEvent::Finished {
+                address: address.clone(),
+                verb,
+                elapsed,
+                id,
+            });
+            Outcome::Succeeded
+        }
+        Err((message, details)) => {
+            let _ = events.send(ApplyEvent::Failed {
+                address: address.clone(),
+                verb,
+                elapsed,
+                message: message.clone(),
+                details,
+            });
+            Outcome::Failed(message)
+        }
+    }
+}
+
 /// Starts every operation whose waits are over, at most `parallelism` at once.
 async fn schedule(walk: &Walk<'_>, ops: &[Op]) -> (Vec<Outcome>, bool) {
     let mut outcomes = vec![Outcome::NotStarted; ops.len()];
@@ -301,50 +358,18 @@ impl Walk<'_> {
             (OpKind::Apply, Action::Update) => Verb::Modifying,
             (OpKind::Apply, _) => Verb::Creating,
         };
-        let address = change.address.clone();
-        let events = self.input.events.clone();
-        let _ = events.send(ApplyEvent::Started {
-            address: address.clone(),
+        report_operation(
+            &self.input.events,
+            &change.address,
             verb,
-        });
-        let started = Instant::now();
-        let status_events = events.clone();
-        let status_address = address.clone();
-        let ctx = OpContext {
-            address: address.clone(),
-            progress: Arc::new(move |text: &str| {
-                let _ = status_events.send(ApplyEvent::Status {
-                    address: status_address.clone(),
-                    text: text.to_string(),
-                });
-            }),
-        };
-        let result = match op.kind {
-            OpKind::Apply => self.apply_one(&ctx, change).await,
-            OpKind::Destroy => self.destroy_one(&ctx, change).await,
-        };
-        let elapsed = started.elapsed();
-        match result {
-            Ok(id) => {
-                let _ = events.send(ApplyEvent::Finished {
-                    address,
-                    verb,
-                    elapsed,
-                    id,
-                });
-                Outcome::Succeeded
-            }
-            Err((message, details)) => {
-                let _ = events.send(ApplyEvent::Failed {
-                    address,
-                    verb,
-                    elapsed,
-                    message: message.clone(),
-                    details,
-                });
-                Outcome::Failed(message)
-            }
-        }
+            |ctx| async move {
+                match op.kind {
+                    OpKind::Apply => self.apply_one(&ctx, change).await,
+                    OpKind::Destroy => self.destroy_one(&ctx, change).await,
+                }
+            },
+        )
+        .await
     }
 
     async fn record(&self, records: Vec<JournalRecord>) -> Result<(), (String, Vec<String>)> {
