@@ -463,8 +463,8 @@ impl Walk<'_> {
             .plan(schema, prior.as_ref(), &config)
             .map_err(|err| (format!("planning `{address}`: {err}"), err.details.clone()))?;
         let mut planned = final_plan.planned;
-        if let (Some(prior), Some(resource_prior)) = (&prior, Some(resource)) {
-            for (path, _) in &resource_prior.lifecycle.ignore_changes {
+        if let Some(prior) = &prior {
+            for (path, _) in &resource.lifecycle.ignore_changes {
                 if let Some(kept) = prior.get_path(path) {
                     set_path(&mut planned, path, kept);
                 }
