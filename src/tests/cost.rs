@@ -2,10 +2,10 @@
 //! the emulator; the cost after apply is the sum of the groups' requested sizes at the
 //! table's prices, the cost now is what runs, and a stopped group costs nothing.
 
-use std::path::PathBuf;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
-use fk::emulator::{EmulatorConfig, RunningEmulator};
+mod cluster_support;
+use cluster_support::Cluster;
 use serde_json::Value as Json;
 
 /// The table's `eastus` figures, which price `westeurope` (the module's default region).
@@ -13,30 +13,12 @@ const VCPU_HOUR: f64 = 0.0405;
 const GB_HOUR: f64 = 0.00445;
 
 struct Run {
-    emulator: RunningEmulator,
-    dir: tempfile::TempDir,
+    cluster: Cluster,
 }
 
 impl Run {
     async fn fk(&self, args: &[&str]) -> Output {
-        let module = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("modules/frankenetes");
-        let mut all = vec![args[0], module.to_str().unwrap_or_default()];
-        all.extend_from_slice(&args[1..]);
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_fk"))
-            .args(&all)
-            .current_dir(self.dir.path())
-            .env("FK_ARM_ENDPOINT", &self.emulator.base_url)
-            .env(
-                "AZURE_SUBSCRIPTION_ID",
-                "00000000-0000-0000-0000-000000000000",
-            )
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .await
-            .expect("fk runs")
+        self.cluster.on_module(args[0], &args[1..]).await
     }
 
     async fn plan_json(&self) -> Json {
@@ -68,13 +50,8 @@ fn number(json: &Json) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_costs_the_groups_to_create_and_a_stopped_group_nothing() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let emulator = fk::emulator::start(EmulatorConfig::default())
-        .await
-        .expect("emulator starts");
     let run = Run {
-        emulator,
-        dir: tempfile::tempdir().expect("temp dir"),
+        cluster: Cluster::start(2000).await,
     };
 
     // Nothing exists yet: now costs nothing; after apply, every group at its size.
@@ -126,7 +103,8 @@ async fn plan_costs_the_groups_to_create_and_a_stopped_group_nothing() {
 
     // Stop etcd behind fk's back: the next plan counts it as costing nothing, now and after.
     let state: Json = serde_json::from_slice(
-        &std::fs::read(run.dir.path().join("state/frankenetes.json")).expect("state written"),
+        &std::fs::read(run.cluster.dir.path().join("state/frankenetes.json"))
+            .expect("state written"),
     )
     .expect("state is JSON");
     let etcd_id = state["resources"]["azure_container_group.etcd"]["id"]
@@ -136,7 +114,7 @@ async fn plan_costs_the_groups_to_create_and_a_stopped_group_nothing() {
     let stop = reqwest::Client::new()
         .post(format!(
             "{}{etcd_id}/stop?api-version=2025-09-01",
-            run.emulator.base_url.trim_end_matches('/')
+            run.cluster.emulator.base_url.trim_end_matches('/')
         ))
         .bearer_auth("test")
         .send()

@@ -2,11 +2,12 @@
 //! HTTP. Dependency order read from the emulator's request log, convergence, in-place updates
 //! versus replacements, destroy order and prevent_destroy, faults, and a SIGKILL mid-apply.
 
-use std::path::PathBuf;
-use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use fk::emulator::{EmulatorConfig, FaultConfig, LogEntry, RunningEmulator};
+use fk::emulator::{FaultConfig, LogEntry};
+
+mod cluster_support;
+use cluster_support::{Cluster, module_dir, text};
 
 const GROUPS: [&str; 5] = [
     "etcd",
@@ -15,77 +16,6 @@ const GROUPS: [&str; 5] = [
     "scheduler",
     "virtual-kubelet",
 ];
-
-struct Cluster {
-    emulator: RunningEmulator,
-    dir: tempfile::TempDir,
-}
-
-fn module_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("modules/frankenetes")
-}
-
-impl Cluster {
-    async fn start(delay_ms: u64) -> Cluster {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let emulator = fk::emulator::start(EmulatorConfig {
-            provisioning_delay: Duration::from_millis(delay_ms),
-            ..Default::default()
-        })
-        .await
-        .expect("emulator starts");
-        Cluster {
-            emulator,
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_fk"));
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("FK_ARM_ENDPOINT", &self.emulator.base_url)
-            .env(
-                "AZURE_SUBSCRIPTION_ID",
-                "00000000-0000-0000-0000-000000000000",
-            )
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command
-    }
-
-    async fn fk(&self, args: &[&str]) -> Output {
-        self.command(args).output().await.expect("fk runs")
-    }
-
-    async fn apply(&self) -> Output {
-        let module = module_dir();
-        self.fk(&["apply", module.to_str().unwrap(), "--auto-approve"])
-            .await
-    }
-
-    async fn plan(&self, extra: &[&str]) -> Output {
-        let module = module_dir();
-        let mut args = vec!["plan", module.to_str().unwrap(), "--detailed-exitcode"];
-        args.extend_from_slice(extra);
-        self.fk(&args).await
-    }
-
-    fn log(&self) -> Vec<LogEntry> {
-        self.emulator.log_entries()
-    }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 fn group_path(name: &str) -> String {
     format!("/providers/microsoft.containerinstance/containergroups/frankenetes-{name}")
@@ -201,8 +131,7 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
     );
 
     // The admin kubeconfig goes to an owner-only file, which kubectl reads.
-    let module = module_dir();
-    let written = cluster.fk(&["kubeconfig", module.to_str().unwrap()]).await;
+    let written = cluster.on_module("kubeconfig", &[]).await;
     assert_eq!(written.status.code(), Some(0), "{}", text(&written));
     let kubeconfig = cluster.dir.path().join("state/frankenetes.kubeconfig");
     let mode = std::os::unix::fs::PermissionsExt::mode(
@@ -267,10 +196,7 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
     assert!(cpu_text.contains("containers[0].cpu"), "{cpu_text}");
 
     // Destroy: dependents first, and the protected storage (with its resource group) stays.
-    let module = module_dir();
-    let destroy = cluster
-        .fk(&["destroy", module.to_str().unwrap(), "--auto-approve"])
-        .await;
+    let destroy = cluster.on_module("destroy", &["--auto-approve"]).await;
     assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy));
     let log = cluster.log();
     let delete = |name| {

@@ -1,63 +1,12 @@
 //! `fk stop` and `fk start` end to end: the real binary against the emulator over real HTTP.
 //! The order comes from the emulator's request log; the plans after each must be empty.
 
-use std::path::PathBuf;
-use std::process::{Output, Stdio};
-use std::time::Duration;
+use fk::emulator::{FaultConfig, LogEntry};
 
-use fk::emulator::{EmulatorConfig, FaultConfig, LogEntry, RunningEmulator};
+mod cluster_support;
+use cluster_support::{Cluster, text};
 
 const KUBE_COMPONENTS: [&str; 3] = ["controller-manager", "scheduler", "virtual-kubelet"];
-
-struct Cluster {
-    emulator: RunningEmulator,
-    dir: tempfile::TempDir,
-}
-
-impl Cluster {
-    async fn start() -> Cluster {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let emulator = fk::emulator::start(EmulatorConfig {
-            provisioning_delay: Duration::from_millis(300),
-            ..Default::default()
-        })
-        .await
-        .expect("emulator starts");
-        Cluster {
-            emulator,
-            dir: tempfile::tempdir().expect("temporary folder"),
-        }
-    }
-
-    async fn fk(&self, command: &str, extra: &[&str]) -> Output {
-        let module = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("modules/frankenetes");
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_fk"))
-            .arg(command)
-            .arg(&module)
-            .args(extra)
-            .current_dir(self.dir.path())
-            .env("FK_ARM_ENDPOINT", &self.emulator.base_url)
-            .env(
-                "AZURE_SUBSCRIPTION_ID",
-                "00000000-0000-0000-0000-000000000000",
-            )
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .await
-            .expect("fk runs")
-    }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 fn group_path(name: &str) -> String {
     format!("/providers/microsoft.containerinstance/containergroups/frankenetes-{name}")
@@ -106,12 +55,12 @@ fn event_seq(log: &[LogEntry], name: &str, wanted: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stops_in_reverse_and_starts_in_dependency_order_with_empty_plans_between() {
-    let cluster = Cluster::start().await;
-    let apply = cluster.fk("apply", &["--auto-approve"]).await;
+    let cluster = Cluster::start(300).await;
+    let apply = cluster.on_module("apply", &["--auto-approve"]).await;
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
 
     let before_stop = cluster.emulator.log_entries().len();
-    let stop = cluster.fk("stop", &[]).await;
+    let stop = cluster.on_module("stop", &[]).await;
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
     let log = cluster.emulator.log_entries().split_off(before_stop);
     let stopped = |name| post_seq(&log, "stop", name);
@@ -123,7 +72,7 @@ async fn stops_in_reverse_and_starts_in_dependency_order_with_empty_plans_betwee
     }
     assert!(stopped("apiserver") < stopped("etcd"), "etcd stops last");
 
-    let plan = cluster.fk("plan", &["--detailed-exitcode"]).await;
+    let plan = cluster.on_module("plan", &["--detailed-exitcode"]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     assert!(
         text(&plan).contains("Estimated cost: $0.0000/hour, unchanged by this plan"),
@@ -135,11 +84,11 @@ async fn stops_in_reverse_and_starts_in_dependency_order_with_empty_plans_betwee
         "{}",
         text(&plan)
     );
-    let again = cluster.fk("stop", &[]).await;
+    let again = cluster.on_module("stop", &[]).await;
     assert!(text(&again).contains("Nothing to stop"), "{}", text(&again));
 
     let before_start = cluster.emulator.log_entries().len();
-    let start = cluster.fk("start", &[]).await;
+    let start = cluster.on_module("start", &[]).await;
     assert_eq!(start.status.code(), Some(0), "{}", text(&start));
     let log = cluster.emulator.log_entries().split_off(before_start);
     let started = |name| post_seq(&log, "start", name);
@@ -152,17 +101,17 @@ async fn stops_in_reverse_and_starts_in_dependency_order_with_empty_plans_betwee
         );
     }
 
-    let plan = cluster.fk("plan", &["--detailed-exitcode"]).await;
+    let plan = cluster.on_module("plan", &["--detailed-exitcode"]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     assert!(!text(&plan).contains("stopped"), "{}", text(&plan));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_start_is_stopped_again_skips_its_dependents_and_a_second_start_finishes() {
-    let cluster = Cluster::start().await;
-    let apply = cluster.fk("apply", &["--auto-approve"]).await;
+    let cluster = Cluster::start(300).await;
+    let apply = cluster.on_module("apply", &["--auto-approve"]).await;
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
-    let stop = cluster.fk("stop", &[]).await;
+    let stop = cluster.on_module("stop", &[]).await;
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
 
     cluster.emulator.set_faults(FaultConfig {
@@ -170,7 +119,7 @@ async fn a_failed_start_is_stopped_again_skips_its_dependents_and_a_second_start
         ..FaultConfig::default()
     });
     let before = cluster.emulator.log_entries().len();
-    let start = cluster.fk("start", &[]).await;
+    let start = cluster.on_module("start", &[]).await;
     assert_eq!(start.status.code(), Some(1), "{}", text(&start));
     let log = cluster.emulator.log_entries().split_off(before);
     assert!(find_post(&log, "start", "etcd").is_some());
@@ -191,7 +140,7 @@ async fn a_failed_start_is_stopped_again_skips_its_dependents_and_a_second_start
     }
 
     // The state records what finished: etcd runs, the rest are still stopped.
-    let plan = cluster.fk("plan", &["--detailed-exitcode"]).await;
+    let plan = cluster.on_module("plan", &["--detailed-exitcode"]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     assert!(
         text(&plan).contains("the cluster is stopped: 4 resource(s)"),
@@ -202,7 +151,7 @@ async fn a_failed_start_is_stopped_again_skips_its_dependents_and_a_second_start
     // The failed group was stopped again: once the cause is gone, a second start finishes.
     cluster.emulator.set_faults(FaultConfig::default());
     let before = cluster.emulator.log_entries().len();
-    let again = cluster.fk("start", &[]).await;
+    let again = cluster.on_module("start", &[]).await;
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     let log = cluster.emulator.log_entries().split_off(before);
     assert_eq!(find_post(&log, "start", "etcd"), None, "etcd already runs");
@@ -210,7 +159,7 @@ async fn a_failed_start_is_stopped_again_skips_its_dependents_and_a_second_start
     for component in KUBE_COMPONENTS {
         assert!(running("apiserver") < post_seq(&log, "start", component));
     }
-    let plan = cluster.fk("plan", &["--detailed-exitcode"]).await;
+    let plan = cluster.on_module("plan", &["--detailed-exitcode"]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     assert!(!text(&plan).contains("stopped"), "{}", text(&plan));
 }
