@@ -14,14 +14,13 @@
 //! never prints — it sends [`ApplyEvent`]s. Resources without the action (certificates,
 //! storage) are passed through at once, so the order between groups holds across them.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt as _;
 use tokio::sync::{mpsc, watch};
 
 use crate::addr::Address;
-use crate::apply::{ApplyEvent, Outcome, Verb, report_operation};
+use crate::apply::{ApplyEvent, Outcome, Verb, report_operation, schedule};
 use crate::graph::DependencyGraph;
 use crate::provider::{Action, OpContext, Registry};
 use crate::state::{Journal, JournalRecord, ResourceState, State};
@@ -133,53 +132,31 @@ fn nodes(input: &LifecycleInput<'_>) -> Vec<Node> {
 pub async fn run(input: LifecycleInput<'_>) -> LifecycleReport {
     let nodes = nodes(&input);
     let state = Mutex::new(input.state.clone());
-    let mut outcomes = vec![Outcome::NotStarted; nodes.len()];
-    let mut remaining: Vec<usize> = nodes.iter().map(|node| node.waits_for).collect();
-    let mut ready: VecDeque<usize> = (0..nodes.len())
-        .filter(|idx| remaining[*idx] == 0)
+    let tasks: Vec<schedule::Task<'_>> = nodes
+        .iter()
+        .map(|node| schedule::Task {
+            address: &node.address,
+            n_waits: node.waits_for,
+            unblocks: &node.unblocks,
+            reports_skip: node.acts,
+        })
         .collect();
-    let mut interrupt = input.interrupt.clone();
-    let mut interrupted = *interrupt.borrow();
-    let mut running = futures::stream::FuturesUnordered::new();
-    loop {
-        while !interrupted && running.len() < input.parallelism.max(1) {
-            let Some(idx) = ready.pop_front() else { break };
-            let node = &nodes[idx];
-            let (input, state) = (&input, &state);
-            running.push(async move {
+    let (outcomes, interrupted) = schedule::run(
+        &tasks,
+        input.parallelism,
+        input.interrupt.clone(),
+        &input.events,
+        |idx| {
+            let (input, state, node) = (&input, &state, &nodes[idx]);
+            async move {
                 if !node.acts {
-                    return (idx, Outcome::Succeeded);
+                    return Outcome::Succeeded;
                 }
-                (idx, act_one(input, state, &node.address).await)
-            });
-        }
-        if running.is_empty() {
-            break;
-        }
-        tokio::select! {
-            finished = running.next() => {
-                let Some((idx, outcome)) = finished else { break };
-                let failed = outcome != Outcome::Succeeded;
-                outcomes[idx] = outcome;
-                if failed {
-                    skip_waiting(&input, &nodes, idx, &mut outcomes);
-                }
-                for &next in &nodes[idx].unblocks {
-                    remaining[next] -= 1;
-                    if remaining[next] == 0 && outcomes[next] == Outcome::NotStarted {
-                        ready.push_back(next);
-                    }
-                }
+                act_one(input, state, &node.address).await
             }
-            changed = interrupt.changed(), if !interrupted => {
-                if changed.is_ok() && *interrupt.borrow() {
-                    interrupted = true;
-                    let _ = input.events.send(ApplyEvent::Stopping { in_flight: running.len() });
-                }
-            }
-        }
-    }
-    drop(running);
+        },
+    )
+    .await;
     let results = nodes
         .iter()
         .zip(outcomes)
@@ -192,29 +169,6 @@ pub async fn run(input: LifecycleInput<'_>) -> LifecycleReport {
             .unwrap_or_else(|poison| poison.into_inner()),
         results,
         interrupted,
-    }
-}
-
-fn skip_waiting(
-    input: &LifecycleInput<'_>,
-    nodes: &[Node],
-    failed: usize,
-    outcomes: &mut [Outcome],
-) {
-    let reason = format!("`{}` did not succeed", nodes[failed].address);
-    let mut stack = nodes[failed].unblocks.clone();
-    while let Some(idx) = stack.pop() {
-        if outcomes[idx] != Outcome::NotStarted {
-            continue;
-        }
-        outcomes[idx] = Outcome::Skipped(reason.clone());
-        if nodes[idx].acts {
-            let _ = input.events.send(ApplyEvent::Skipped {
-                address: nodes[idx].address.clone(),
-                reason: reason.clone(),
-            });
-        }
-        stack.extend(nodes[idx].unblocks.iter().copied());
     }
 }
 

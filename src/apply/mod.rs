@@ -7,6 +7,7 @@
 //! sends [`ApplyEvent`]s.
 
 pub mod order;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -285,69 +286,23 @@ where
 
 /// Starts every operation whose waits are over, at most `parallelism` at once.
 async fn schedule(walk: &Walk<'_>, ops: &[Op]) -> (Vec<Outcome>, bool) {
-    let mut outcomes = vec![Outcome::NotStarted; ops.len()];
-    let mut remaining: Vec<usize> = ops.iter().map(|op| op.waits_for.len()).collect();
-    let mut ready: std::collections::VecDeque<usize> =
-        (0..ops.len()).filter(|idx| remaining[*idx] == 0).collect();
-    let mut interrupt = walk.input.interrupt.clone();
-    let mut interrupted = *interrupt.borrow();
-    let parallelism = walk.input.parallelism.max(1);
-    let mut running = futures::stream::FuturesUnordered::new();
-    loop {
-        while !interrupted && running.len() < parallelism {
-            let Some(op_idx) = ready.pop_front() else {
-                break;
-            };
-            running.push(async move { (op_idx, walk.execute(&ops[op_idx]).await) });
-        }
-        if running.is_empty() {
-            break;
-        }
-        use futures::StreamExt;
-        tokio::select! {
-            finished = running.next() => {
-                let Some((op_idx, outcome)) = finished else { break };
-                let failed = outcome != Outcome::Succeeded;
-                outcomes[op_idx] = outcome;
-                if failed {
-                    skip_successors(walk, ops, op_idx, &mut outcomes);
-                }
-                for &next in &ops[op_idx].unblocks {
-                    remaining[next] -= 1;
-                    if remaining[next] == 0 && outcomes[next] == Outcome::NotStarted {
-                        ready.push_back(next);
-                    }
-                }
-            }
-            changed = interrupt.changed(), if !interrupted => {
-                if changed.is_ok() && *interrupt.borrow() {
-                    interrupted = true;
-                    let _ = walk.input.events.send(ApplyEvent::Stopping { in_flight: running.len() });
-                }
-            }
-        }
-    }
-    (outcomes, interrupted)
-}
-
-fn skip_successors(walk: &Walk<'_>, ops: &[Op], failed_idx: usize, outcomes: &mut [Outcome]) {
-    let failed_address = &walk.input.plan.changes[ops[failed_idx].change_idx].address;
-    let mut stack: Vec<usize> = ops[failed_idx].unblocks.clone();
-    while let Some(op_idx) = stack.pop() {
-        if outcomes[op_idx] != Outcome::NotStarted {
-            continue;
-        }
-        let reason = format!("`{failed_address}` did not succeed");
-        outcomes[op_idx] = Outcome::Skipped(reason.clone());
-        let address = walk.input.plan.changes[ops[op_idx].change_idx]
-            .address
-            .clone();
-        let _ = walk
-            .input
-            .events
-            .send(ApplyEvent::Skipped { address, reason });
-        stack.extend(ops[op_idx].unblocks.iter().copied());
-    }
+    let tasks: Vec<schedule::Task<'_>> = ops
+        .iter()
+        .map(|op| schedule::Task {
+            address: &walk.input.plan.changes[op.change_idx].address,
+            n_waits: op.waits_for.len(),
+            unblocks: &op.unblocks,
+            reports_skip: true,
+        })
+        .collect();
+    schedule::run(
+        &tasks,
+        walk.input.parallelism,
+        walk.input.interrupt.clone(),
+        &walk.input.events,
+        |op_idx| walk.execute(&ops[op_idx]),
+    )
+    .await
 }
 
 impl Walk<'_> {
