@@ -2,8 +2,6 @@
 
 use std::io::{BufRead as _, Write as _};
 
-use tokio::sync::{mpsc, watch};
-
 use crate::apply::order::OpKind;
 use crate::apply::{self, ApplyInput, Outcome};
 use crate::plan::{Action, Mode, Plan};
@@ -14,7 +12,7 @@ use crate::value::Value;
 use super::args::{ApplyArgs, DestroyArgs, RunArgs};
 use super::load::{self, Loaded};
 use super::plan::{load_saved, lock, make_plan};
-use super::progress;
+use super::walk;
 use super::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 
 pub async fn run(args: ApplyArgs) -> u8 {
@@ -165,37 +163,24 @@ async fn execute(
             EXIT_ERROR
         })?;
     }
-    let journal = store.journal().await.map_err(|err| {
-        eprintln!("error[fk::state::journal]: {err}");
-        EXIT_ERROR
-    })?;
-    let (interrupt_tx, interrupt_rx) = watch::channel(false);
-    let interrupts = tokio::spawn(watch_interrupts(interrupt_tx));
-    let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let display = progress::spawn(events_rx);
+    let (io, handles) = walk::open(store).await?;
     let report = apply::run(ApplyInput {
         plan,
         module: &loaded.module,
         registry: &loaded.registry,
         state: plan.prior_state.clone(),
-        journal,
+        journal: io.journal,
         parallelism,
-        interrupt: interrupt_rx,
-        events: events_tx,
+        interrupt: io.interrupt,
+        events: io.events,
     })
     .await;
-    interrupts.abort();
-    let _ = display.await;
+    handles.finish().await;
 
     let mut final_state: State = report.state.clone();
     final_state.serial = plan.state_serial.unwrap_or(0) + 1;
     final_state.lineage = plan.prior_state.lineage.clone();
-    if let Err(err) = store.persist(&final_state).await {
-        eprintln!(
-            "error[fk::state::persist]: {err}\n  = help: the journal beside the state file still holds every finished operation; the next run reads it"
-        );
-        return Err(EXIT_ERROR);
-    }
+    walk::persist(store, &final_state).await?;
     if !report.diagnostics.is_empty() {
         eprint!("{}", report.diagnostics.render(&loaded.module.sources));
     }
@@ -213,22 +198,6 @@ async fn execute(
     } else {
         EXIT_ERROR
     })
-}
-
-pub(super) async fn watch_interrupts(interrupt: watch::Sender<bool>) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return;
-    }
-    let _ = interrupt.send(true);
-    eprintln!(
-        "\nInterrupt received: starting nothing new, waiting for the operations in flight to finish.\nPress Ctrl-C again to stop at once (the state stays consistent: every finished operation is already recorded)."
-    );
-    if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!(
-            "\nStopping now. Interrupted creates are recorded and will be adopted by the next run."
-        );
-        std::process::exit(i32::from(EXIT_INTERRUPTED));
-    }
 }
 
 fn print_summary(plan: &Plan, report: &apply::ApplyReport) {

@@ -5,19 +5,16 @@
 //! last, after everything that talks to it, and its snapshot sidecar writes the final
 //! snapshot when the group's containers receive SIGTERM.
 
-use tokio::sync::{mpsc, watch};
-
 use crate::apply::Outcome;
 use crate::graph;
 use crate::lifecycle::{self, LifecycleInput};
 use crate::provider::Action;
 use crate::state::StateStore;
 
-use super::apply::watch_interrupts;
 use super::args::LifecycleArgs;
 use super::load;
 use super::plan::lock;
-use super::progress;
+use super::walk;
 use super::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 
 pub async fn run(args: LifecycleArgs, action: Action) -> u8 {
@@ -82,36 +79,23 @@ async fn execute(
     action: Action,
     parallelism: usize,
 ) -> Result<u8, u8> {
-    let journal = store.journal().await.map_err(|err| {
-        eprintln!("error[fk::state::journal]: {err}");
-        EXIT_ERROR
-    })?;
-    let (interrupt_tx, interrupt_rx) = watch::channel(false);
-    let interrupts = tokio::spawn(watch_interrupts(interrupt_tx));
-    let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let display = progress::spawn(events_rx);
+    let (io, handles) = walk::open(store).await?;
     let serial = state.serial;
     let report = lifecycle::run(LifecycleInput {
         action,
         graph,
         registry: &loaded.registry,
         state,
-        journal,
+        journal: io.journal,
         parallelism,
-        interrupt: interrupt_rx,
-        events: events_tx,
+        interrupt: io.interrupt,
+        events: io.events,
     })
     .await;
-    interrupts.abort();
-    let _ = display.await;
+    handles.finish().await;
     let mut final_state = report.state.clone();
     final_state.serial = serial + 1;
-    if let Err(err) = store.persist(&final_state).await {
-        eprintln!(
-            "error[fk::state::persist]: {err}\n  = help: the journal beside the state file still holds every finished action; the next run reads it"
-        );
-        return Err(EXIT_ERROR);
-    }
+    walk::persist(store, &final_state).await?;
     if report.succeeded() {
         return Ok(EXIT_OK);
     }

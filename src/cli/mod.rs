@@ -12,6 +12,7 @@ mod load;
 mod plan;
 mod progress;
 mod state_cmd;
+mod walk;
 
 pub mod emulator;
 
