@@ -31,6 +31,7 @@ use std::collections::BTreeSet;
 
 use super::cloud::CloudProfile;
 use super::container_group_body::{CONFIG_KEYS, canonical};
+use super::container_group_state::REPAIR_REDEPLOY;
 use super::dns_label::check_label;
 use super::shape::text;
 use crate::provider::{AttrProblem, Attribute, PlannedChange, ReplaceCause, ResourceSchema, Type};
@@ -159,6 +160,9 @@ pub fn schema() -> ResourceSchema {
             Attribute::computed("fqdn", Type::String),
             Attribute::computed("state", Type::String)
                 .describe("`Running`, `Stopped`, ... (`fk stop` / `fk start`)"),
+            Attribute::computed("health", Type::Any).describe(
+                "null while healthy; else the problem, the planned repair, each container's state and the service's events",
+            ),
         ],
         remote: true,
     }
@@ -263,12 +267,40 @@ pub fn replace_causes(prior: &Value, planned: &Value) -> Vec<ReplaceCause> {
     causes
 }
 
-/// True when anything but `tags` differs between the configurable parts.
+/// True when anything but `tags` differs between the configurable parts, or the group is
+/// unhealthy: a PATCH would claim success while the group stays broken.
 pub fn needs_put(prior: &Value, planned: &Value) -> bool {
-    CONFIG_KEYS
-        .iter()
-        .filter(|key| **key != "tags")
-        .any(|key| changed(prior.get(key), planned.get(key)))
+    unhealthy(prior).is_some()
+        || CONFIG_KEYS
+            .iter()
+            .filter(|key| **key != "tags")
+            .any(|key| changed(prior.get(key), planned.get(key)))
+}
+
+/// The `health` of a state that needs repair (see `container_group_state::health`).
+pub fn unhealthy(state: &Value) -> Option<&Value> {
+    state.get("health").filter(|health| !health.is_null())
+}
+
+/// The planned repair of an unhealthy group: a replace cause, or a redeploy note.
+fn repair(health: &Value) -> (Option<ReplaceCause>, Option<String>) {
+    let problem = health
+        .get("problem")
+        .and_then(Value::as_str)
+        .unwrap_or("unhealthy");
+    if health.get("repair").and_then(Value::as_str) == Some(REPAIR_REDEPLOY) {
+        let note = format!(
+            "repairs the group: {problem}; redeploys it in place (a full PUT restarts every container)"
+        );
+        return (None, Some(note));
+    }
+    let cause = ReplaceCause {
+        path: key_path("health"),
+        reason: format!(
+            "{problem}; ACI cannot update a failed or terminated group in place: it is deleted and created again"
+        ),
+    };
+    (Some(cause), None)
 }
 
 /// The plan of one group: normal form, ACI's replace rules, restart and PATCH notes, and
@@ -281,10 +313,16 @@ pub fn plan(
 ) -> PlannedChange {
     let mut planned = canonical(config);
     let prior = prior.map(canonical);
-    let causes = prior
+    let mut causes = prior
         .as_ref()
         .map(|prior| replace_causes(prior, &planned))
         .unwrap_or_default();
+    let (repair_cause, repair_note) = prior
+        .as_ref()
+        .and_then(|prior| unhealthy(prior))
+        .map(repair)
+        .unwrap_or_default();
+    causes.extend(repair_cause);
     let kept = prior.as_ref().filter(|_| causes.is_empty());
     let kept_value = |key: &str| kept.and_then(|prior| prior.get(key)).cloned();
     let known = |key: &str| planned.get(key).and_then(Value::as_str).map(str::to_string);
@@ -307,8 +345,12 @@ pub fn plan(
         (Some(label), Some(location)) => Value::str(cloud.container_fqdn(label, &location)),
         _ => Value::Unknown,
     };
-    let state = kept_value("state").unwrap_or(Value::Unknown);
+    let state = match &repair_note {
+        Some(_) => Value::Unknown,
+        None => kept_value("state").unwrap_or(Value::Unknown),
+    };
     if let Some(fields) = planned.as_map_mut() {
+        fields.insert("health".into(), Value::Null);
         fields.insert("id".into(), id);
         fields.insert("ip_address".into(), ip_address);
         fields.insert("fqdn".into(), fqdn);
@@ -324,6 +366,8 @@ pub fn plan(
             delete_before_create = kept_label.map(|label| {
                 format!("the replacement keeps DNS label `{label}`, which is unique per region: the old group is deleted first")
             });
+        } else if let Some(note) = repair_note {
+            notes.push(note);
         } else if needs_put(prior, &planned) {
             notes.push(RESTART_NOTE.to_string());
         } else if changed(prior.get("tags"), planned.get("tags")) {

@@ -70,12 +70,123 @@ pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
             "state".into(),
             json_text(body, "/properties/instanceView/state"),
         ),
+        ("health".into(), health(body)),
     ]);
     let mut value = canonical(&Value::Map(state));
     if let Some(prior) = prior {
         keep_write_only(&mut value, prior);
     }
     value
+}
+
+/// How fk repairs an unhealthy group (see [`health`]).
+pub const REPAIR_REPLACE: &str = "replace";
+pub const REPAIR_REDEPLOY: &str = "redeploy";
+
+/// `Null` for a healthy group; otherwise what is wrong, as ARM reports it: `problem` (one
+/// line), `repair` ([`REPAIR_REPLACE`] or [`REPAIR_REDEPLOY`]), `containers` (one line each:
+/// state, reason, restart count) and `events` (the service's events, group's first).
+///
+/// Unhealthy means: provisioning `Failed`/`Canceled`; or a group that should run
+/// (`restartPolicy` `Always`) whose runtime state is terminated (`Succeeded`/`Failed`); or,
+/// once provisioning `Succeeded`, a container of such a group that is not `Running`. A group
+/// stopped (`Stopped`) is healthy: `fk stop` made it so. Transient provisioning states
+/// (`Pending`, `Creating`, `Repairing`, ...) are not judged: Microsoft says not to depend on
+/// them. A body without `instanceView` (a list answer, an old example) is not judged either.
+///
+/// Repair, per ACI's rules (`container-instances-update`): a Failed provisioning keeps
+/// retrying the same deployment, and a terminated group cannot be updated, so both are
+/// replaced (delete, then create); a group that provisioned but whose containers do not run
+/// is redeployed in place (a full PUT restarts every container).
+pub fn health(body: &Json) -> Value {
+    let props = body.get("properties").cloned().unwrap_or(Json::Null);
+    let text = |pointer: &str| props.pointer(pointer).and_then(Json::as_str);
+    let provisioning = text("/provisioningState");
+    let group_state = text("/instanceView/state");
+    let should_run = text("/restartPolicy").unwrap_or("Always") == "Always";
+    if group_state == Some("Stopped") {
+        return Value::Null;
+    }
+    let container_lines = container_lines(&props);
+    let not_running: Vec<&(String, bool)> = container_lines
+        .iter()
+        .filter(|(_, running)| !running)
+        .collect();
+    let (problem, repair) = match (provisioning, group_state) {
+        (Some(state @ ("Failed" | "Canceled")), _) => (
+            format!("provisioningState {state}: ACI keeps retrying a failed deployment"),
+            REPAIR_REPLACE,
+        ),
+        (_, Some(state @ ("Failed" | "Succeeded"))) if should_run => (
+            format!("the group has terminated (state {state}) but its restart policy is Always"),
+            REPAIR_REPLACE,
+        ),
+        (Some("Succeeded"), _) if should_run && !not_running.is_empty() => (
+            format!(
+                "{} of {} containers not running",
+                not_running.len(),
+                container_lines.len()
+            ),
+            REPAIR_REDEPLOY,
+        ),
+        _ => return Value::Null,
+    };
+    let events = super::container_group_api::events(body);
+    object(vec![
+        ("problem", Value::str(problem)),
+        ("repair", Value::str(repair)),
+        (
+            "containers",
+            Value::List(
+                container_lines
+                    .into_iter()
+                    .map(|(line, _)| Value::str(line))
+                    .collect(),
+            ),
+        ),
+        (
+            "events",
+            Value::List(events.into_iter().map(Value::str).collect()),
+        ),
+    ])
+}
+
+/// One line per container with an instance view (`etcd: Waiting (CrashLoopBackOff), 3
+/// restarts`) and whether it runs.
+fn container_lines(props: &Json) -> Vec<(String, bool)> {
+    let containers = props.get("containers").and_then(Json::as_array);
+    let mut lines = Vec::new();
+    for container in containers.into_iter().flatten() {
+        let Some(view) = container.pointer("/properties/instanceView") else {
+            continue;
+        };
+        let name = container.get("name").and_then(Json::as_str).unwrap_or("?");
+        let state = view
+            .pointer("/currentState/state")
+            .and_then(Json::as_str)
+            .unwrap_or("Unknown");
+        let mut line = format!("{name}: {state}");
+        let detail = view
+            .pointer("/currentState/detailStatus")
+            .and_then(Json::as_str)
+            .filter(|detail| !detail.is_empty());
+        let exit_code = view
+            .pointer("/currentState/exitCode")
+            .and_then(Json::as_i64);
+        match (detail, exit_code) {
+            (Some(detail), Some(code)) => line.push_str(&format!(" ({detail}, exit code {code})")),
+            (Some(detail), None) => line.push_str(&format!(" ({detail})")),
+            (None, Some(code)) => line.push_str(&format!(" (exit code {code})")),
+            (None, None) => {}
+        }
+        let restarts = view.get("restartCount").and_then(Json::as_i64).unwrap_or(0);
+        line.push_str(&format!(
+            ", {restarts} restart{}",
+            if restarts == 1 { "" } else { "s" }
+        ));
+        lines.push((line, state == "Running"));
+    }
+    lines
 }
 
 fn container_from_json(container: &Json, with_resources: bool) -> Value {

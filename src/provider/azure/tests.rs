@@ -419,3 +419,109 @@ fn engine_validator_reports_provider_checks_at_their_attribute() {
         "{codes:?}"
     );
 }
+
+/// A GET in the shape of Microsoft's `ContainerGroupsGet_Failed` example (2026-05-01): the
+/// deployment `Failed`, the group `Pending`, its container `Waiting` with restart count 0,
+/// a `FailedMount` event on the group and pull events on the container.
+fn failed_answer(config: &Value) -> Json {
+    let change = plan(&cloud(), "sub", None, config);
+    let mut answer = simulated_get(&to_body(&change.planned), "Failed", "Waiting");
+    answer["properties"]["instanceView"]["events"] = serde_json::json!([{
+        "name": "FailedMount", "type": "Normal", "count": 1,
+        "firstTimestamp": "2026-10-08T00:19:10Z", "lastTimestamp": "2026-10-08T00:19:10Z",
+        "message": "Output: mount error(2): Permission denied"
+    }]);
+    answer["properties"]["containers"][0]["properties"]["instanceView"]["events"] = serde_json::json!([{"name": "Pulled", "type": "Normal", "count": 1,
+            "message": "Successfully pulled image"}]);
+    answer
+}
+
+#[test]
+fn failed_group_is_drift_planned_as_a_replacement_with_its_reason_and_events() {
+    let config = full_group_config();
+    let applied_state = applied(&config);
+    let failed = from_response(&failed_answer(&config), Some(&applied_state));
+    let health = failed.get("health").expect("health read");
+    assert_eq!(health.get("repair"), Some(&Value::str("replace")));
+    let events: Vec<String> = health
+        .get("events")
+        .and_then(Value::as_list)
+        .into_iter()
+        .flatten()
+        .filter_map(|event| event.as_str().map(str::to_string))
+        .collect();
+    assert!(
+        events.contains(&"FailedMount: Output: mount error(2): Permission denied".to_string()),
+        "{events:?}"
+    );
+    let containers = health.get("containers").and_then(Value::as_list).cloned();
+    assert_eq!(
+        containers,
+        Some(vec![Value::str("etcd: Waiting, 0 restarts")])
+    );
+    let change = plan(&cloud(), "sub", Some(&failed), &config);
+    let paths: Vec<String> = change
+        .requires_replace
+        .iter()
+        .map(|cause| path_to_string(&cause.path))
+        .collect();
+    assert_eq!(paths, ["health"]);
+    assert!(
+        change.requires_replace[0]
+            .reason
+            .contains("provisioningState Failed")
+    );
+    assert!(
+        change.delete_before_create.is_some(),
+        "the replacement keeps the DNS label: delete first"
+    );
+    assert_eq!(change.planned.get("health"), Some(&Value::Null));
+    // The Failed shape with nothing else different is not "no change".
+    assert!(!change.planned.same_data(&failed));
+}
+
+#[test]
+fn provisioned_group_with_a_container_down_is_redeployed_in_place() {
+    let config = full_group_config();
+    let change = plan(&cloud(), "sub", None, &config);
+    let mut answer = simulated_get(&to_body(&change.planned), "Succeeded", "Running");
+    answer["properties"]["containers"][0]["properties"]["instanceView"] = serde_json::json!({
+        "restartCount": 4,
+        "currentState": {"state": "Terminated", "detailStatus": "Error", "exitCode": 1},
+        "events": [{"name": "Killing", "message": "Killing container with id abc."}]
+    });
+    let state = from_response(&answer, Some(&change.planned));
+    let change = plan(&cloud(), "sub", Some(&state), &config);
+    assert!(change.requires_replace.is_empty());
+    assert_eq!(change.notes.len(), 1);
+    assert!(
+        change.notes[0].contains("redeploys it in place"),
+        "{:?}",
+        change.notes
+    );
+    let health = state.get("health").expect("unhealthy");
+    assert_eq!(
+        health.get("containers").and_then(Value::as_list).cloned(),
+        Some(vec![Value::str(
+            "etcd: Terminated (Error, exit code 1), 4 restarts"
+        )])
+    );
+    assert!(
+        super::container_group::needs_put(&state, &change.planned),
+        "a repair is a PUT, never a tags PATCH"
+    );
+}
+
+#[test]
+fn stopped_and_still_provisioning_groups_are_not_repaired() {
+    let config = full_group_config();
+    let change = plan(&cloud(), "sub", None, &config);
+    let mut stopped = simulated_get(&to_body(&change.planned), "Succeeded", "Terminated");
+    stopped["properties"]["instanceView"]["state"] = serde_json::json!("Stopped");
+    let state = from_response(&stopped, Some(&change.planned));
+    assert_eq!(state.get("health"), Some(&Value::Null));
+    assert_no_change(&plan(&cloud(), "sub", Some(&state), &config), &state);
+    let creating = simulated_get(&to_body(&change.planned), "Creating", "Waiting");
+    let state = from_response(&creating, Some(&change.planned));
+    assert_eq!(state.get("health"), Some(&Value::Null));
+}
