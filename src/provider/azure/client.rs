@@ -9,7 +9,12 @@ use serde_json::Value as Json;
 
 use super::auth::TokenSource;
 use super::error::{ArmError, CloudError};
-use super::retry::{FailedAttempt, RetryPolicy, parse_retry_after, with_retries};
+use super::retry::{
+    FailedAttempt, RetryNotice, RetryPolicy, parse_retry_after, with_retries_observed,
+};
+
+/// Told about every retry before its wait (the CLI shows them).
+pub type RetryObserver = Arc<dyn Fn(&RetryNotice) + Send + Sync>;
 
 /// The api-version of `Microsoft.Resources` (resource groups, provider registration).
 pub const RESOURCES_API_VERSION: &str = "2021-04-01";
@@ -37,6 +42,7 @@ pub struct ArmClient {
     pub(crate) subscription_id: String,
     pub(crate) retry: RetryPolicy,
     pub(crate) poll_interval: Duration,
+    retry_observer: RetryObserver,
 }
 
 impl ArmClient {
@@ -61,7 +67,13 @@ impl ArmClient {
             subscription_id: subscription_id.to_string(),
             retry,
             poll_interval,
+            retry_observer: Arc::new(|_: &RetryNotice| {}),
         })
+    }
+
+    /// Shows every retry to `observer` from now on.
+    pub fn set_retry_observer(&mut self, observer: RetryObserver) {
+        self.retry_observer = observer;
     }
 
     pub fn subscription_id(&self) -> &str {
@@ -107,7 +119,10 @@ impl ArmClient {
         target: &str,
         body: Option<&Json>,
     ) -> Result<ArmResponse, ArmError> {
-        with_retries(&self.retry, |_| self.send_once(method, target, body)).await
+        with_retries_observed(&self.retry, self.retry_observer.as_ref(), |_| {
+            self.send_once(method, target, body)
+        })
+        .await
     }
 
     async fn send_once(

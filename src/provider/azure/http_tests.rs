@@ -719,3 +719,54 @@ async fn a_delete_answered_200_is_done_even_when_the_group_it_deleted_had_failed
     delete.wait(answer).await.expect("the delete succeeded");
     assert_eq!(arm.count("GET", "/containerGroups/"), 0, "nothing to poll");
 }
+
+#[tokio::test]
+async fn start_right_after_stop_waits_out_container_group_transitioning() {
+    let arm = TestArm::start().await;
+    let transitioning = "The container group 'fk-etcd' is still transitioning, please retry later.";
+    arm.on(
+        "POST",
+        "/fk-etcd/start",
+        vec![
+            Reply::error(409, "ContainerGroupTransitioning", transitioning),
+            Reply::error(409, "ContainerGroupTransitioning", transitioning),
+            Reply::empty(204),
+        ],
+    );
+    arm.on(
+        "GET",
+        "/containerGroups/fk-etcd",
+        vec![Reply::json(200, group_answer("Succeeded", "Running"))],
+    );
+    let mut provider = provider(&arm);
+    let notices = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = notices.clone();
+    provider.set_retry_observer(Arc::new(move |notice| {
+        if let Ok(mut seen) = seen.lock() {
+            seen.push(notice.reason.clone());
+        }
+    }));
+    let started = provider
+        .act(
+            &ctx(),
+            "azure_container_group",
+            GROUP_ID,
+            &planned_group(),
+            Action::Start,
+        )
+        .await
+        .expect("started after the group finished transitioning");
+    assert_eq!(
+        started.as_ref().and_then(|s| s.get("state")),
+        Some(&Value::str("Running"))
+    );
+    assert_eq!(arm.count("POST", "/fk-etcd/start"), 3);
+    let notices = notices.lock().map(|n| n.clone()).unwrap_or_default();
+    assert_eq!(
+        notices,
+        [
+            "another operation holds the resource (409 ContainerGroupTransitioning)",
+            "another operation holds the resource (409 ContainerGroupTransitioning)"
+        ]
+    );
+}

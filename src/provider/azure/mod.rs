@@ -104,6 +104,11 @@ impl AzureProvider {
         AzureProvider::new(config, tokens)
     }
 
+    /// Shows every retried request to `observer` (throttling, 5xx, "another operation").
+    pub fn set_retry_observer(&mut self, observer: client::RetryObserver) {
+        self.client.set_retry_observer(observer);
+    }
+
     pub fn config(&self) -> &AzureConfig {
         &self.config
     }

@@ -27,7 +27,59 @@ const ANOTHER_OPERATION_CODES: &[&str] = &[
     "RetryableErrorDueToAnotherOperation",
     "OperationInProgress",
     "ConflictingOperationInProgress",
+    // ACI: "container group ... is still transitioning, please retry later" (a start right
+    // after a stop, a PUT while a restart runs).
+    "ContainerGroupTransitioning",
 ];
+
+/// True for a 409 whose message says another operation holds the resource, whatever its
+/// code ("... is still transitioning, please retry later", "another operation is in
+/// progress").
+pub fn says_another_operation(status: Option<u16>, message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    status == Some(409)
+        && (message.contains("still transitioning")
+            || message.contains("another operation")
+            || message.contains("operation is in progress"))
+}
+
+/// One retry about to happen, for the user to see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryNotice {
+    /// The failed attempt (1-based).
+    pub attempt: u32,
+    pub delay: Duration,
+    /// `throttled by Azure (429)`, `Azure answered 503`, `another operation holds the
+    /// resource (409 ContainerGroupTransitioning)`, `no answer`.
+    pub reason: String,
+    /// `GET /subscriptions/.../containerGroups/fk-etcd`: never a body, never a secret.
+    pub request: String,
+}
+
+fn retry_reason(error: &ArmError, transport: bool) -> String {
+    if transport {
+        return "no answer from Azure".into();
+    }
+    let status = error.status().unwrap_or_default();
+    let code = error
+        .arm_code()
+        .map(|code| format!(" {code}"))
+        .unwrap_or_default();
+    match status {
+        429 => format!("throttled by Azure (429{code})"),
+        409 => format!("another operation holds the resource (409{code})"),
+        _ => format!("Azure answered {status}{code}"),
+    }
+}
+
+fn error_request(error: &ArmError) -> String {
+    match error {
+        ArmError::Http { method, path, .. } | ArmError::Transport { method, path, .. } => {
+            format!("{method} {path}")
+        }
+        _ => String::new(),
+    }
+}
 
 /// The decision table. `status` is `None` when no answer came (`transport_error`).
 pub fn is_retryable(status: Option<u16>, arm_code: Option<&str>, transport_error: bool) -> Retry {
@@ -119,6 +171,18 @@ pub struct FailedAttempt {
 /// [`is_retryable`] does not retry, or the policy's attempts run out; sleeps between.
 pub async fn with_retries<T, Fut>(
     policy: &RetryPolicy,
+    attempt: impl FnMut(u32) -> Fut,
+) -> Result<T, ArmError>
+where
+    Fut: Future<Output = Result<T, FailedAttempt>>,
+{
+    with_retries_observed(policy, &|_| {}, attempt).await
+}
+
+/// [`with_retries`], telling `observe` about every retry before it waits.
+pub async fn with_retries_observed<T, Fut>(
+    policy: &RetryPolicy,
+    observe: &(dyn Fn(&RetryNotice) + Send + Sync),
     mut attempt: impl FnMut(u32) -> Fut,
 ) -> Result<T, ArmError>
 where
@@ -131,13 +195,33 @@ where
             Err(failed) => failed,
         };
         let status = failed.error.status();
-        let decision = is_retryable(status, failed.error.arm_code(), failed.transport);
+        let mut decision = is_retryable(status, failed.error.arm_code(), failed.transport);
+        if decision == Retry::Never && says_another_operation(status, &error_message(&failed.error))
+        {
+            decision = Retry::Backoff;
+        }
         if decision != Retry::Backoff || !policy.allows_another(attempt_number) {
             return Err(failed.error);
         }
         let delay = policy.delay(attempt_number, failed.retry_after, jitter_unit());
+        observe(&RetryNotice {
+            attempt: attempt_number,
+            delay,
+            reason: retry_reason(&failed.error, failed.transport),
+            request: error_request(&failed.error),
+        });
         tokio::time::sleep(delay).await;
         attempt_number += 1;
+    }
+}
+
+fn error_message(error: &ArmError) -> String {
+    match error {
+        ArmError::Http {
+            cloud_error: Some(cloud),
+            ..
+        } => cloud.message.clone(),
+        _ => String::new(),
     }
 }
 
@@ -208,6 +292,72 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
+    fn conflict(code: &str, message: &str) -> FailedAttempt {
+        FailedAttempt {
+            error: ArmError::Http {
+                method: "POST".into(),
+                path: "/cg/start".into(),
+                status: 409,
+                cloud_error: Some(Box::new(crate::provider::azure::error::CloudError {
+                    code: code.into(),
+                    message: message.into(),
+                    details: Vec::new(),
+                })),
+                request_id: None,
+            },
+            retry_after: None,
+            transport: false,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transitioning_conflicts_are_retried_with_backoff_and_shown() {
+        let notices = std::sync::Mutex::new(Vec::new());
+        let observe = |notice: &RetryNotice| {
+            if let Ok(mut notices) = notices.lock() {
+                notices.push(notice.clone());
+            }
+        };
+        let started = tokio::time::Instant::now();
+        let result =
+            with_retries_observed(&RetryPolicy::default(), &observe, |attempt| async move {
+                match attempt {
+                    1 => Err(conflict(
+                        "ContainerGroupTransitioning",
+                        "The container group 'fk-etcd' is still transitioning, please retry later.",
+                    )),
+                    // The same answer under a generic code is still "retry later".
+                    2 => Err(conflict(
+                        "Conflict",
+                        "The container group 'fk-etcd' is still transitioning, please retry later.",
+                    )),
+                    _ => Ok("started"),
+                }
+            })
+            .await;
+        assert_eq!(result, Ok("started"));
+        let notices = notices.into_inner().unwrap_or_default();
+        assert_eq!(notices.len(), 2);
+        assert_eq!(
+            notices[0].reason,
+            "another operation holds the resource (409 ContainerGroupTransitioning)"
+        );
+        assert_eq!(notices[0].request, "POST /cg/start");
+        // Exponential backoff from 2 s with equal jitter: [1, 2] s then [2, 4] s.
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_secs(3), "waited {waited:?}");
+        assert!(waited <= Duration::from_secs(6), "waited {waited:?}");
+        // A plain conflict is a real one: not retried.
+        let calls = AtomicU32::new(0);
+        let plain: Result<(), ArmError> = with_retries(&RetryPolicy::default(), |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(conflict("Conflict", "The resource already exists.")) }
+        })
+        .await;
+        assert!(plain.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
     #[test]
     fn retry_decision_table() {
         let table: &[(Option<u16>, Option<&str>, bool, Retry)] = &[
@@ -247,6 +397,12 @@ mod tests {
             (
                 Some(429),
                 Some("RetryableErrorDueToAnotherOperation"),
+                false,
+                Retry::Backoff,
+            ),
+            (
+                Some(409),
+                Some("ContainerGroupTransitioning"),
                 false,
                 Retry::Backoff,
             ),
