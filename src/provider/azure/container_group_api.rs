@@ -27,20 +27,53 @@ pub struct ContainerGroups<'a> {
 }
 
 impl ContainerGroups<'_> {
-    /// PUT the whole desired body, then wait until the group is ready.
+    /// PUT the whole desired body, then wait until the group is ready. A group whose
+    /// create fails is stopped: ACI would keep retrying (and billing) it. Its events stay in
+    /// the error; the engine marks it tainted, so the next apply replaces it.
     pub async fn put(
         &self,
         ctx: &OpContext,
         id: &str,
         planned: &Value,
+        creating: bool,
     ) -> Result<Value, ProviderError> {
         let path = with_version(id, API_VERSION);
-        let fail = |error: ArmError| error.for_resource(&ctx.address);
+        // Refused outright: no group was made, nothing to stop.
         let response = self
             .client
             .send(Method::PUT, &path, Some(&to_body(planned)))
             .await
-            .map_err(fail)?;
+            .map_err(|error| error.for_resource(&ctx.address))?;
+        match self.wait_put(ctx, id, planned, response).await {
+            Err(error) if creating => Err(self.stop_failed_create(id, error).await),
+            other => other,
+        }
+    }
+
+    /// Stops a group whose create failed, saying so in the error.
+    async fn stop_failed_create(&self, id: &str, mut error: ProviderError) -> ProviderError {
+        let action = with_version(&format!("{id}/stop"), API_VERSION);
+        match self.client.send(Method::POST, &action, None).await {
+            Ok(_) => error.details.push(
+                "fk stopped the group so that ACI stops retrying and billing it; the next apply replaces it".into(),
+            ),
+            Err(stop_error) if stop_error.is_not_found() => {}
+            Err(stop_error) => error.details.push(format!(
+                "fk could not stop the failed group (ACI keeps retrying and billing it): {stop_error}"
+            )),
+        }
+        error
+    }
+
+    async fn wait_put(
+        &self,
+        ctx: &OpContext,
+        id: &str,
+        planned: &Value,
+        response: super::client::ArmResponse,
+    ) -> Result<Value, ProviderError> {
+        let path = with_version(id, API_VERSION);
+        let fail = |error: ArmError| error.for_resource(&ctx.address);
         ctx.report("provisioning");
         let operation = Operation {
             client: self.client,

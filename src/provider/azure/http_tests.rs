@@ -401,6 +401,7 @@ async fn failed_group_reports_the_service_events() {
             Reply::json(200, failed),
         ],
     );
+    arm.on("POST", "/fk-etcd/stop", vec![Reply::empty(204)]);
     let provider = provider(&arm);
     let error = provider
         .create(&ctx(), "azure_container_group", GROUP_ID, &planned_group())
@@ -415,6 +416,37 @@ async fn failed_group_reports_the_service_events() {
         "{:?}",
         error.details
     );
+    // ACI keeps retrying (and billing) a failed group: the failed create is stopped.
+    assert_eq!(arm.count("POST", "/fk-etcd/stop"), 1);
+    assert!(
+        error
+            .details
+            .iter()
+            .any(|d| d.contains("fk stopped the group")),
+        "{:?}",
+        error.details
+    );
+}
+
+#[tokio::test]
+async fn a_refused_create_stops_nothing() {
+    let arm = TestArm::start().await;
+    arm.on(
+        "PUT",
+        "/containerGroups/fk-etcd",
+        vec![Reply::error(
+            400,
+            "DnsNameLabelAlreadyTaken",
+            "The DNS name label 'fk-etcd' is not available.",
+        )],
+    );
+    arm.on("POST", "/fk-etcd/stop", vec![Reply::empty(204)]);
+    let error = provider(&arm)
+        .create(&ctx(), "azure_container_group", GROUP_ID, &planned_group())
+        .await
+        .expect_err("refused");
+    assert_eq!(error.code, "fk::azure::dns_name_label_already_taken");
+    assert_eq!(arm.count("POST", "/fk-etcd/stop"), 0);
 }
 
 #[tokio::test]

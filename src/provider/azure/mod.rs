@@ -149,7 +149,7 @@ impl AzureProvider {
                 {
                     self.groups().patch_tags(ctx, id, planned).await?
                 }
-                _ => self.groups().put(ctx, id, planned).await?,
+                _ => self.groups().put(ctx, id, planned, prior.is_none()).await?,
             },
             dns_label::TYPE => planned.clone(),
             other => return Err(unknown_type(other)),
