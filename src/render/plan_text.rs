@@ -232,6 +232,7 @@ fn render_change(out: &mut String, change: &ResourceChange, palette: &Palette) {
         .max()
         .unwrap_or(0);
     let mut n_unchanged = 0;
+    let mut n_rendered = 0;
     for row in &rows {
         let Some(row_mark) = row_symbol(row, change.action) else {
             let present =
@@ -246,6 +247,10 @@ fn render_change(out: &mut String, change: &ResourceChange, palette: &Palette) {
             .iter()
             .any(|cause| cause.path == row.path);
         render_row(out, row, row_mark, width, forces, palette);
+        n_rendered += 1;
+    }
+    if n_rendered == 0 && change.action == Action::Update {
+        render_hidden_changes(out, change, palette);
     }
     if n_unchanged > 0 && change.action != Action::Delete {
         let noun = if n_unchanged == 1 {
@@ -261,6 +266,36 @@ fn render_change(out: &mut String, change: &ResourceChange, palette: &Palette) {
                 .apply_to(format!("({n_unchanged} unchanged {noun} hidden)"))
         );
     }
+}
+
+/// An update whose rows all look unchanged (a secret that went from unset to set, say) still
+/// says what changes: one line per changed path, its value redacted when it is a secret.
+fn render_hidden_changes(out: &mut String, change: &ResourceChange, palette: &Palette) {
+    let (before, after) = (
+        change.before.clone().unwrap_or_default(),
+        change.after.clone().unwrap_or_default(),
+    );
+    let style = palette.for_symbol("~");
+    for path in crate::value::changed_paths(&before, &after) {
+        let parsed = crate::value::path_from_string(&path);
+        let secret = [&before, &after].iter().any(|value| {
+            value
+                .get_path(&parsed)
+                .is_some_and(|value| value.is_sensitive() || !value.sensitive_paths().is_empty())
+        }) || is_sensitive_path(&before, &parsed)
+            || is_sensitive_path(&after, &parsed);
+        let shown = if secret { SENSITIVE } else { "(changed)" };
+        let _ = writeln!(out, "      {} {path} = {shown}", style.apply_to("~"));
+    }
+}
+
+/// True when any value on the way to `path` is marked sensitive.
+fn is_sensitive_path(value: &Value, path: &[crate::value::PathSeg]) -> bool {
+    (0..=path.len()).any(|depth| {
+        value
+            .get_path(&path[..depth])
+            .is_some_and(|value| value.is_sensitive())
+    })
 }
 
 /// `+`, `-`, `~`, or `None` for an unchanged row.
@@ -534,5 +569,59 @@ fn render_outputs(out: &mut String, plan: &Plan, palette: &Palette) {
             palette.for_symbol(mark).apply_to(mark),
             output.name
         );
+    }
+}
+
+#[cfg(test)]
+mod hidden_change_tests {
+    use super::*;
+    use crate::addr::Address;
+
+    fn update(before: Value, after: Value) -> ResourceChange {
+        ResourceChange {
+            address: Address::new("azure_container_group", "etcd"),
+            action: Action::Update,
+            action_reason: None,
+            replace_causes: Vec::new(),
+            notes: vec!["updates in place: restarts every container of the group".into()],
+            prior_id: Some("/id".into()),
+            before: Some(before),
+            after: Some(after),
+            dependencies: Vec::new(),
+            create_before_destroy: false,
+            deposed: false,
+        }
+    }
+
+    #[test]
+    fn an_update_whose_only_change_is_a_secret_still_shows_a_line() {
+        // ARM held a secure variable fk cannot read back (a sensitive null); the module no
+        // longer sets it: every row looks unchanged, yet the group is updated.
+        let secret_held = Value::Map(
+            [("REF".to_string(), Value::Null.sensitive())]
+                .into_iter()
+                .collect(),
+        );
+        let before = Value::Map(
+            [
+                ("name".to_string(), Value::str("fk-etcd")),
+                ("secure_env".to_string(), secret_held),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        let after = Value::Map(
+            [("name".to_string(), Value::str("fk-etcd"))]
+                .into_iter()
+                .collect(),
+        );
+        let mut out = String::new();
+        render_change(&mut out, &update(before, after), &Palette::new(false));
+        assert!(
+            out.contains("~ secure_env.REF = (sensitive value)")
+                || out.contains("~ secure_env = (sensitive value)"),
+            "{out}"
+        );
+        assert!(!out.contains("hunter2"));
     }
 }

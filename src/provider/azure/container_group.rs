@@ -30,7 +30,8 @@
 use std::collections::BTreeSet;
 
 use super::cloud::CloudProfile;
-use super::container_group_body::{CONFIG_KEYS, canonical};
+use super::container_group_body::{CONFIG_KEYS, canonical, to_body};
+use super::container_group_extra::{merge, paths as extra_paths};
 use super::container_group_state::REPAIR_REDEPLOY;
 use super::dns_label::check_label;
 use super::shape::text;
@@ -160,6 +161,9 @@ pub fn schema() -> ResourceSchema {
             Attribute::computed("fqdn", Type::String),
             Attribute::computed("state", Type::String)
                 .describe("`Running`, `Stopped`, ... (`fk stop` / `fk start`)"),
+            Attribute::computed("unmodeled", Type::Any).describe(
+                "what the group carries that fk does not model (ARM's spelling): kept on every in-place update",
+            ),
             Attribute::computed("health", Type::Any).describe(
                 "null while healthy; else the problem, the planned repair, each container's state and the service's events",
             ),
@@ -345,12 +349,14 @@ pub fn plan(
         (Some(label), Some(location)) => Value::str(cloud.container_fqdn(label, &location)),
         _ => Value::Unknown,
     };
+    let (unmodeled, unmodeled_notes) = plan_unmodeled(prior.as_ref(), &planned, !causes.is_empty());
     let state = match &repair_note {
         Some(_) => Value::Unknown,
         None => kept_value("state").unwrap_or(Value::Unknown),
     };
     if let Some(fields) = planned.as_map_mut() {
         fields.insert("health".into(), Value::Null);
+        fields.insert("unmodeled".into(), unmodeled);
         fields.insert("id".into(), id);
         fields.insert("ip_address".into(), ip_address);
         fields.insert("fqdn".into(), fqdn);
@@ -374,12 +380,83 @@ pub fn plan(
             notes.push(PATCH_NOTE.to_string());
         }
     }
+    let changes_group = !notes.is_empty() || delete_before_create.is_some() || !causes.is_empty();
+    if changes_group && notes.first().map(String::as_str) != Some(PATCH_NOTE) {
+        notes.extend(unmodeled_notes);
+    }
     PlannedChange {
         planned,
         requires_replace: causes,
         notes,
         delete_before_create,
     }
+}
+
+/// What the plan keeps of the properties fk does not model (see `container_group_extra`),
+/// and the notes that name what is kept, removed, or cannot be resent.
+fn plan_unmodeled(prior: Option<&Value>, planned: &Value, replaced: bool) -> (Value, Vec<String>) {
+    let Some(extra) = prior
+        .and_then(|prior| prior.get("unmodeled"))
+        .filter(|extra| !extra.is_null())
+        .map(Value::to_json)
+    else {
+        return (Value::Null, Vec::new());
+    };
+    let list = |paths: Vec<String>| {
+        paths
+            .iter()
+            .map(|path| format!("`{path}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if replaced {
+        let note = format!(
+            "the replacement drops what fk does not model, set outside fk: {} (fk cannot recreate it; model it or set it again after apply)",
+            list(extra_paths(&extra))
+        );
+        return (Value::Null, vec![note]);
+    }
+    let mut body = to_body(planned);
+    let kept = merge(&mut body, &extra);
+    let mut notes = Vec::new();
+    if let Some(kept) = &kept {
+        notes.push(format!(
+            "keeps what fk does not model, set outside fk: {}",
+            list(extra_paths(kept))
+        ));
+        for (path, secret) in [
+            (
+                "/properties/imageRegistryCredentials",
+                "registry `password`",
+            ),
+            ("/properties/diagnostics/logAnalytics", "`workspaceKey`"),
+        ] {
+            if kept.pointer(path).is_some() {
+                notes.push(format!(
+                    "ARM never returns the {secret} of `{}`: the PUT resends it without, which ACI may refuse",
+                    path.trim_start_matches('/').replace('/', ".")
+                ));
+            }
+        }
+    }
+    let dropped: Vec<String> = extra_paths(&extra)
+        .into_iter()
+        .filter(|path| {
+            !kept
+                .as_ref()
+                .is_some_and(|kept| extra_paths(kept).contains(path))
+        })
+        .collect();
+    if !dropped.is_empty() {
+        notes.push(format!(
+            "removes what fk does not model along with the part of the group the module no longer has: {}",
+            list(dropped)
+        ));
+    }
+    (
+        kept.map_or(Value::Null, |kept| Value::from_json(&kept)),
+        notes,
+    )
 }
 
 /// A public IP needs ports, and each group port must be some container's port (ACI has no

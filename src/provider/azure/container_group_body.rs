@@ -347,7 +347,11 @@ pub fn to_body(planned: &Value) -> Json {
         );
     }
     body.insert("properties".into(), Json::Object(properties));
-    Json::Object(body)
+    let mut body = Json::Object(body);
+    if let Some(extra) = planned.get("unmodeled").filter(|extra| !extra.is_null()) {
+        super::container_group_extra::merge(&mut body, &extra.to_json());
+    }
+    body
 }
 
 fn planned_json(value: &Value, key: &str) -> Json {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::container_group_body::{PROBE_NUMBERS, canonical, field, object};
+use super::container_group_body::{PROBE_NUMBERS, canonical, field, object, to_body};
 use super::shape::{id_segment, json_text, tags_from_json};
 use crate::value::Value;
 
@@ -73,6 +73,13 @@ pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
         ("health".into(), health(body)),
     ]);
     let mut value = canonical(&Value::Map(state));
+    let extra = super::container_group_extra::unmodeled(body, &to_body(&value));
+    if let Some(fields) = value.as_map_mut() {
+        fields.insert(
+            "unmodeled".into(),
+            extra.as_ref().map_or(Value::Null, Value::from_json),
+        );
+    }
     if let Some(prior) = prior {
         keep_write_only(&mut value, prior);
     }
@@ -204,6 +211,8 @@ fn container_from_json(container: &Json, with_resources: bool) -> Value {
         };
         match variable.get("value").and_then(Json::as_str) {
             Some(value) => env.insert(name.to_string(), Value::str(value)),
+            // A Key Vault reference is not a secure value fk set: kept as `unmodeled`.
+            None if variable.get("secureValueReference").is_some() => continue,
             None => secure_env.insert(name.to_string(), Value::Null),
         };
     }

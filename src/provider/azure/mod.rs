@@ -21,6 +21,7 @@ pub mod config;
 pub mod container_group;
 pub mod container_group_api;
 pub mod container_group_body;
+pub mod container_group_extra;
 pub mod container_group_state;
 pub mod dns_label;
 pub mod error;

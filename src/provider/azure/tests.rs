@@ -525,3 +525,118 @@ fn stopped_and_still_provisioning_groups_are_not_repaired() {
     let state = from_response(&creating, Some(&change.planned));
     assert_eq!(state.get("health"), Some(&Value::Null));
 }
+
+/// The applied fixture group as ARM would show it after someone set, outside fk, a GPU
+/// request, `dnsConfig`, diagnostics, a Key Vault secret reference, a Key Vault-referenced
+/// variable and a managed identity: none of which fk models here.
+fn answer_with_unmodeled(config: &Value) -> (Value, Json) {
+    let change = plan(&cloud(), "sub", None, config);
+    let mut answer = simulated_get(&to_body(&change.planned), "Succeeded", "Running");
+    answer["identity"] =
+        serde_json::json!({"type": "SystemAssigned", "principalId": "p-1", "tenantId": "t-1"});
+    let properties = &mut answer["properties"];
+    properties["dnsConfig"] =
+        serde_json::json!({"nameServers": ["10.0.0.10"], "searchDomains": "cluster.local"});
+    properties["diagnostics"] = serde_json::json!({"logAnalytics": {"workspaceId": "ws-1", "logType": "ContainerInstanceLogs"}});
+    properties["secretReferences"] = serde_json::json!([{"name": "kv", "identity": "/uami", "secretReferenceUri": "https://v.vault.azure.net/secrets/s"}]);
+    let etcd = &mut properties["containers"][0]["properties"];
+    etcd["resources"]["requests"]["gpu"] = serde_json::json!({"count": 1, "sku": "V100"});
+    if let Some(variables) = etcd["environmentVariables"].as_array_mut() {
+        variables.push(serde_json::json!({"name": "VAULTED", "secureValueReference": "kv"}));
+    }
+    let state = from_response(&answer, Some(&change.planned));
+    (state, answer)
+}
+
+#[test]
+fn properties_fk_does_not_model_are_kept_on_update() {
+    let config = full_group_config();
+    let (state, _) = answer_with_unmodeled(&config);
+    assert_no_change(&plan(&cloud(), "sub", Some(&state), &config), &state);
+    let secure_env = state.get_path(&path_from_string("containers[0].secure_env"));
+    assert!(
+        secure_env.is_some_and(|env| env.get("VAULTED").is_none()),
+        "a Key Vault reference is not a secure value fk set"
+    );
+    let edited = with(
+        config,
+        &["containers", "0", "image"],
+        Value::str("etcd:next"),
+    );
+    let change = plan(&cloud(), "sub", Some(&state), &edited);
+    assert!(change.requires_replace.is_empty());
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|note| note.starts_with("keeps what fk does not model")
+                && note.contains("gpu.count")
+                && note.contains("properties.dnsConfig.nameServers")
+                && note.contains("identity.type")),
+        "{:?}",
+        change.notes
+    );
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|note| note.contains("workspaceKey")),
+        "a write-only secret that cannot be resent is named: {:?}",
+        change.notes
+    );
+    let body = to_body(&change.planned);
+    assert_eq!(
+        body.pointer("/identity/type"),
+        Some(&serde_json::json!("SystemAssigned"))
+    );
+    assert_eq!(
+        body.pointer("/identity/principalId"),
+        None,
+        "read-only fields stay out"
+    );
+    assert_eq!(
+        body.pointer("/properties/containers/0/properties/resources/requests/gpu/sku"),
+        Some(&serde_json::json!("V100"))
+    );
+    assert_eq!(
+        body.pointer("/properties/containers/0/properties/image"),
+        Some(&serde_json::json!("etcd:next"))
+    );
+    for pointer in [
+        "/properties/dnsConfig",
+        "/properties/diagnostics",
+        "/properties/secretReferences",
+    ] {
+        assert!(body.pointer(pointer).is_some(), "{pointer} kept");
+    }
+    let variables = body
+        .pointer("/properties/containers/0/properties/environmentVariables")
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let vaulted: Vec<&Json> = variables
+        .iter()
+        .filter(|variable| variable["name"] == "VAULTED")
+        .collect();
+    assert_eq!(
+        vaulted,
+        [&serde_json::json!({"name": "VAULTED", "secureValueReference": "kv"})],
+        "sent back as the reference, never as an empty secureValue"
+    );
+}
+
+#[test]
+fn a_replacement_names_the_unmodeled_properties_it_drops() {
+    let config = full_group_config();
+    let (state, _) = answer_with_unmodeled(&config);
+    let bigger = with(config, &["containers", "0", "cpu"], Value::Float(2.0));
+    let change = plan(&cloud(), "sub", Some(&state), &bigger);
+    assert!(!change.requires_replace.is_empty());
+    assert!(
+        change.notes.iter().any(|note| note
+            .starts_with("the replacement drops what fk does not model")
+            && note.contains("gpu.sku")),
+        "{:?}",
+        change.notes
+    );
+}
