@@ -64,6 +64,7 @@ pub async fn run(args: EmulatorArgs) -> u8 {
             fail_operations: args.fail_operation.clone(),
             require_registration: args.require_registration,
             seed: args.seed,
+            ..FaultConfig::default()
         },
         listen: Some(args.listen),
     };

@@ -5,6 +5,7 @@
 use super::arm_response::ArmResponse;
 use super::faults::{FaultConfig, FaultInjector};
 use super::server::{Shared, now_ms, settle};
+use super::world::GroupFailure;
 use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -35,11 +36,71 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
                 format!("the fault configuration is not valid: {error}"),
             ),
         },
+        ("POST", route) if route.starts_with("/_emulator/fail/") => {
+            fail_later(shared, &route["/_emulator/fail/".len()..], body)
+        }
+        ("POST", route) if route.starts_with("/_emulator/logs/") => {
+            inject_log(shared, &route["/_emulator/logs/".len()..], body)
+        }
         _ => ArmResponse::not_found(
             "NotFound",
             format!("the emulator has no route `{} {path}`", method.as_str()),
         ),
     }
+}
+
+/// `POST /_emulator/fail/{group name}` with `{"message": "..."}`: a group that provisioned
+/// fails now, as a group whose share key was rotated does on real ACI: provisioning `Failed`,
+/// the group `Pending`, its containers `Waiting`, a `FailedMount` event with the message.
+fn fail_later(shared: &Shared, name: &str, body: &[u8]) -> ArmResponse {
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|body| {
+            body.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "Output: mount error(2): Permission denied".into());
+    let now = now_ms();
+    let mut world = shared.lock_world();
+    settle(&mut world, now, shared.delay_ms());
+    let Some(record) = world
+        .container_groups
+        .values_mut()
+        .find(|record| record.name.eq_ignore_ascii_case(name))
+    else {
+        return ArmResponse::not_found("ResourceNotFound", format!("no container group `{name}`"));
+    };
+    record.failure = Some(GroupFailure::Mount {
+        volume: String::new(),
+        message,
+    });
+    let id = record.id.clone();
+    world.log_event(now, &id, "Failed");
+    if let Some(record) = world.container_groups.values_mut().find(|r| r.id == id) {
+        record.logged_phase = "Failed".into();
+    }
+    ArmResponse::empty(StatusCode::NO_CONTENT)
+}
+
+/// `POST /_emulator/logs/{group name}/{container name}` with text: lines the container
+/// printed, served by ContainerListLogs after what its start printed.
+fn inject_log(shared: &Shared, route: &str, body: &[u8]) -> ArmResponse {
+    let Some((group, container)) = route.split_once('/') else {
+        return ArmResponse::bad_request(
+            "InvalidRequestContent",
+            "the route is /_emulator/logs/{group}/{container}",
+        );
+    };
+    let text = String::from_utf8_lossy(body);
+    let mut world = shared.lock_world();
+    let key = format!("{group}/{container}").to_ascii_lowercase();
+    world
+        .container_logs
+        .entry(key)
+        .or_default()
+        .extend(text.lines().map(str::to_string));
+    ArmResponse::empty(StatusCode::NO_CONTENT)
 }
 
 /// `GET /msi/token?api-version=2019-08-01&resource=...` with header `x-identity-header`.

@@ -239,6 +239,19 @@ pub(crate) fn act(
             ArmResponse::empty(StatusCode::NO_CONTENT)
         }
         "start" if !stopped => ArmResponse::empty(StatusCode::NO_CONTENT),
+        "start"
+            if record.stopped_at_ms.is_some_and(|stopped_ms| {
+                context.now_ms < stopped_ms.saturating_add(context.stop_transition_ms)
+            }) =>
+        {
+            return ArmResponse::conflict(
+                "ContainerGroupTransitioning",
+                format!(
+                    "The container group '{}' is still transitioning, please retry later.",
+                    record.name
+                ),
+            );
+        }
         _ => {
             if let Some(answer) = refuse_while_busy(&record, context, "POST") {
                 return answer;
@@ -259,6 +272,67 @@ pub(crate) fn act(
     };
     world.container_groups.insert(key_of(&record.id), record);
     answer
+}
+
+/// `GET .../containers/{container}/logs[?tail=N]`: what the container printed, as
+/// `{"content": "..."}` (ContainerListLogs). A running container has printed the line its
+/// start writes (its command) and whatever a test injected; one that never ran has no log.
+pub(crate) fn logs(
+    world: &mut World,
+    context: &RequestContext<'_>,
+    subscription: &str,
+    group: &str,
+    name: &str,
+    container: &str,
+) -> ArmResponse {
+    let record = match find(world, subscription, group, name) {
+        Ok(record) => record.clone(),
+        Err(answer) => return answer,
+    };
+    let containers = record.body.pointer("/properties/containers");
+    let Some(spec) = containers
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
+    else {
+        return ArmResponse::not_found(
+            "ContainerNotFound",
+            format!("The container '{container}' is not found in container group '{name}'."),
+        );
+    };
+    let phase = GroupPhase::of(&record, context.now_ms, context.delay_ms);
+    let mut lines = Vec::new();
+    if matches!(phase, GroupPhase::Succeeded | GroupPhase::Stopped) {
+        let command: Vec<&str> = spec
+            .pointer("/properties/command")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let image = spec
+            .pointer("/properties/image")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let started = if command.is_empty() {
+            format!("starting {image}")
+        } else {
+            format!("starting {image}: {}", command.join(" "))
+        };
+        lines.push(started);
+    }
+    let key = format!("{name}/{container}").to_ascii_lowercase();
+    lines.extend(world.container_logs.get(&key).cloned().unwrap_or_default());
+    if let Some(tail) = context.tail {
+        let skip = lines.len().saturating_sub(tail);
+        lines.drain(..skip);
+    }
+    let mut content = lines.join("\n");
+    if !content.is_empty() {
+        content.push('\n');
+    }
+    ArmResponse::json(StatusCode::OK, serde_json::json!({ "content": content }))
 }
 
 /// Logs the phase changes of every group since the last request, in order.

@@ -26,6 +26,9 @@ pub struct FaultConfig {
     pub require_registration: bool,
     /// Seed of the throttling draw; the same seed gives the same 429s.
     pub seed: u64,
+    /// For this long after a stop, a start is answered 409 `ContainerGroupTransitioning`
+    /// ("still transitioning, please retry later"), as ACI does right after a stop.
+    pub stop_transition_ms: u64,
 }
 
 /// The live fault state: the configuration plus its random stream and burst counter.

@@ -26,6 +26,10 @@ pub(crate) struct RequestContext<'a> {
     pub fail_operations: &'a [String],
     /// Whether resource providers must be registered before use (a fault).
     pub require_registration: bool,
+    /// How long after a stop a start is refused as transitioning (a fault).
+    pub stop_transition_ms: u64,
+    /// The `tail` query parameter (container logs).
+    pub tail: Option<usize>,
 }
 
 impl RequestContext<'_> {
@@ -91,6 +95,12 @@ pub(crate) enum ArmRoute {
         group: String,
         name: String,
         action: String,
+    },
+    ContainerLogs {
+        subscription: String,
+        group: String,
+        name: String,
+        container: String,
     },
     ContainerGroupOperation {
         operation: String,
@@ -256,6 +266,24 @@ impl ArmRoute {
                 name: s(7),
                 action: (*action).to_owned(),
             },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.containerinstance",
+                "containergroups",
+                _,
+                "containers",
+                _,
+                "logs",
+            ] => ArmRoute::ContainerLogs {
+                subscription: s(1),
+                group: s(3),
+                name: s(7),
+                container: s(9),
+            },
             _ => return None,
         };
         Some(route)
@@ -274,7 +302,8 @@ impl ArmRoute {
             | ArmRoute::StorageOperation { .. } => ApiFamily::Storage,
             ArmRoute::ContainerGroups { .. }
             | ArmRoute::ContainerGroup { .. }
-            | ArmRoute::ContainerGroupAction { .. } => ApiFamily::ContainerInstance,
+            | ArmRoute::ContainerGroupAction { .. }
+            | ArmRoute::ContainerLogs { .. } => ApiFamily::ContainerInstance,
             ArmRoute::ContainerGroupOperation { .. } => ApiFamily::ContainerInstanceOperation,
         }
     }
@@ -288,7 +317,8 @@ impl ArmRoute {
             | ArmRoute::FileShare { subscription, .. } => Some((subscription, "Microsoft.Storage")),
             ArmRoute::ContainerGroups { subscription, .. }
             | ArmRoute::ContainerGroup { subscription, .. }
-            | ArmRoute::ContainerGroupAction { subscription, .. } => {
+            | ArmRoute::ContainerGroupAction { subscription, .. }
+            | ArmRoute::ContainerLogs { subscription, .. } => {
                 Some((subscription, "Microsoft.ContainerInstance"))
             }
             _ => None,
@@ -498,6 +528,15 @@ pub(crate) fn dispatch(
                 action,
             },
         ) => container_groups::act(world, context, &subscription, &group, &name, &action),
+        (
+            "GET",
+            ArmRoute::ContainerLogs {
+                subscription,
+                group,
+                name,
+                container,
+            },
+        ) => container_groups::logs(world, context, &subscription, &group, &name, &container),
         ("GET", ArmRoute::ContainerGroupOperation { operation }) => {
             operations::async_operation_status(world, context, &operation)
         }
@@ -585,6 +624,8 @@ mod robustness_tests {
                 file_share_validator: None,
                 fail_operations: &[],
                 require_registration: false,
+                stop_transition_ms: 0,
+                tail: None,
             };
             let group_path = "/subscriptions/s/resourcegroups/rg";
             let rg = ArmRoute::parse(group_path).expect("route");

@@ -369,6 +369,8 @@ async fn handle_arm(
         file_share_validator: shared.file_share_validator.as_ref(),
         fail_operations: &fault_config.fail_operations,
         require_registration: fault_config.require_registration,
+        stop_transition_ms: fault_config.stop_transition_ms,
+        tail: query.get("tail").and_then(|tail| tail.parse().ok()),
     };
     let mut world = shared.lock_world();
     settle(&mut world, context.now_ms, context.delay_ms);

@@ -31,6 +31,9 @@ pub struct World {
     pub registrations: BTreeMap<String, u64>,
     pub log: Vec<LogEntry>,
     pub next_log_seq: u64,
+    /// Lines a test injected into a container's log (`POST /_emulator/logs/{group}/{container}`),
+    /// keyed by lowercase `"{group name}/{container name}"`.
+    pub container_logs: BTreeMap<String, Vec<String>>,
     /// When this process started serving (ms since the Unix epoch): log times count from it.
     #[serde(skip)]
     pub log_epoch_ms: u64,
