@@ -209,7 +209,7 @@ fn uses_azure(module: &Module) -> bool {
 /// The Azure provider from `[provider.azure]` and the environment. Without usable
 /// credentials it is still built (so validate and plan work offline); the first call that
 /// needs a token reports why there is none.
-fn azure_provider(
+pub fn azure_provider(
     module: &Module,
     variables: &BTreeMap<String, Value>,
     diagnostics: &mut Diagnostics,
@@ -266,7 +266,10 @@ fn azure_provider(
         }
     };
     match AzureProvider::from_environment(config.clone(), &env) {
-        Ok(provider) => Some(provider),
+        Ok(mut provider) => {
+            provider.set_retry_observer(super::progress::retry_printer());
+            Some(provider)
+        }
         Err(err) => {
             let unavailable = UnavailableToken(err.message.clone());
             match AzureProvider::new(config, Arc::new(unavailable)) {

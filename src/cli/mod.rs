@@ -9,6 +9,7 @@ mod args;
 mod inspect;
 mod lifecycle;
 mod load;
+mod observe;
 mod plan;
 mod progress;
 mod state_cmd;
@@ -68,6 +69,10 @@ enum Command {
     State(args::StateCommand),
     /// Remove a lock left by a run that can no longer release it
     ForceUnlock(args::ForceUnlockArgs),
+    /// What ARM says about each container group now (exit 1 when unhealthy)
+    Status(observe::StatusArgs),
+    /// Print what a component's container printed (ARM ContainerListLogs)
+    Logs(observe::LogsArgs),
     /// Serve a local, ARM-compatible Azure for trying modules offline (until Ctrl-C)
     Emulator(emulator::EmulatorArgs),
 }
@@ -105,5 +110,7 @@ async fn run(command: Command) -> u8 {
         Command::Kubeconfig(args) => inspect::kubeconfig(args).await,
         Command::ForceUnlock(args) => inspect::force_unlock(args).await,
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Status(args) => observe::status(args).await,
+        Command::Logs(args) => observe::logs(args).await,
     }
 }

@@ -130,9 +130,97 @@ async fn show(mut events: UnboundedReceiver<ApplyEvent>, interactive: bool) {
     }
 }
 
+/// At most one retry line per this interval; the others are counted into the next line.
+const RETRY_LINE_EVERY: Duration = Duration::from_secs(2);
+
+/// Says on stderr that a request is retried ("throttled by Azure (429), retrying GET
+/// .../containerGroups/fk-etcd in 2s"), without flooding: one line per
+/// [`RETRY_LINE_EVERY`], the retries in between counted into it.
+pub fn retry_printer() -> crate::provider::azure::client::RetryObserver {
+    let limiter = std::sync::Mutex::new(RetryLines::default());
+    std::sync::Arc::new(move |notice| {
+        let line = limiter
+            .lock()
+            .ok()
+            .and_then(|mut lines| lines.offer(notice, Instant::now()));
+        if let Some(line) = line {
+            eprintln!("{line}");
+        }
+    })
+}
+
+/// The rate limit of retry lines.
+#[derive(Default)]
+pub struct RetryLines {
+    last: Option<Instant>,
+    held: usize,
+}
+
+impl RetryLines {
+    /// The line to print for `notice` at `now`, or `None` when it is only counted.
+    pub fn offer(
+        &mut self,
+        notice: &crate::provider::azure::retry::RetryNotice,
+        now: Instant,
+    ) -> Option<String> {
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < RETRY_LINE_EVERY)
+        {
+            self.held += 1;
+            return None;
+        }
+        self.last = Some(now);
+        let held = std::mem::take(&mut self.held);
+        let more = match held {
+            0 => String::new(),
+            1 => " (and 1 more request retried)".into(),
+            n => format!(" (and {n} more requests retried)"),
+        };
+        let delay = notice.delay.as_secs_f64();
+        let delay = if delay >= 1.0 || delay == 0.0 {
+            format!("{}s", delay.round() as u64)
+        } else {
+            format!("{delay:.1}s")
+        };
+        Some(format!(
+            "{}, retrying {} in {delay}{more}",
+            notice.reason, notice.request
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_lines_say_why_and_when_without_flooding() {
+        let notice = crate::provider::azure::retry::RetryNotice {
+            attempt: 1,
+            delay: Duration::from_secs(2),
+            reason: "throttled by Azure (429)".into(),
+            request: "GET /subscriptions/s/resourceGroups/fk".into(),
+        };
+        let mut lines = RetryLines::default();
+        let start = Instant::now();
+        assert_eq!(
+            lines.offer(&notice, start).as_deref(),
+            Some("throttled by Azure (429), retrying GET /subscriptions/s/resourceGroups/fk in 2s")
+        );
+        for ms in [100, 500, 1_900] {
+            assert_eq!(
+                lines.offer(&notice, start + Duration::from_millis(ms)),
+                None
+            );
+        }
+        let next = lines.offer(&notice, start + Duration::from_secs(3));
+        assert!(
+            next.as_deref()
+                .is_some_and(|line| line.ends_with("in 2s (and 3 more requests retried)")),
+            "{next:?}"
+        );
+    }
 
     #[test]
     fn elapsed_reads_like_terraform() {

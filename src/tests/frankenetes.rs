@@ -252,6 +252,20 @@ async fn throttling_errors_and_a_failed_group_still_converge() {
         .filter(|entry| matches!(entry, LogEntry::Request { status: 429, .. }))
         .count();
     assert!(throttled > 0, "the emulator throttled nothing");
+    // Retries are shown, not silent; the failed create is stopped so ACI stops billing it.
+    assert!(
+        first_text.contains("throttled by Azure (429"),
+        "{first_text}"
+    );
+    assert!(first_text.contains(", retrying "), "{first_text}");
+    assert!(first_text.contains("fk stopped the group"), "{first_text}");
+    let stopped_apiserver = cluster.log().iter().any(|entry| {
+        matches!(entry, LogEntry::Request { method, path, status, .. }
+            if method == "POST"
+                && path.to_lowercase().ends_with("/containergroups/frankenetes-apiserver/stop")
+                && (200..300).contains(status))
+    });
+    assert!(stopped_apiserver, "the failed apiserver group is stopped");
 
     // The fault is gone; the next apply finishes the job and the plan after it is empty.
     cluster.emulator.set_faults(FaultConfig {

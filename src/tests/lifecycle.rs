@@ -163,3 +163,140 @@ async fn a_failed_start_is_stopped_again_skips_its_dependents_and_a_second_start
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     assert!(!text(&plan).contains("stopped"), "{}", text(&plan));
 }
+
+/// `POST` to the emulator's admin API (not ARM): faults and injected logs.
+async fn admin_post(cluster: &Cluster, path: &str, body: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", cluster.emulator.base_url))
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the emulator answers");
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_failing_after_apply_is_drift_unhealthy_and_repaired_by_apply() {
+    let cluster = Cluster::start(300).await;
+    let apply = cluster.apply().await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let status = cluster.on_module("status", &[]).await;
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+
+    admin_post(
+        &cluster,
+        "/_emulator/fail/frankenetes-scheduler",
+        r#"{"message": "Output: mount error(2): Permission denied"}"#,
+    )
+    .await;
+    let plan = cluster.plan(&[]).await;
+    let plan_text = text(&plan);
+    assert_eq!(plan.status.code(), Some(2), "{plan_text}");
+    assert!(
+        plan_text.contains("azure_container_group.scheduler"),
+        "{plan_text}"
+    );
+    assert!(
+        plan_text.contains("provisioningState Failed"),
+        "{plan_text}"
+    );
+    assert!(
+        plan_text.contains("FailedMount: Output: mount error(2): Permission denied"),
+        "the service's events are in the plan:\n{plan_text}"
+    );
+
+    let status = cluster.on_module("status", &[]).await;
+    let status_text = text(&status);
+    assert_eq!(status.status.code(), Some(1), "{status_text}");
+    assert!(
+        status_text.contains("BAD azure_container_group.scheduler"),
+        "{status_text}"
+    );
+    assert!(status_text.contains("FailedMount"), "{status_text}");
+    let json = cluster.on_module("status", &["--json"]).await;
+    let report: serde_json::Value =
+        serde_json::from_slice(&json.stdout).expect("status --json prints JSON");
+    assert_eq!(report["healthy"], serde_json::json!(false));
+
+    let repair = cluster.apply().await;
+    assert_eq!(repair.status.code(), Some(0), "{}", text(&repair));
+    let plan = cluster.plan(&[]).await;
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let status = cluster.on_module("status", &[]).await;
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_right_after_stop_waits_out_container_group_transitioning() {
+    let cluster = Cluster::start(200).await;
+    let apply = cluster.apply().await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    cluster.emulator.set_faults(FaultConfig {
+        stop_transition_ms: 1_500,
+        ..FaultConfig::default()
+    });
+    let stop = cluster.on_module("stop", &[]).await;
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    let before = cluster.emulator.log_entries().len();
+    let start = cluster.on_module("start", &[]).await;
+    let start_text = text(&start);
+    assert_eq!(start.status.code(), Some(0), "{start_text}");
+    let log = cluster.emulator.log_entries().split_off(before);
+    let refused = log.iter().any(|entry| {
+        matches!(entry, LogEntry::Request { method, path, status: 409, .. }
+            if method == "POST" && path.to_lowercase().ends_with("/start"))
+    });
+    assert!(refused, "the emulator answered 409 Transitioning first");
+    assert!(
+        start_text
+            .contains("another operation holds the resource (409 ContainerGroupTransitioning)"),
+        "{start_text}"
+    );
+    let plan = cluster.plan(&[]).await;
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_print_what_the_emulator_holds_for_a_container() {
+    let cluster = Cluster::start(100).await;
+    let apply = cluster.apply().await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    admin_post(
+        &cluster,
+        "/_emulator/logs/frankenetes-etcd/backup",
+        "snapshot 1 saved to /snapshots/etcd-1.db\nsnapshot 2 saved to /snapshots/etcd-2.db\n",
+    )
+    .await;
+    let logs = cluster
+        .on_module("logs", &["etcd", "--container", "backup"])
+        .await;
+    let out = String::from_utf8_lossy(&logs.stdout).to_string();
+    assert_eq!(logs.status.code(), Some(0), "{}", text(&logs));
+    assert!(
+        out.contains("snapshot 1 saved to /snapshots/etcd-1.db"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("snapshot 2 saved to /snapshots/etcd-2.db\n"),
+        "{out}"
+    );
+    let tail = cluster
+        .on_module("logs", &["etcd", "--container", "backup", "--tail", "1"])
+        .await;
+    assert_eq!(
+        String::from_utf8_lossy(&tail.stdout),
+        "snapshot 2 saved to /snapshots/etcd-2.db\n"
+    );
+    let unknown = cluster
+        .on_module("logs", &["etcd", "--container", "nope"])
+        .await;
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        text(&unknown).contains("backup"),
+        "names the containers it has"
+    );
+}

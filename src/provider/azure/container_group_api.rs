@@ -114,6 +114,33 @@ impl ContainerGroups<'_> {
         Ok(body.map(|body| from_response(&body, Some(prior))))
     }
 
+    /// GET the group as ARM shows it (instance view, events), `None` when it is gone.
+    pub async fn view(&self, id: &str) -> Result<Option<Json>, ArmError> {
+        self.client
+            .get_optional(&with_version(id, API_VERSION))
+            .await
+    }
+
+    /// ContainerListLogs: what `container` printed, the last `tail` lines when given.
+    pub async fn logs(
+        &self,
+        id: &str,
+        container: &str,
+        tail: Option<u32>,
+    ) -> Result<String, ArmError> {
+        let mut path = with_version(&format!("{id}/containers/{container}/logs"), API_VERSION);
+        if let Some(tail) = tail {
+            path.push_str(&format!("&tail={tail}"));
+        }
+        let response = self.client.send(Method::GET, &path, None).await?;
+        Ok(response
+            .body
+            .get("content")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string())
+    }
+
     pub async fn delete(&self, id: &str) -> Result<(), ArmError> {
         let path = with_version(id, API_VERSION);
         let response = match self.client.send(Method::DELETE, &path, None).await {

@@ -110,6 +110,32 @@ impl AzureProvider {
         self.client.set_retry_observer(observer);
     }
 
+    /// The container group `id` as ARM shows it now (for `fk status`).
+    pub async fn container_group_view(
+        &self,
+        address: &Address,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, ProviderError> {
+        self.groups()
+            .view(id)
+            .await
+            .map_err(|error| error.for_resource(address))
+    }
+
+    /// What a container of the group `id` printed (ContainerListLogs, for `fk logs`).
+    pub async fn container_logs(
+        &self,
+        address: &Address,
+        id: &str,
+        container: &str,
+        tail: Option<u32>,
+    ) -> Result<String, ProviderError> {
+        self.groups()
+            .logs(id, container, tail)
+            .await
+            .map_err(|error| error.for_resource(address))
+    }
+
     pub fn config(&self) -> &AzureConfig {
         &self.config
     }

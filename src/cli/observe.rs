@@ -1,0 +1,436 @@
+//! `fk logs` and `fk status`: what ARM says about the applied container groups now, read
+//! through the same provider that applies them. Nothing here changes anything.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{Value as Json, json};
+
+use super::args::{StateArgs, VarArgs};
+use super::{EXIT_ERROR, EXIT_OK, load};
+use crate::addr::Address;
+use crate::diag::Diagnostics;
+use crate::provider::Provider;
+use crate::provider::azure::AzureProvider;
+use crate::provider::azure::container_group::TYPE as GROUP_TYPE;
+use crate::provider::azure::container_group_state::health;
+use crate::state::State;
+use crate::value::Value;
+
+/// How often `fk logs --follow` asks again.
+const FOLLOW_EVERY: Duration = Duration::from_secs(2);
+
+/// Events shown per group by `fk status`.
+const LAST_EVENTS: usize = 3;
+
+#[derive(Args, Debug, Clone)]
+pub struct LogsArgs {
+    pub module: PathBuf,
+    /// The component: a container group of the module (`etcd`, `apiserver`, ...)
+    pub component: String,
+    /// The container of the group (default: its first)
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// Only the last N lines
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u32>,
+    /// Keep printing new lines until Ctrl-C
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StatusArgs {
+    pub module: PathBuf,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// The module's Azure provider and its stored state.
+async fn open(
+    module: &std::path::Path,
+    vars: &VarArgs,
+    state: &StateArgs,
+) -> Result<(AzureProvider, State), u8> {
+    let loaded = load::module(module, vars)?;
+    let mut diagnostics = Diagnostics::default();
+    let provider = load::azure_provider(&loaded.module, &loaded.variables, &mut diagnostics);
+    let Some(provider) = provider else {
+        for diagnostic in diagnostics.iter() {
+            eprintln!("error[{}]: {}", diagnostic.code, diagnostic.message);
+        }
+        eprintln!("error[fk::cli::no_azure]: the module has no usable Azure provider");
+        return Err(EXIT_ERROR);
+    };
+    let store = load::store_of_dir(module, state)?;
+    match store.load().await {
+        Ok(Some(state)) => Ok((provider, state)),
+        Ok(None) => {
+            eprintln!(
+                "error[fk::cli::no_state]: no state for `{}` yet: apply it first",
+                module.display()
+            );
+            Err(EXIT_ERROR)
+        }
+        Err(err) => {
+            eprintln!("error[fk::state::load]: {err}");
+            Err(EXIT_ERROR)
+        }
+    }
+}
+
+/// The container groups in state: address, id, recorded value, stopped by `fk stop`.
+fn groups(state: &State) -> Vec<(Address, String, Value, bool)> {
+    state
+        .resources
+        .values()
+        .filter(|record| record.resource_type == GROUP_TYPE)
+        .map(|record| {
+            (
+                record.address(),
+                record.id.clone(),
+                record.value(),
+                record.is_stopped(),
+            )
+        })
+        .collect()
+}
+
+/// The group a component names: its address name (`etcd`, `virtual_kubelet`), or its ARM
+/// name (`frankenetes-etcd`) or that name's last part.
+fn find_group<'a>(
+    groups: &'a [(Address, String, Value, bool)],
+    component: &str,
+) -> Option<&'a (Address, String, Value, bool)> {
+    let wanted = component.replace('-', "_");
+    groups.iter().find(|(address, _, value, _)| {
+        let name = value.get("name").and_then(Value::as_str).unwrap_or("");
+        address.name == wanted || name == component || name.ends_with(&format!("-{component}"))
+    })
+}
+
+pub async fn logs(args: LogsArgs) -> u8 {
+    let (provider, state) = match open(&args.module, &args.vars, &args.state).await {
+        Ok(opened) => opened,
+        Err(code) => return code,
+    };
+    let groups = groups(&state);
+    let Some((address, id, value, _)) = find_group(&groups, &args.component) else {
+        let known: Vec<String> = groups.iter().map(|(a, ..)| a.name.clone()).collect();
+        eprintln!(
+            "error[fk::cli::unknown_component]: no container group `{}` in state (known: {})",
+            args.component,
+            known.join(", ")
+        );
+        return EXIT_ERROR;
+    };
+    let containers: Vec<String> = value
+        .get("containers")
+        .and_then(Value::as_list)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let container = match &args.container {
+        Some(name) if containers.contains(name) => name.clone(),
+        Some(name) => {
+            eprintln!(
+                "error[fk::cli::unknown_container]: `{address}` has no container `{name}` (it has: {})",
+                containers.join(", ")
+            );
+            return EXIT_ERROR;
+        }
+        None => match containers.first() {
+            Some(first) => first.clone(),
+            None => {
+                eprintln!("error[fk::cli::unknown_container]: `{address}` has no container");
+                return EXIT_ERROR;
+            }
+        },
+    };
+    let mut shown = match provider
+        .container_logs(address, id, &container, args.tail)
+        .await
+    {
+        Ok(content) => {
+            print!("{content}");
+            content
+        }
+        Err(err) => {
+            eprintln!("error[{}]: {}", err.code, err.message);
+            return EXIT_ERROR;
+        }
+    };
+    if !args.follow {
+        return EXIT_OK;
+    }
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return EXIT_OK,
+            _ = tokio::time::sleep(FOLLOW_EVERY) => {}
+        }
+        match provider
+            .container_logs(address, id, &container, args.tail)
+            .await
+        {
+            Ok(content) => {
+                print!("{}", new_part(&shown, &content));
+                shown = content;
+            }
+            Err(err) => eprintln!("warning[{}]: {}", err.code, err.message),
+        }
+    }
+}
+
+/// What `now` adds to `before`: the suffix after it, or, when the log was cut (ACI keeps the
+/// last lines only), the lines after the last one already shown.
+fn new_part<'a>(before: &str, now: &'a str) -> &'a str {
+    if let Some(rest) = now.strip_prefix(before) {
+        return rest;
+    }
+    let last_line = before.lines().last().unwrap_or("");
+    match now.rfind(&format!("{last_line}\n")) {
+        Some(at) if !last_line.is_empty() => &now[at + last_line.len() + 1..],
+        _ => now,
+    }
+}
+
+/// One group's status, as `fk status --json` prints it.
+async fn group_status(
+    provider: &AzureProvider,
+    address: &Address,
+    id: &str,
+    value: &Value,
+    stopped: bool,
+) -> Json {
+    let view = match provider.container_group_view(address, id).await {
+        Ok(Some(view)) => view,
+        Ok(None) => {
+            return json!({"address": address.to_string(), "healthy": false,
+                          "problem": "the group does not exist (deleted outside fk?)"});
+        }
+        Err(err) => {
+            return json!({"address": address.to_string(), "healthy": false,
+                          "problem": format!("cannot read it: {}", err.message)});
+        }
+    };
+    let text = |pointer: &str| view.pointer(pointer).and_then(Json::as_str).unwrap_or("");
+    let problem = health(&view);
+    let group_state = text("/properties/instanceView/state").to_string();
+    let healthy =
+        problem.is_null() && (group_state == "Running" || (stopped && group_state == "Stopped"));
+    let mut events: Vec<(String, String)> = Vec::new();
+    let mut push_events = |prefix: &str, list: Option<&Json>| {
+        for event in list.and_then(Json::as_array).into_iter().flatten() {
+            let at = event
+                .get("lastTimestamp")
+                .or_else(|| event.get("firstTimestamp"))
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_string();
+            let name = event.get("name").and_then(Json::as_str).unwrap_or("Event");
+            let message = event.get("message").and_then(Json::as_str).unwrap_or("");
+            events.push((at, format!("{prefix}{name}: {message}")));
+        }
+    };
+    push_events("", view.pointer("/properties/instanceView/events"));
+    let mut containers = Vec::new();
+    let mut started_at: Option<time::OffsetDateTime> = None;
+    for container in view
+        .pointer("/properties/containers")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = container.get("name").and_then(Json::as_str).unwrap_or("?");
+        let instance = container.pointer("/properties/instanceView");
+        let state = instance
+            .and_then(|v| v.pointer("/currentState/state"))
+            .and_then(Json::as_str)
+            .unwrap_or("Unknown");
+        let detail = instance
+            .and_then(|v| v.pointer("/currentState/detailStatus"))
+            .and_then(Json::as_str)
+            .unwrap_or("");
+        let restarts = instance
+            .and_then(|v| v.get("restartCount"))
+            .and_then(Json::as_i64)
+            .unwrap_or(0);
+        if state == "Running"
+            && let Some(start) = instance
+                .and_then(|v| v.pointer("/currentState/startTime"))
+                .and_then(Json::as_str)
+                .and_then(|start| {
+                    time::OffsetDateTime::parse(
+                        start,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .ok()
+                })
+        {
+            started_at = Some(started_at.map_or(start, |known| known.min(start)));
+        }
+        push_events(&format!("{name}: "), instance.and_then(|v| v.get("events")));
+        containers.push(
+            json!({"name": name, "state": state, "detail": detail, "restart_count": restarts}),
+        );
+    }
+    events.sort();
+    let last_events: Vec<String> = events
+        .iter()
+        .rev()
+        .take(LAST_EVENTS)
+        .rev()
+        .map(|(at, line)| {
+            if at.is_empty() {
+                line.clone()
+            } else {
+                format!("{at} {line}")
+            }
+        })
+        .collect();
+    let running_secs = started_at.map(|start| {
+        (time::OffsetDateTime::now_utc() - start)
+            .whole_seconds()
+            .max(0)
+    });
+    let cost = provider
+        .hourly_cost(GROUP_TYPE, value)
+        .and_then(|cost| cost.per_hour)
+        .map(|per_hour| {
+            if group_state == "Stopped" {
+                0.0
+            } else {
+                per_hour
+            }
+        });
+    json!({
+        "address": address.to_string(),
+        "name": text("/name"),
+        "provisioning_state": text("/properties/provisioningState"),
+        "state": group_state,
+        "healthy": healthy,
+        "problem": problem.get("problem").map(Value::to_json),
+        "containers": containers,
+        "last_events": last_events,
+        "running_seconds": running_secs,
+        "cost_per_hour_usd": cost,
+    })
+}
+
+pub async fn status(args: StatusArgs) -> u8 {
+    let (provider, state) = match open(&args.module, &args.vars, &args.state).await {
+        Ok(opened) => opened,
+        Err(code) => return code,
+    };
+    let mut report = Vec::new();
+    for (address, id, value, stopped) in groups(&state) {
+        report.push(group_status(&provider, &address, &id, &value, stopped).await);
+    }
+    let healthy = report
+        .iter()
+        .all(|group| group.get("healthy") == Some(&json!(true)));
+    if args.json {
+        let out = json!({"healthy": healthy, "container_groups": report});
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        for group in &report {
+            print_group(group);
+        }
+        println!(
+            "{}",
+            if healthy {
+                "Healthy."
+            } else {
+                "Unhealthy: `fk plan` shows the repair, `fk apply` makes it."
+            }
+        );
+    }
+    if healthy { EXIT_OK } else { EXIT_ERROR }
+}
+
+fn print_group(group: &Json) {
+    let text = |key: &str| group.get(key).and_then(Json::as_str).unwrap_or("");
+    let mark = if group.get("healthy") == Some(&json!(true)) {
+        "ok "
+    } else {
+        "BAD"
+    };
+    let ran = group
+        .get("running_seconds")
+        .and_then(Json::as_i64)
+        .map(|secs| {
+            format!(
+                ", running {}",
+                super::progress::format_elapsed(Duration::from_secs(secs.unsigned_abs()))
+            )
+        })
+        .unwrap_or_default();
+    let cost = group
+        .get("cost_per_hour_usd")
+        .and_then(Json::as_f64)
+        .map(|cost| format!(", ${cost:.4}/hour"))
+        .unwrap_or_default();
+    println!(
+        "{mark} {}: {} (provisioning {}){ran}{cost}",
+        text("address"),
+        text("state"),
+        text("provisioning_state")
+    );
+    if let Some(problem) = group.get("problem").and_then(Json::as_str) {
+        println!("      problem: {problem}");
+    }
+    for container in group
+        .get("containers")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let field = |key: &str| container.get(key).and_then(Json::as_str).unwrap_or("");
+        let detail = match field("detail") {
+            "" => String::new(),
+            detail => format!(" ({detail})"),
+        };
+        println!(
+            "      {}: {}{detail}, {} restarts",
+            field("name"),
+            field("state"),
+            container
+                .get("restart_count")
+                .and_then(Json::as_i64)
+                .unwrap_or(0)
+        );
+    }
+    for event in group
+        .get("last_events")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+    {
+        println!("      event {event}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_part;
+
+    #[test]
+    fn follow_prints_only_what_is_new() {
+        assert_eq!(new_part("a\nb\n", "a\nb\nc\n"), "c\n");
+        // The service keeps the last lines only: continue after the last one shown.
+        assert_eq!(new_part("a\nb\n", "b\nc\nd\n"), "c\nd\n");
+        assert_eq!(new_part("", "x\n"), "x\n");
+    }
+}
