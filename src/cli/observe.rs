@@ -337,15 +337,34 @@ pub async fn status(args: StatusArgs) -> u8 {
     for (address, id, value, stopped) in groups(&state) {
         report.push(group_status(&provider, &address, &id, &value, stopped).await);
     }
+    let kubeconfig = state
+        .outputs
+        .get("admin_kubeconfig")
+        .and_then(|output| output.value.as_str().map(str::to_string));
+    let readyz = match kubeconfig {
+        Some(kubeconfig) => readyz(&kubeconfig).await,
+        None => json!({"ok": false, "why": "the state has no `admin_kubeconfig` output"}),
+    };
+    let all_stopped = groups(&state).iter().all(|(.., stopped)| *stopped);
     let healthy = report
         .iter()
-        .all(|group| group.get("healthy") == Some(&json!(true)));
+        .all(|group| group.get("healthy") == Some(&json!(true)))
+        && (all_stopped || readyz.get("ok") == Some(&json!(true)));
     if args.json {
-        let out = json!({"healthy": healthy, "container_groups": report});
+        let out =
+            json!({"healthy": healthy, "container_groups": report, "apiserver_readyz": readyz});
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         for group in &report {
             print_group(group);
+        }
+        let text = |key: &str| readyz.get(key).and_then(Json::as_str).unwrap_or("");
+        if readyz.get("ok") == Some(&json!(true)) {
+            println!("ok  apiserver /readyz: {}", text("body").trim());
+        } else if all_stopped {
+            println!("--  apiserver /readyz: not asked, the cluster is stopped");
+        } else {
+            println!("BAD apiserver /readyz: {}", text("why"));
         }
         println!(
             "{}",
@@ -357,6 +376,80 @@ pub async fn status(args: StatusArgs) -> u8 {
         );
     }
     if healthy { EXIT_OK } else { EXIT_ERROR }
+}
+
+/// Where to reach the apiserver and how to prove who fk is, from the admin kubeconfig fk
+/// generated (base64-embedded PEM, one `key: value` per line).
+struct Kubeconfig {
+    server: String,
+    ca_pem: Vec<u8>,
+    identity_pem: Vec<u8>,
+}
+
+fn parse_kubeconfig(text: &str) -> Option<Kubeconfig> {
+    use base64::Engine as _;
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(&format!("{key}:")))
+            .map(|value| value.trim().trim_matches('"').to_string())
+    };
+    let decode = |key: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(field(key)?)
+            .ok()
+    };
+    let mut identity_pem = decode("client-certificate-data")?;
+    identity_pem.extend_from_slice(b"\n");
+    identity_pem.extend(decode("client-key-data")?);
+    Some(Kubeconfig {
+        server: field("server")?,
+        ca_pem: decode("certificate-authority-data")?,
+        identity_pem,
+    })
+}
+
+/// `GET {server}/readyz` with the admin client certificate: `{"ok", "body"}` or `{"ok":
+/// false, "why"}`. Never prints a key.
+async fn readyz(kubeconfig: &str) -> Json {
+    let Some(config) = parse_kubeconfig(kubeconfig) else {
+        return json!({"ok": false, "why": "the admin kubeconfig has no server, CA or client certificate"});
+    };
+    let url = format!("{}/readyz", config.server.trim_end_matches('/'));
+    let client = reqwest::Certificate::from_pem(&config.ca_pem)
+        .and_then(|ca| Ok((ca, reqwest::Identity::from_pem(&config.identity_pem)?)))
+        .and_then(|(ca, identity)| {
+            reqwest::Client::builder()
+                .tls_certs_only([ca])
+                .identity(identity)
+                .timeout(Duration::from_secs(5))
+                .build()
+        });
+    let client = match client {
+        Ok(client) => client,
+        Err(err) => {
+            return json!({"ok": false, "why": format!("cannot use the admin credentials: {err}")});
+        }
+    };
+    match client.get(&url).send().await {
+        Ok(response) if response.status().is_success() => {
+            let body = response.text().await.unwrap_or_default();
+            json!({"ok": true, "url": url, "body": body})
+        }
+        Ok(response) => {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            json!({"ok": false, "url": url, "why": format!("{url} answered {status}: {}", body.trim())})
+        }
+        Err(err) => {
+            let mut why = format!("{url} is not reachable: {err}");
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                why.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            json!({"ok": false, "url": url, "why": why})
+        }
+    }
 }
 
 fn print_group(group: &Json) {
@@ -424,7 +517,41 @@ fn print_group(group: &Json) {
 
 #[cfg(test)]
 mod tests {
-    use super::new_part;
+    use super::{new_part, parse_kubeconfig, readyz};
+    use base64::Engine as _;
+
+    fn kubeconfig(server: &str) -> String {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("certificate");
+        let b64 = |pem: String| base64::engine::general_purpose::STANDARD.encode(pem);
+        format!(
+            "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    server: {server}\n  name: c\nusers:\n- name: admin\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n",
+            b64(cert.pem()),
+            b64(cert.pem()),
+            b64(key.serialize_pem())
+        )
+    }
+
+    #[tokio::test]
+    async fn readyz_says_why_when_the_apiserver_cannot_be_reached() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        drop(listener);
+        let text = kubeconfig(&format!("https://127.0.0.1:{port}"));
+        let parsed = parse_kubeconfig(&text).expect("parses");
+        assert_eq!(parsed.server, format!("https://127.0.0.1:{port}"));
+        assert!(parsed.ca_pem.starts_with(b"-----BEGIN CERTIFICATE-----"));
+        let answer = readyz(&text).await;
+        assert_eq!(answer["ok"], serde_json::json!(false));
+        let why = answer["why"].as_str().unwrap_or_default();
+        assert!(why.contains("/readyz is not reachable"), "{why}");
+        assert!(!why.contains("PRIVATE KEY"), "never a key");
+        assert!(parse_kubeconfig("apiVersion: v1\n").is_none());
+    }
 
     #[test]
     fn follow_prints_only_what_is_new() {
