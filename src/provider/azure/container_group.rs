@@ -355,8 +355,19 @@ pub fn plan(
         None => kept_value("state").unwrap_or(Value::Unknown),
     };
     if let Some(fields) = planned.as_map_mut() {
-        fields.insert("health".into(), Value::Null);
-        fields.insert("unmodeled".into(), unmodeled);
+        // A state written before fk read these has neither: planning from it (no refresh)
+        // must not invent a change.
+        let recorded = |key: &str| {
+            prior
+                .as_ref()
+                .is_none_or(|prior| prior.as_map().is_some_and(|map| map.contains_key(key)))
+        };
+        if recorded("health") {
+            fields.insert("health".into(), Value::Null);
+        }
+        if recorded("unmodeled") || !unmodeled.is_null() {
+            fields.insert("unmodeled".into(), unmodeled);
+        }
         fields.insert("id".into(), id);
         fields.insert("ip_address".into(), ip_address);
         fields.insert("fqdn".into(), fqdn);

@@ -640,3 +640,14 @@ fn a_replacement_names_the_unmodeled_properties_it_drops() {
         change.notes
     );
 }
+
+#[test]
+fn a_state_recorded_before_health_and_unmodeled_existed_replans_to_no_change() {
+    let config = full_group_config();
+    let mut state = applied(&config);
+    if let Some(fields) = state.as_map_mut() {
+        fields.remove("health");
+        fields.remove("unmodeled");
+    }
+    assert_no_change(&plan(&cloud(), "sub", Some(&state), &config), &state);
+}
