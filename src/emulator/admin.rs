@@ -39,6 +39,9 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
         ("POST", route) if route.starts_with("/_emulator/fail/") => {
             fail_later(shared, &route["/_emulator/fail/".len()..], body)
         }
+        ("POST", route) if route.starts_with("/_emulator/crash/") => {
+            crash(shared, &route["/_emulator/crash/".len()..])
+        }
         ("POST", route) if route.starts_with("/_emulator/logs/") => {
             inject_log(shared, &route["/_emulator/logs/".len()..], body)
         }
@@ -80,6 +83,30 @@ fn fail_later(shared: &Shared, name: &str, body: &[u8]) -> ArmResponse {
     if let Some(record) = world.container_groups.values_mut().find(|r| r.id == id) {
         record.logged_phase = "Failed".into();
     }
+    ArmResponse::empty(StatusCode::NO_CONTENT)
+}
+
+/// `POST /_emulator/crash/{group name}/{container name}`: the container starts crashing
+/// now (exit code 1, restarted with back-off, its restart count growing) while the group
+/// stays provisioned: a group whose containers do not run.
+fn crash(shared: &Shared, route: &str) -> ArmResponse {
+    let Some((name, container)) = route.split_once('/') else {
+        return ArmResponse::bad_request(
+            "InvalidRequestContent",
+            "the route is /_emulator/crash/{group}/{container}",
+        );
+    };
+    let now = now_ms();
+    let mut world = shared.lock_world();
+    settle(&mut world, now, shared.delay_ms());
+    let Some(record) = world
+        .container_groups
+        .values_mut()
+        .find(|record| record.name.eq_ignore_ascii_case(name))
+    else {
+        return ArmResponse::not_found("ResourceNotFound", format!("no container group `{name}`"));
+    };
+    record.crashed.insert(container.to_string(), now);
     ArmResponse::empty(StatusCode::NO_CONTENT)
 }
 

@@ -276,11 +276,23 @@ fn add_instance_views(
                 "detailStatus": "Stopped",
             }),
         };
-        let events = container_events(group, original, phase, delay_ms);
+        let mut events = container_events(group, original, phase, delay_ms);
+        let mut restart_count = 0;
+        let mut current_state = current_state;
+        let name = original.get("name").and_then(Value::as_str).unwrap_or("");
+        if let (GroupPhase::Succeeded, Some(since)) = (phase, group.crashed.get(name)) {
+            (current_state, restart_count) = crash_loop(*since, now_ms);
+            events.push(event(
+                "BackOff",
+                "Back-off restarting failed container",
+                "Warning",
+                now_ms.max(*since),
+            ));
+        }
         let container_properties = ensure_object(entry(container, "properties"));
         container_properties.insert(
             "instanceView".into(),
-            json!({ "restartCount": 0, "currentState": current_state, "events": events }),
+            json!({ "restartCount": restart_count, "currentState": current_state, "events": events }),
         );
     }
     for init_container in array_items(properties.get_mut("initContainers")) {
@@ -306,6 +318,25 @@ fn add_instance_views(
         "instanceView".into(),
         json!({ "state": state, "events": group_level_events(group, phase, delay_ms) }),
     );
+}
+
+/// How often a crash-looping container of the emulator restarts.
+const CRASH_PERIOD_MS: u64 = 1_000;
+
+/// A container crashing since `since_ms`, at `now_ms`: it exits with code 1 and is restarted
+/// every [`CRASH_PERIOD_MS`], so its restart count grows with time; between runs it waits in
+/// back-off (`Waiting`, `CrashLoopBackOff`), the first half of each period, and shows its
+/// last exit (`Terminated`) the second half.
+fn crash_loop(since_ms: u64, now_ms: u64) -> (Value, u64) {
+    let elapsed = now_ms.saturating_sub(since_ms);
+    let restarts = 1 + elapsed / CRASH_PERIOD_MS;
+    let state = if elapsed % CRASH_PERIOD_MS < CRASH_PERIOD_MS / 2 {
+        json!({ "state": "Waiting", "detailStatus": "CrashLoopBackOff" })
+    } else {
+        json!({ "state": "Terminated", "exitCode": 1, "detailStatus": "Error",
+                "finishTime": rfc3339(now_ms) })
+    };
+    (state, restarts)
 }
 
 fn group_level_events(
@@ -398,4 +429,20 @@ fn entry<'v>(value: &'v mut Value, member: &str) -> &'v mut Value {
 
 fn array_items(value: Option<&mut Value>) -> impl Iterator<Item = &mut Value> {
     value.and_then(Value::as_array_mut).into_iter().flatten()
+}
+
+#[cfg(test)]
+mod crash_tests {
+    use super::crash_loop;
+
+    #[test]
+    fn a_crash_loop_restarts_more_as_time_passes_and_alternates_back_off_and_exit() {
+        let (first, first_count) = crash_loop(10_000, 10_100);
+        assert_eq!(first["state"], "Waiting");
+        assert_eq!(first["detailStatus"], "CrashLoopBackOff");
+        let (later, later_count) = crash_loop(10_000, 13_700);
+        assert_eq!(later["state"], "Terminated");
+        assert_eq!(later["exitCode"], 1);
+        assert_eq!((first_count, later_count), (1, 4));
+    }
 }

@@ -112,6 +112,7 @@ pub(crate) fn put(
         fqdn,
         principal_id,
         logged_phase: String::new(),
+        crashed: Default::default(),
     };
     let async_operation = begin_provisioning(world, context, &mut record);
     let body = container_group_view::render(&record, context.now_ms, context.delay_ms, true);
@@ -257,6 +258,7 @@ pub(crate) fn act(
                 return answer;
             }
             record.stopped_at_ms = None;
+            record.crashed.clear();
             record.generation += 1;
             record.operation_started_ms = context.now_ms;
             record.operation_kind = action.to_owned();

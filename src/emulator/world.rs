@@ -105,6 +105,10 @@ pub struct ContainerGroupRecord {
     pub principal_id: Option<String>,
     /// The last phase written to the log, so transitions are logged once, in order.
     pub logged_phase: String,
+    /// Containers that crash-loop since (ms), by name (`POST /_emulator/crash/...`); a
+    /// redeploy, start or restart runs them afresh.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub crashed: BTreeMap<String, u64>,
 }
 
 /// Shows everything but the body, which holds secure values and storage keys.

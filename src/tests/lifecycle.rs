@@ -318,3 +318,36 @@ async fn logs_print_what_the_emulator_holds_for_a_container() {
         "names the containers it has"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_looping_container_is_redeployed_in_place() {
+    let cluster = Cluster::start(100).await;
+    let apply = cluster.apply().await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    admin_post(
+        &cluster,
+        "/_emulator/crash/frankenetes-scheduler/kube-scheduler",
+        "",
+    )
+    .await;
+    let plan = cluster.plan(&[]).await;
+    let plan_text = text(&plan);
+    assert_eq!(plan.status.code(), Some(2), "{plan_text}");
+    assert!(plan_text.contains("redeploys it in place"), "{plan_text}");
+    assert!(
+        plan_text.contains("BackOff: Back-off restarting failed container"),
+        "{plan_text}"
+    );
+    assert!(!plan_text.contains("must be replaced"), "{plan_text}");
+    let before = cluster.emulator.log_entries().len();
+    let repair = cluster.apply().await;
+    assert_eq!(repair.status.code(), Some(0), "{}", text(&repair));
+    let log = cluster.emulator.log_entries().split_off(before);
+    let put = log.iter().any(|entry| {
+        matches!(entry, LogEntry::Request { method, path, .. }
+            if method == "PUT" && path.to_lowercase().ends_with("/containergroups/frankenetes-scheduler"))
+    });
+    assert!(put, "the repair is a full PUT, not a tags PATCH");
+    let plan = cluster.plan(&[]).await;
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+}
