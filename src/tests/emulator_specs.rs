@@ -84,6 +84,7 @@ async fn accepts_every_example_request_with_a_listed_status() {
         "ContainerGroupsCreateOrUpdate.json",
         "ContainerGroupsGet_Succeeded.json",
         "ContainerGroupsUpdate.json",
+        "ContainerListLogs.json",
         "ContainerGroupsList.json",
         "ContainerGroupsStop.json",
         "ContainerGroupsStart.json",
@@ -131,6 +132,32 @@ async fn accepts_every_example_request_with_a_listed_status() {
                 updated
             }
             "ContainerGroupsGet_Succeeded.json" | "ContainerGroupsList.json" => continue,
+            "ContainerListLogs.json" => {
+                // A group of our own holding the example's container, then its log with
+                // the example's `tail`.
+                let name = format!("{}-logs", param(&example, "containerGroupName"));
+                let container = param(&example, "containerName");
+                let path = cg_path(group, &name);
+                let body = json!({"location": "eastus", "properties": {
+                    "osType": "Linux",
+                    "containers": [{"name": container, "properties": {
+                        "image": "busybox:1.36", "command": ["sh", "-c", "echo hello"],
+                        "resources": {"requests": {"cpu": 1, "memoryInGB": 1}}}}]}});
+                let created = cloud.put(&path, body).await;
+                if let Some(operation) = created.header("azure-asyncoperation") {
+                    cloud.wait_async(&operation).await;
+                }
+                let tail = example["parameters"]["tail"].as_u64().unwrap_or(10);
+                let logs_path =
+                    path.replace('?', &format!("/containers/{container}/logs?tail={tail}&"));
+                let answer = cloud.get(&logs_path).await;
+                let content = answer.body["content"].as_str().unwrap_or_else(|| {
+                    panic!("{} {} {}", created.status, created.body, answer.body)
+                });
+                assert!(content.contains("echo hello"), "{content}");
+                assert!(content.lines().count() as u64 <= tail);
+                answer
+            }
             "ContainerGroupsUpdate.json" => {
                 let path = cg_path("demo", param(&example, "containerGroupName"));
                 let patched = cloud
