@@ -150,6 +150,13 @@ fn module_etcd_command(root: &Path, client_port: u16, peer_port: u16) -> Vec<Str
             {
                 return read_module_file(file);
             }
+            // etcd 3.6 (the module's image) names it without the prefix 3.5 (the test's
+            // binary) still needs (etcd v3.6.0 `server/etcdmain/config.go`).
+            let argument = if argument.starts_with("--watch-progress-notify-interval=") {
+                format!("--experimental-{}", &argument[2..])
+            } else {
+                argument.to_string()
+            };
             argument
                 .replace("/tools/sh", "sh")
                 .replace("${dns_label.etcd.fqdn}", "127.0.0.1")
