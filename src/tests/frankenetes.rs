@@ -90,6 +90,32 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
         "controller-manager, scheduler and virtual-kubelet overlap"
     );
 
+    // The virtual kubelet's identity: its role assignment is refused with PrincipalNotFound
+    // while the new principal replicates, retried until it is made, and only then is the
+    // virtual kubelet's group created, with the identity and its client id.
+    let assignment = |status: u16| {
+        log.iter().find_map(|entry| match entry {
+            LogEntry::Request {
+                seq,
+                method,
+                path,
+                status: answered,
+                ..
+            } if method == "PUT"
+                && path
+                    .to_lowercase()
+                    .contains("/microsoft.authorization/roleassignments/")
+                && *answered == status =>
+            {
+                Some(*seq)
+            }
+            _ => None,
+        })
+    };
+    let refused = assignment(400).expect("a PrincipalNotFound answer");
+    let made = assignment(201).expect("the role assignment is made");
+    assert!(refused < made && made < put("virtual-kubelet"));
+
     // No secret reached the output.
     let state: serde_json::Value = serde_json::from_slice(
         &std::fs::read(cluster.dir.path().join("state/frankenetes.json")).unwrap(),
@@ -100,6 +126,18 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
             .as_str()
             .expect("the storage key is in state")
             .to_string();
+    let vk = &state["resources"]["azure_container_group.virtual_kubelet"]["attributes"];
+    let identity =
+        &state["resources"]["azure_user_assigned_identity.virtual_kubelet"]["attributes"];
+    assert_eq!(vk["identity"][0], identity["id"]);
+    assert_eq!(
+        vk["containers"][0]["env"]["VIRTUALNODE_USER_IDENTITY_CLIENTID"],
+        identity["client_id"]
+    );
+    assert_eq!(
+        state["resources"]["azure_role_assignment.virtual_kubelet"]["attributes"]["principal_id"],
+        identity["principal_id"]
+    );
     let mut secrets = vec![storage_key];
     for (address, resource) in state["resources"].as_object().unwrap() {
         if address.starts_with("tls_private_key.") {
