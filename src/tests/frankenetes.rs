@@ -257,6 +257,27 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
         !deleted_storage,
         "the protected storage account was deleted"
     );
+    // The snapshots survive too, and the destroy plan says so.
+    let deleted_share = log.iter().any(|entry| {
+        matches!(entry, LogEntry::Request { method, path, .. }
+            if method == "DELETE" && path.to_lowercase().contains("/shares/etcd-snapshots"))
+    });
+    assert!(!deleted_share, "the etcd snapshots were deleted");
+    assert!(
+        text(&destroy).contains("`azure_file_share.etcd_snapshots` is kept"),
+        "{}",
+        text(&destroy)
+    );
+    // The identity and its role assignment go.
+    for kind in ["userassignedidentities", "roleassignments"] {
+        assert!(
+            log.iter().any(
+                |entry| matches!(entry, LogEntry::Request { method, path, status, .. }
+                if method == "DELETE" && path.to_lowercase().contains(kind) && *status == 200)
+            ),
+            "no DELETE of the {kind}"
+        );
+    }
     cluster.emulator.shutdown().await;
 }
 
