@@ -543,10 +543,16 @@ async fn every_module_certificate_verifies_against_its_ca_with_the_declared_sans
         check_subject_and_usages(&state, address, &cert);
         written.insert(address.clone(), cert);
     }
-    // The virtual kubelet's node certificate carries both groups (k8s.io/apiserver v0.36.1
-    // `pkg/authentication/request/x509/x509.go`: each O is a group).
+    // The groups Kubernetes reads from the certificates (k8s.io/apiserver v0.36.1
+    // `pkg/authentication/request/x509/x509.go`: each O is a group); the virtual kubelet is
+    // deliberately no node identity (modules/frankenetes/IDENTITY.md).
     let node = subject(&dir.path().join("tls_cert.node.crt"));
-    assert!(node.contains("O=system:nodes"), "{node}");
+    assert_eq!(
+        node,
+        "subject=CN=fk:virtual-kubelet:fk-aci-linux,O=fk:virtual-kubelet"
+    );
+    let admin = subject(&dir.path().join("tls_cert.admin.crt"));
+    assert_eq!(admin, "subject=CN=kubernetes-admin,O=system:masters");
     // A certificate signed by the other CA does not verify (the check can fail).
     let wrong_ca = dir.path().join("kubernetes-ca.crt");
     std::fs::write(

@@ -244,3 +244,148 @@ fn an_audit_log_comes_with_a_policy() {
         );
     }
 }
+
+/// One ABAC line: (resource, namespace, apiGroup, readonly).
+type AbacLine = (String, String, String, bool);
+
+/// The policy lines as the apiserver reads them (`--authorization-policy-file`, one JSON
+/// object a line: kubernetes `pkg/auth/authorizer/abac/abac.go`, `NewFromFile`).
+fn policy_lines() -> Vec<(serde_json::Value, AbacLine)> {
+    module_file("virtual-kubelet-policy.jsonl")
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let policy: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(
+                policy["apiVersion"],
+                "abac.authorization.kubernetes.io/v1beta1"
+            );
+            assert_eq!(policy["kind"], "Policy");
+            let spec = &policy["spec"];
+            let text = |key: &str| {
+                spec[key]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{key} in {line}"))
+                    .to_string()
+            };
+            let parsed = (
+                text("resource"),
+                text("namespace"),
+                text("apiGroup"),
+                spec["readonly"].as_bool().unwrap_or(false),
+            );
+            (policy, parsed)
+        })
+        .collect()
+}
+
+/// The table of IDENTITY.md: `| need | `resource` | `namespace` | `apiGroup` | `readonly` |`.
+fn documented_lines() -> Vec<AbacLine> {
+    let text = module_file("IDENTITY.md");
+    text.lines()
+        .filter_map(|row| {
+            let cells: Vec<&str> = row
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            if cells.len() != 5 || !cells[1].starts_with('`') {
+                return None;
+            }
+            let plain = |cell: &str| cell.trim_matches('`').to_string();
+            Some((
+                plain(cells[1]),
+                plain(cells[2]),
+                plain(cells[3]),
+                plain(cells[4]) == "true",
+            ))
+        })
+        .collect()
+}
+
+/// The virtual kubelet's rights are exactly the table beside the module: a line added,
+/// widened (a wildcard, write instead of read) or dropped fails here. A `"resource": "*"`
+/// line would grant read of every object, every Secret included (kubernetes-rules §2).
+#[test]
+fn virtual_kubelet_policy_is_exactly_the_documented_table() {
+    let lines = policy_lines();
+    let documented = documented_lines();
+    assert_eq!(documented.len(), 7, "IDENTITY.md table: {documented:?}");
+    for (policy, (resource, namespace, api_group, readonly)) in &lines {
+        let spec = &policy["spec"];
+        assert_eq!(spec["group"], "fk:virtual-kubelet", "{policy}");
+        assert!(spec.get("user").is_none(), "{policy}");
+        assert_ne!(resource, "*", "a wildcard resource: {policy}");
+        assert_ne!(api_group, "*", "a wildcard API group: {policy}");
+        assert!(spec.get("nonResourcePath").is_none(), "{policy}");
+        if resource == "secrets" {
+            assert!(
+                *readonly,
+                "the virtual kubelet never writes Secrets: {policy}"
+            );
+        }
+        assert!(namespace == "*" || !namespace.is_empty());
+    }
+    let mut granted: Vec<AbacLine> = lines.into_iter().map(|(_, line)| line).collect();
+    let mut expected = documented;
+    granted.sort();
+    expected.sort();
+    assert_eq!(
+        granted, expected,
+        "the policy is not the table of IDENTITY.md"
+    );
+}
+
+/// The policy file is used: ABAC is in the authorization modes and the file is given
+/// (the one needs the other: kubernetes `pkg/kubeapiserver/authorizer/config.go`).
+#[test]
+fn abac_policy_is_loaded_with_abac_mode() {
+    let groups = groups();
+    let apiserver = &groups["apiserver"];
+    let modes = apiserver
+        .flag("kube-apiserver", "--authorization-mode")
+        .unwrap();
+    assert!(modes.split(',').any(|mode| mode == "ABAC"), "{modes}");
+    assert_eq!(
+        apiserver.flag("kube-apiserver", "--authorization-policy-file"),
+        Some("/pki/virtual-kubelet-policy.jsonl")
+    );
+}
+
+/// A `system:node:<name>` certificate is a node only with the group `system:nodes`
+/// (kubernetes `pkg/auth/nodeidentifier/default.go`); the virtual kubelet's certificate is
+/// deliberately not a node identity (IDENTITY.md), so NodeRestriction does not refuse the
+/// label azure-aci sets on its Node.
+#[test]
+fn node_certificates_carry_system_nodes_and_the_virtual_kubelet_is_no_node() {
+    let pki: Value = toml::from_str(&module_file("pki.toml")).unwrap();
+    let certs = pki["resource"]["tls_cert"].as_table().unwrap();
+    for (name, cert) in certs {
+        let common_name = cert["common_name"].as_str().unwrap();
+        let organizations: Vec<&str> = cert
+            .get("organization")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if common_name.starts_with("system:node:") {
+            assert!(
+                organizations.contains(&"system:nodes"),
+                "{name}: {organizations:?}"
+            );
+        }
+    }
+    let node = &certs["node"];
+    assert!(
+        !node["common_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("system:node:")
+    );
+    assert_eq!(
+        node["organization"].as_array().unwrap(),
+        &vec![Value::String("fk:virtual-kubelet".into())]
+    );
+}
