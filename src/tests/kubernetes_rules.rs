@@ -389,3 +389,84 @@ fn node_certificates_carry_system_nodes_and_the_virtual_kubelet_is_no_node() {
         &vec![Value::String("fk:virtual-kubelet".into())]
     );
 }
+
+/// `--authentication-config` and `--anonymous-auth` exclude each other, and the config opens
+/// only the health endpoints to anonymous users (k8s.io/apiserver v0.36.1
+/// `pkg/features/kube_features.go`, AnonymousAuthConfigurableEndpoints; kubernetes-rules §4).
+#[test]
+fn anonymous_requests_reach_only_the_health_endpoints() {
+    let groups = groups();
+    let apiserver = &groups["apiserver"];
+    assert_eq!(
+        apiserver.flag("kube-apiserver", "--authentication-config"),
+        Some("/pki/authentication-config.yaml")
+    );
+    assert!(
+        apiserver
+            .flag("kube-apiserver", "--anonymous-auth")
+            .is_none()
+    );
+    let config = module_file("authentication-config.yaml");
+    let paths: Vec<&str> = config
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("- path: "))
+        .collect();
+    assert_eq!(paths, ["/livez", "/readyz", "/healthz"], "{config}");
+    assert!(config.contains("kind: AuthenticationConfiguration"));
+    // The probes use exactly those paths.
+    let module = module_file("apiserver.toml");
+    assert!(module.contains("path = \"/livez\", port = 6443, scheme = \"https\""));
+    assert!(module.contains("path = \"/readyz\", port = 6443, scheme = \"https\""));
+}
+
+/// The audit policy records metadata and never a body: no rule at `Request` or
+/// `RequestResponse`, Secrets and tokens named at `Metadata`, a catch-all at the end.
+#[test]
+fn audit_policy_never_records_bodies() {
+    let policy = module_file("audit-policy.yaml");
+    let levels: Vec<&str> = policy
+        .lines()
+        .filter_map(|line| line.trim().trim_start_matches("- ").strip_prefix("level: "))
+        .collect();
+    assert!(!levels.is_empty());
+    for level in &levels {
+        assert!(["None", "Metadata"].contains(level), "level {level}");
+    }
+    assert_eq!(levels.last(), Some(&"Metadata"), "a catch-all rule ends it");
+    for named in ["secrets", "serviceaccounts/token", "tokenreviews"] {
+        assert!(policy.contains(&format!("\"{named}\"")), "{named}");
+    }
+    let groups = groups();
+    assert_eq!(
+        groups["apiserver"].flag("kube-apiserver", "--audit-policy-file"),
+        Some("/pki/audit-policy.yaml")
+    );
+}
+
+/// ACI probes reach the controller-manager's and scheduler's secure health endpoints only
+/// if they listen beyond loopback.
+#[test]
+fn controller_manager_and_scheduler_have_secure_health_probes() {
+    let groups = groups();
+    for (group, container, file, port) in [
+        (
+            "controller_manager",
+            "kube-controller-manager",
+            "controller-manager.toml",
+            10257,
+        ),
+        ("scheduler", "kube-scheduler", "scheduler.toml", 10259),
+    ] {
+        assert_eq!(
+            groups[group].flag(container, "--bind-address"),
+            Some("0.0.0.0")
+        );
+        let text = module_file(file);
+        assert!(
+            text.contains(&format!(
+                "path = \"/healthz\", port = {port}, scheme = \"https\""
+            )),
+            "{file}"
+        );
+    }
+}
