@@ -57,6 +57,12 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
     let cluster = Cluster::start(600).await;
     let apply = cluster.apply().await;
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    // The plan says why kubectl logs/exec cannot work, rather than leave them to fail unexplained.
+    assert!(
+        text(&apply).contains("kubectl_logs_exec") && text(&apply).contains("VKUBELET_POD_IP"),
+        "{}",
+        text(&apply)
+    );
     let log = cluster.log();
     let put = |name| {
         request_seq(&log, "PUT", name, &[200, 201]).unwrap_or_else(|| panic!("no PUT of {name}"))

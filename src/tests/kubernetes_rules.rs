@@ -311,7 +311,7 @@ fn documented_lines() -> Vec<AbacLine> {
 fn virtual_kubelet_policy_is_exactly_the_documented_table() {
     let lines = policy_lines();
     let documented = documented_lines();
-    assert_eq!(documented.len(), 7, "IDENTITY.md table: {documented:?}");
+    assert_eq!(documented.len(), 9, "IDENTITY.md table: {documented:?}");
     for (policy, (resource, namespace, api_group, readonly)) in &lines {
         let spec = &policy["spec"];
         assert_eq!(spec["group"], "fk:virtual-kubelet", "{policy}");
@@ -467,6 +467,36 @@ fn controller_manager_and_scheduler_have_secure_health_probes() {
                 "path = \"/healthz\", port = {port}, scheme = \"https\""
             )),
             "{file}"
+        );
+    }
+}
+
+/// The kubelet API of the virtual kubelet authenticates and authorizes through the
+/// apiserver: without `--authentication-token-webhook=true` azure-aci v1.6.4 serves it with
+/// NoAuth, any certificate of the cluster CA fully authorized (`cmd/virtual-kubelet/main.go`,
+/// `withWebhookAuth`); the webhook needs its TokenReview and SubjectAccessReview lines.
+#[test]
+fn kubelet_api_uses_webhook_authentication_and_authorization() {
+    let groups = groups();
+    let vk = &groups["virtual_kubelet"];
+    assert_eq!(
+        vk.flag("virtual-kubelet", "--authentication-token-webhook"),
+        Some("true")
+    );
+    assert_eq!(
+        vk.flag("virtual-kubelet", "--client-verify-ca"),
+        Some("/pki/ca.crt")
+    );
+    let granted: Vec<AbacLine> = policy_lines().into_iter().map(|(_, line)| line).collect();
+    for (resource, group) in [
+        ("tokenreviews", "authentication.k8s.io"),
+        ("subjectaccessreviews", "authorization.k8s.io"),
+    ] {
+        assert!(
+            granted
+                .iter()
+                .any(|(r, _, g, readonly)| r == resource && g == group && !readonly),
+            "{resource}"
         );
     }
 }
