@@ -369,3 +369,90 @@ async fn killed_mid_apply_the_next_apply_converges_with_no_group_created_twice()
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     cluster.emulator.shutdown().await;
 }
+
+/// A virtual kubelet with no Azure identity, or half a service principal, is refused by
+/// `fk plan` (and by `fk validate` when the values are written literally; it sees variables
+/// as unknown) before anything reaches Azure (azure-aci v1.6.4
+/// `pkg/auth/auth_config.go` would exit at start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_virtual_kubelet_without_an_azure_identity_is_refused_before_azure() {
+    let cluster = Cluster::start(0).await;
+    // Half a service principal: a client id without its secret and tenant.
+    {
+        let module = module_dir();
+        let refused = cluster
+            .command(&["plan", module.to_str().unwrap()])
+            .env(
+                "FK_VAR_vk_client_id",
+                "00000000-0000-0000-0000-0000000000aa",
+            )
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+        let said = text(&refused);
+        assert!(
+            said.contains("without both `AZURE_CLIENT_SECRET`")
+                && said.contains("virtual-kubelet.toml:"),
+            "{said}"
+        );
+    }
+    // Neither: the module with the managed identity's client id taken out.
+    let copy = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(module_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let mut content = std::fs::read_to_string(&path).unwrap();
+        if path.file_name().and_then(|name| name.to_str()) == Some("virtual-kubelet.toml") {
+            content = content
+                .replace(
+                    ", VIRTUALNODE_USER_IDENTITY_CLIENTID = \"${azure_user_assigned_identity.virtual_kubelet.client_id}\"",
+                    "",
+                );
+            assert!(!content.contains("VIRTUALNODE_USER_IDENTITY_CLIENTID ="));
+        }
+        if path.file_name().and_then(|name| name.to_str()) == Some("literal.toml") {
+            continue;
+        }
+        std::fs::write(copy.path().join(path.file_name().unwrap()), content).unwrap();
+    }
+    // plan knows the variables (vk_client_id is empty by default) and refuses.
+    let refused = cluster
+        .command(&["plan", copy.path().to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("gets neither `VIRTUALNODE_USER_IDENTITY_CLIENTID`")
+            && text(&refused).contains("virtual-kubelet.toml:"),
+        "{}",
+        text(&refused)
+    );
+    // validate sees variables as unknown; with the client id written literally empty it
+    // refuses too, pointing at the line.
+    let vk = copy.path().join("virtual-kubelet.toml");
+    let literal = std::fs::read_to_string(&vk).unwrap().replace(
+        "AZURE_CLIENT_ID = \"${var.vk_client_id}\"",
+        "AZURE_CLIENT_ID = \"\"",
+    );
+    std::fs::write(&vk, literal).unwrap();
+    let refused = cluster
+        .command(&["validate", copy.path().to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("fk::azure::virtual_kubelet_without_identity")
+            && text(&refused).contains("virtual-kubelet.toml:"),
+        "{}",
+        text(&refused)
+    );
+    assert!(
+        cluster
+            .log()
+            .iter()
+            .all(|entry| !matches!(entry, LogEntry::Request { method, .. } if method == "PUT"))
+    );
+    cluster.emulator.shutdown().await;
+}

@@ -234,7 +234,17 @@ impl Provider for AzureProvider {
         let cloud = &self.config.cloud;
         let subscription_id = &self.config.subscription_id;
         Ok(match schema.type_name.as_str() {
-            container_group::TYPE => container_group::plan(cloud, subscription_id, prior, config),
+            container_group::TYPE => {
+                // Variables are known here (validate sees them unknown): check again.
+                if let Some(problem) = vk_credentials::check(config).into_iter().next() {
+                    let mut error = ProviderError::new(problem.code, problem.message);
+                    if let Some(help) = problem.help {
+                        error = error.with_detail(help);
+                    }
+                    return Err(error);
+                }
+                container_group::plan(cloud, subscription_id, prior, config)
+            }
             dns_label::TYPE => dns_label::plan(schema, cloud, prior, config),
             resource_group::TYPE => schema.propose(prior, &resource_group::normalise(config)),
             storage_account::TYPE => schema.propose(prior, &storage_account::normalise(config)),
