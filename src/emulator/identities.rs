@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 /// The api-versions of Microsoft.ManagedIdentity the emulator accepts.
 pub(crate) const API_VERSIONS: &[&str] = &["2024-11-30", "2023-01-31"];
 /// The tenant every emulated identity belongs to.
-pub(crate) const TENANT_ID: &str = "72f988bf-0000-4000-8000-00000000fk01";
+pub(crate) const TENANT_ID: &str = "72f988bf-0000-4000-8000-000000000f01";
 
 pub(crate) fn identity_id(subscription: &str, group: &str, name: &str) -> String {
     format!(

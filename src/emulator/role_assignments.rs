@@ -19,12 +19,14 @@ use serde_json::{Value, json};
 pub(crate) const API_VERSIONS: &[&str] = &["2026-08-01", "2022-04-01"];
 /// How long a new identity's principal stays unknown to role assignments.
 pub(crate) const REPLICATION_MS: u64 = 1_000;
-const PRINCIPAL_TYPES: [&str; 5] = [
+const PRINCIPAL_TYPES: [&str; 7] = [
     "User",
     "Group",
     "ServicePrincipal",
     "ForeignGroup",
     "Device",
+    "AgentUser",
+    "AgentServicePrincipal",
 ];
 
 fn assignment_id(scope: &str, name: &str) -> String {

@@ -30,12 +30,14 @@ use crate::value::{PathSeg, Value};
 
 pub const TYPE: &str = "azure_role_assignment";
 pub const API_VERSION: &str = "2026-08-01";
-pub const PRINCIPAL_TYPES: [&str; 5] = [
+pub const PRINCIPAL_TYPES: [&str; 7] = [
     "User",
     "Group",
     "ServicePrincipal",
     "ForeignGroup",
     "Device",
+    "AgentUser",
+    "AgentServicePrincipal",
 ];
 /// How many times a `PrincipalNotFound` answer is retried, and the longest wait between two.
 pub const PRINCIPAL_RETRIES: u32 = 11;
