@@ -174,6 +174,33 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
         text(&again)
     );
 
+    // Drift: the role assignment removed behind fk's back is planned again, and made again.
+    let assignment_id =
+        state["resources"]["azure_role_assignment.virtual_kubelet"]["attributes"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let removed = reqwest::Client::new()
+        .delete(format!(
+            "{}{assignment_id}?api-version=2026-08-01",
+            cluster.emulator.base_url
+        ))
+        .bearer_auth("fk-emulator")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status().as_u16(), 200);
+    let drifted = cluster.plan(&[]).await;
+    assert_eq!(drifted.status.code(), Some(2), "{}", text(&drifted));
+    assert!(
+        text(&drifted).contains("# azure_role_assignment.virtual_kubelet will be created"),
+        "{}",
+        text(&drifted)
+    );
+    let repaired = cluster.apply().await;
+    assert_eq!(repaired.status.code(), Some(0), "{}", text(&repaired));
+    assert_eq!(cluster.plan(&[]).await.status.code(), Some(0));
+
     // The admin kubeconfig goes to an owner-only file, which kubectl reads.
     let written = cluster.on_module("kubeconfig", &[]).await;
     assert_eq!(written.status.code(), Some(0), "{}", text(&written));
