@@ -27,6 +27,8 @@
 //! | `PUT/GET/PATCH/DELETE {rg}/providers/Microsoft.ContainerInstance/containerGroups/{g}` | PUT 201/200 + `Azure-AsyncOperation`; PATCH tags; DELETE 200/204 |
 //! | `POST .../containerGroups/{g}/start` · `stop` · `restart` | 202 + `Azure-AsyncOperation` (204 if running) · 204 · 204 |
 //! | `GET {rg}/providers/Microsoft.ContainerInstance/containerGroups`, and per subscription | `{"value": [...]}` without instance views |
+//! | `PUT/GET/DELETE {rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{i}` | PUT 201/200 with clientId/principalId/tenantId; DELETE 200/204 |
+//! | `PUT/GET/DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{guid}` | PUT 201/200; 400 `PrincipalNotFound` until a new identity replicates; 409 `RoleAssignmentExists`; DELETE 200/204 |
 //! | `GET .../locations/{l}/operations/{id}` (ACI), `.../asyncoperations/{id}`, `/subscriptions/{sub}/operationresults/{id}` | operation status; `Location` results |
 //! | `POST /subscriptions/{sub}/providers/{ns}/register`, `GET .../providers/{ns}` | provider registration |
 //!
@@ -59,11 +61,13 @@ mod container_group_view;
 mod container_groups;
 mod faults;
 mod file_shares;
+mod identities;
 mod names;
 mod operations;
 mod providers;
 mod request_router;
 mod resource_groups;
+mod role_assignments;
 pub mod schema;
 mod server;
 mod storage_accounts;

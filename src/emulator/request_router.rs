@@ -9,7 +9,8 @@ use super::names::{
 use super::schema::SpecValidator;
 use super::world::World;
 use super::{
-    container_groups, file_shares, operations, providers, resource_groups, storage_accounts,
+    container_groups, file_shares, identities, operations, providers, resource_groups,
+    role_assignments, storage_accounts,
 };
 use axum::http::{Method, StatusCode};
 
@@ -105,6 +106,16 @@ pub(crate) enum ArmRoute {
     ContainerGroupOperation {
         operation: String,
     },
+    Identity {
+        subscription: String,
+        group: String,
+        name: String,
+    },
+    /// A role assignment at `scope` (the path before `/providers/Microsoft.Authorization`).
+    RoleAssignment {
+        scope: String,
+        name: String,
+    },
 }
 
 /// Which api-version family a route belongs to.
@@ -113,6 +124,8 @@ enum ApiFamily {
     Storage,
     ContainerInstance,
     ContainerInstanceOperation,
+    ManagedIdentity,
+    Authorization,
 }
 
 impl ArmRoute {
@@ -122,6 +135,22 @@ impl ArmRoute {
         let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
         let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
         let s = |idx: usize| segments[idx].to_owned();
+        if let [
+            ..,
+            "providers",
+            "microsoft.authorization",
+            "roleassignments",
+            _,
+        ] = lower.as_slice()
+            && segments.len() > 4
+            && lower[0] == "subscriptions"
+        {
+            let end = segments.len() - 4;
+            return Some(ArmRoute::RoleAssignment {
+                scope: segments[..end].join("/"),
+                name: s(segments.len() - 1),
+            });
+        }
         let route = match lower.as_slice() {
             ["subscriptions", _, "resourcegroups", _] => ArmRoute::ResourceGroup {
                 subscription: s(1),
@@ -284,6 +313,20 @@ impl ArmRoute {
                 name: s(7),
                 container: s(9),
             },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.managedidentity",
+                "userassignedidentities",
+                _,
+            ] => ArmRoute::Identity {
+                subscription: s(1),
+                group: s(3),
+                name: s(7),
+            },
             _ => return None,
         };
         Some(route)
@@ -305,6 +348,8 @@ impl ArmRoute {
             | ArmRoute::ContainerGroupAction { .. }
             | ArmRoute::ContainerLogs { .. } => ApiFamily::ContainerInstance,
             ArmRoute::ContainerGroupOperation { .. } => ApiFamily::ContainerInstanceOperation,
+            ArmRoute::Identity { .. } => ApiFamily::ManagedIdentity,
+            ArmRoute::RoleAssignment { .. } => ApiFamily::Authorization,
         }
     }
 
@@ -320,6 +365,9 @@ impl ArmRoute {
             | ArmRoute::ContainerGroupAction { subscription, .. }
             | ArmRoute::ContainerLogs { subscription, .. } => {
                 Some((subscription, "Microsoft.ContainerInstance"))
+            }
+            ArmRoute::Identity { subscription, .. } => {
+                Some((subscription, "Microsoft.ManagedIdentity"))
             }
             _ => None,
         }
@@ -343,6 +391,12 @@ impl ArmRoute {
                 let mut versions = CONTAINER_INSTANCE_API_VERSIONS.to_vec();
                 versions.push(CONTAINER_INSTANCE_OPERATION_API_VERSION);
                 (versions, "locations/operations")
+            }
+            ApiFamily::ManagedIdentity => {
+                (identities::API_VERSIONS.to_vec(), "userAssignedIdentities")
+            }
+            ApiFamily::Authorization => {
+                (role_assignments::API_VERSIONS.to_vec(), "roleAssignments")
             }
         };
         if supported.contains(&api_version) {
@@ -539,6 +593,39 @@ pub(crate) fn dispatch(
         ) => container_groups::logs(world, context, &subscription, &group, &name, &container),
         ("GET", ArmRoute::ContainerGroupOperation { operation }) => {
             operations::async_operation_status(world, context, &operation)
+        }
+        (
+            "PUT",
+            ArmRoute::Identity {
+                subscription,
+                group,
+                name,
+            },
+        ) => identities::put(world, context, &subscription, &group, &name, body),
+        (
+            "GET",
+            ArmRoute::Identity {
+                subscription,
+                group,
+                name,
+            },
+        ) => identities::get(world, &subscription, &group, &name),
+        (
+            "DELETE",
+            ArmRoute::Identity {
+                subscription,
+                group,
+                name,
+            },
+        ) => identities::delete(world, context, &subscription, &group, &name),
+        ("PUT", ArmRoute::RoleAssignment { scope, name }) => {
+            role_assignments::put(world, context, &scope, &name, body)
+        }
+        ("GET", ArmRoute::RoleAssignment { scope, name }) => {
+            role_assignments::get(world, &scope, &name)
+        }
+        ("DELETE", ArmRoute::RoleAssignment { scope, name }) => {
+            role_assignments::delete(world, context, &scope, &name)
         }
         (method, _) => ArmResponse::cloud_error(
             StatusCode::METHOD_NOT_ALLOWED,

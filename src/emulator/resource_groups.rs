@@ -178,6 +178,11 @@ fn delete_contents(world: &mut World, now_ms: u64, group_key: &str) {
             world.log_event(now_ms, &account.id, "Deleted");
         }
     }
+    let prefix = format!("{group_key}/");
+    world.identities.retain(|key, _| !key.starts_with(&prefix));
+    world
+        .role_assignments
+        .retain(|key, _| !key.starts_with(&prefix));
     let group_keys: Vec<String> = world
         .container_groups
         .iter()

@@ -26,6 +26,8 @@ pub struct World {
     pub storage_accounts: BTreeMap<String, StorageAccountRecord>,
     pub file_shares: BTreeMap<String, FileShareRecord>,
     pub container_groups: BTreeMap<String, ContainerGroupRecord>,
+    pub identities: BTreeMap<String, IdentityRecord>,
+    pub role_assignments: BTreeMap<String, RoleAssignmentRecord>,
     pub operations: BTreeMap<String, OperationRecord>,
     /// `"{subscription}/{namespace}"` (lowercase) → when registration was requested (ms).
     pub registrations: BTreeMap<String, u64>,
@@ -59,6 +61,31 @@ pub struct StorageAccountRecord {
     pub created_ms: u64,
     /// The PUT body as sent (its `properties` are echoed back).
     pub body: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdentityRecord {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Value>,
+    pub client_id: String,
+    pub principal_id: String,
+    /// When it was made: its principal replicates some time after.
+    pub created_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleAssignmentRecord {
+    pub id: String,
+    pub name: String,
+    /// The scope with a leading slash, as the request spelled it.
+    pub scope: String,
+    /// The role definition's GUID, lowercase.
+    pub role_guid: String,
+    pub principal_id: String,
+    pub principal_type: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -57,6 +57,12 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
     let cluster = Cluster::start(600).await;
     let apply = cluster.apply().await;
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    // The plan says why kubectl logs/exec cannot work, rather than leave them to fail unexplained.
+    assert!(
+        text(&apply).contains("kubectl_logs_exec") && text(&apply).contains("VKUBELET_POD_IP"),
+        "{}",
+        text(&apply)
+    );
     let log = cluster.log();
     let put = |name| {
         request_seq(&log, "PUT", name, &[200, 201]).unwrap_or_else(|| panic!("no PUT of {name}"))
@@ -90,6 +96,32 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
         "controller-manager, scheduler and virtual-kubelet overlap"
     );
 
+    // The virtual kubelet's identity: its role assignment is refused with PrincipalNotFound
+    // while the new principal replicates, retried until it is made, and only then is the
+    // virtual kubelet's group created, with the identity and its client id.
+    let assignment = |status: u16| {
+        log.iter().find_map(|entry| match entry {
+            LogEntry::Request {
+                seq,
+                method,
+                path,
+                status: answered,
+                ..
+            } if method == "PUT"
+                && path
+                    .to_lowercase()
+                    .contains("/microsoft.authorization/roleassignments/")
+                && *answered == status =>
+            {
+                Some(*seq)
+            }
+            _ => None,
+        })
+    };
+    let refused = assignment(400).expect("a PrincipalNotFound answer");
+    let made = assignment(201).expect("the role assignment is made");
+    assert!(refused < made && made < put("virtual-kubelet"));
+
     // No secret reached the output.
     let state: serde_json::Value = serde_json::from_slice(
         &std::fs::read(cluster.dir.path().join("state/frankenetes.json")).unwrap(),
@@ -100,6 +132,18 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
             .as_str()
             .expect("the storage key is in state")
             .to_string();
+    let vk = &state["resources"]["azure_container_group.virtual_kubelet"]["attributes"];
+    let identity =
+        &state["resources"]["azure_user_assigned_identity.virtual_kubelet"]["attributes"];
+    assert_eq!(vk["identity"][0], identity["id"]);
+    assert_eq!(
+        vk["containers"][0]["env"]["VIRTUALNODE_USER_IDENTITY_CLIENTID"],
+        identity["client_id"]
+    );
+    assert_eq!(
+        state["resources"]["azure_role_assignment.virtual_kubelet"]["attributes"]["principal_id"],
+        identity["principal_id"]
+    );
     let mut secrets = vec![storage_key];
     for (address, resource) in state["resources"].as_object().unwrap() {
         if address.starts_with("tls_private_key.") {
@@ -129,6 +173,33 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
         "the re-plan is empty:\n{}",
         text(&again)
     );
+
+    // Drift: the role assignment removed behind fk's back is planned again, and made again.
+    let assignment_id =
+        state["resources"]["azure_role_assignment.virtual_kubelet"]["attributes"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let removed = reqwest::Client::new()
+        .delete(format!(
+            "{}{assignment_id}?api-version=2026-08-01",
+            cluster.emulator.base_url
+        ))
+        .bearer_auth("fk-emulator")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status().as_u16(), 200);
+    let drifted = cluster.plan(&[]).await;
+    assert_eq!(drifted.status.code(), Some(2), "{}", text(&drifted));
+    assert!(
+        text(&drifted).contains("# azure_role_assignment.virtual_kubelet will be created"),
+        "{}",
+        text(&drifted)
+    );
+    let repaired = cluster.apply().await;
+    assert_eq!(repaired.status.code(), Some(0), "{}", text(&repaired));
+    assert_eq!(cluster.plan(&[]).await.status.code(), Some(0));
 
     // The admin kubeconfig goes to an owner-only file, which kubectl reads.
     let written = cluster.on_module("kubeconfig", &[]).await;
@@ -219,6 +290,27 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
         !deleted_storage,
         "the protected storage account was deleted"
     );
+    // The snapshots survive too, and the destroy plan says so.
+    let deleted_share = log.iter().any(|entry| {
+        matches!(entry, LogEntry::Request { method, path, .. }
+            if method == "DELETE" && path.to_lowercase().contains("/shares/etcd-snapshots"))
+    });
+    assert!(!deleted_share, "the etcd snapshots were deleted");
+    assert!(
+        text(&destroy).contains("`azure_file_share.etcd_snapshots` is kept"),
+        "{}",
+        text(&destroy)
+    );
+    // The identity and its role assignment go.
+    for kind in ["userassignedidentities", "roleassignments"] {
+        assert!(
+            log.iter().any(
+                |entry| matches!(entry, LogEntry::Request { method, path, status, .. }
+                if method == "DELETE" && path.to_lowercase().contains(kind) && *status == 200)
+            ),
+            "no DELETE of the {kind}"
+        );
+    }
     cluster.emulator.shutdown().await;
 }
 
@@ -316,5 +408,92 @@ async fn killed_mid_apply_the_next_apply_converges_with_no_group_created_twice()
     }
     let plan = cluster.plan(&[]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    cluster.emulator.shutdown().await;
+}
+
+/// A virtual kubelet with no Azure identity, or half a service principal, is refused by
+/// `fk plan` (and by `fk validate` when the values are written literally; it sees variables
+/// as unknown) before anything reaches Azure (azure-aci v1.6.4
+/// `pkg/auth/auth_config.go` would exit at start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_virtual_kubelet_without_an_azure_identity_is_refused_before_azure() {
+    let cluster = Cluster::start(0).await;
+    // Half a service principal: a client id without its secret and tenant.
+    {
+        let module = module_dir();
+        let refused = cluster
+            .command(&["plan", module.to_str().unwrap()])
+            .env(
+                "FK_VAR_vk_client_id",
+                "00000000-0000-0000-0000-0000000000aa",
+            )
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+        let said = text(&refused);
+        assert!(
+            said.contains("without both `AZURE_CLIENT_SECRET`")
+                && said.contains("virtual-kubelet.toml:"),
+            "{said}"
+        );
+    }
+    // Neither: the module with the managed identity's client id taken out.
+    let copy = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(module_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let mut content = std::fs::read_to_string(&path).unwrap();
+        if path.file_name().and_then(|name| name.to_str()) == Some("virtual-kubelet.toml") {
+            content = content
+                .replace(
+                    ", VIRTUALNODE_USER_IDENTITY_CLIENTID = \"${azure_user_assigned_identity.virtual_kubelet.client_id}\"",
+                    "",
+                );
+            assert!(!content.contains("VIRTUALNODE_USER_IDENTITY_CLIENTID ="));
+        }
+        if path.file_name().and_then(|name| name.to_str()) == Some("literal.toml") {
+            continue;
+        }
+        std::fs::write(copy.path().join(path.file_name().unwrap()), content).unwrap();
+    }
+    // plan knows the variables (vk_client_id is empty by default) and refuses.
+    let refused = cluster
+        .command(&["plan", copy.path().to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("gets neither `VIRTUALNODE_USER_IDENTITY_CLIENTID`")
+            && text(&refused).contains("virtual-kubelet.toml:"),
+        "{}",
+        text(&refused)
+    );
+    // validate sees variables as unknown; with the client id written literally empty it
+    // refuses too, pointing at the line.
+    let vk = copy.path().join("virtual-kubelet.toml");
+    let literal = std::fs::read_to_string(&vk).unwrap().replace(
+        "AZURE_CLIENT_ID = \"${var.vk_client_id}\"",
+        "AZURE_CLIENT_ID = \"\"",
+    );
+    std::fs::write(&vk, literal).unwrap();
+    let refused = cluster
+        .command(&["validate", copy.path().to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("fk::azure::virtual_kubelet_without_identity")
+            && text(&refused).contains("virtual-kubelet.toml:"),
+        "{}",
+        text(&refused)
+    );
+    assert!(
+        cluster
+            .log()
+            .iter()
+            .all(|entry| !matches!(entry, LogEntry::Request { method, .. } if method == "PUT"))
+    );
     cluster.emulator.shutdown().await;
 }

@@ -156,6 +156,10 @@ pub fn schema() -> ResourceSchema {
             ),
             Attribute::optional("volumes", Type::list(volume)),
             Attribute::optional("tags", Type::map(Type::String)),
+            Attribute::optional("identity", Type::list(Type::String)).describe(
+                "ids of user-assigned managed identities the containers may take tokens for \
+                 (`${azure_user_assigned_identity.x.id}`); changed in place",
+            ),
             Attribute::computed("id", Type::String),
             Attribute::computed("ip_address", Type::String),
             Attribute::computed("fqdn", Type::String),

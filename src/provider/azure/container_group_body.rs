@@ -32,6 +32,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "init_containers",
     "volumes",
     "tags",
+    "identity",
 ];
 
 pub(super) fn field(value: &Value, key: &str) -> Value {
@@ -92,6 +93,7 @@ pub fn canonical(value: &Value) -> Value {
     out.insert("sku".into(), or_default(field(value, "sku"), DEFAULT_SKU));
     out.insert("zones".into(), null_if_empty(field(value, "zones")));
     out.insert("tags".into(), null_if_empty(field(value, "tags")));
+    out.insert("identity".into(), null_if_empty(field(value, "identity")));
     let containers = list_of(field(value, "containers"), |c| canonical_container(c, true));
     let init_containers = list_of(field(value, "init_containers"), |c| {
         canonical_container(c, false)
@@ -344,6 +346,17 @@ pub fn to_body(planned: &Value) -> Json {
         body.insert(
             "zones".into(),
             Json::Array(zones.iter().map(Value::to_json).collect()),
+        );
+    }
+    if let Some(identities) = planned.get("identity").and_then(Value::as_list) {
+        let assigned: Map<String, Json> = identities
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|id| (id.to_string(), json!({})))
+            .collect();
+        body.insert(
+            "identity".into(),
+            json!({ "type": "UserAssigned", "userAssignedIdentities": assigned }),
         );
     }
     body.insert("properties".into(), Json::Object(properties));

@@ -12,6 +12,35 @@ use crate::value::Value;
 
 /// The attribute tree of a GET body, in normal form. Write-only values (secure env values,
 /// storage keys, secret volume contents) are taken from `prior`: GET never returns them.
+/// The user-assigned identities of a group, spelled as `prior` spells them when they are
+/// the same id (ARM ids are case-insensitive; ARM may answer `resourcegroups`).
+fn identities(body: &Json, prior: Option<&Value>) -> Value {
+    let known: Vec<String> = prior
+        .and_then(|prior| prior.get("identity"))
+        .and_then(Value::as_list)
+        .into_iter()
+        .flatten()
+        .filter_map(|id| id.as_str().map(String::from))
+        .collect();
+    let Some(assigned) = body
+        .pointer("/identity/userAssignedIdentities")
+        .and_then(Json::as_object)
+    else {
+        return Value::Null;
+    };
+    Value::List(
+        assigned
+            .keys()
+            .map(|id| {
+                known
+                    .iter()
+                    .find(|spelled| spelled.eq_ignore_ascii_case(id))
+                    .map_or_else(|| Value::str(id), Value::str)
+            })
+            .collect(),
+    )
+}
+
 pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
     let id = body.get("id").and_then(Json::as_str).unwrap_or_default();
     let properties = body.get("properties").cloned().unwrap_or(Json::Null);
@@ -34,6 +63,7 @@ pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
         ),
         ("location".into(), json_text(body, "/location")),
         ("tags".into(), tags_from_json(body)),
+        ("identity".into(), identities(body, prior)),
         ("zones".into(), from("/zones")),
         ("os_type".into(), json_text(body, "/properties/osType")),
         ("sku".into(), json_text(body, "/properties/sku")),

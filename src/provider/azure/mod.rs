@@ -8,6 +8,8 @@
 //! | `azure_storage_account` | `Microsoft.Storage/storageAccounts` | 2025-01-01 |
 //! | `azure_file_share` | `Microsoft.Storage/.../fileServices/default/shares` | 2025-01-01 |
 //! | `azure_container_group` | `Microsoft.ContainerInstance/containerGroups` | 2025-09-01 |
+//! | `azure_user_assigned_identity` | `Microsoft.ManagedIdentity/userAssignedIdentities` | 2024-11-30 |
+//! | `azure_role_assignment` | `Microsoft.Authorization/roleAssignments` | 2026-08-01 |
 //! | `dns_label` | none (plan-time FQDN) | — |
 //!
 //! Invariant: nothing here prints or reads the environment; the CLI builds an
@@ -30,8 +32,11 @@ pub mod lro;
 pub mod pricing;
 pub mod resource_group;
 pub mod retry;
+pub mod role_assignment;
 pub mod shape;
 pub mod storage_account;
+pub mod user_assigned_identity;
+pub mod vk_credentials;
 
 #[cfg(test)]
 mod fixtures;
@@ -179,6 +184,12 @@ impl AzureProvider {
                 _ => self.groups().put(ctx, id, planned, prior.is_none()).await?,
             },
             dns_label::TYPE => planned.clone(),
+            user_assigned_identity::TYPE => user_assigned_identity::put(&self.client, id, planned)
+                .await
+                .map_err(fail)?,
+            role_assignment::TYPE => role_assignment::put(&self.client, id, planned)
+                .await
+                .map_err(fail)?,
             other => return Err(unknown_type(other)),
         };
         if resource_type == dns_label::TYPE {
@@ -217,6 +228,8 @@ impl Provider for AzureProvider {
             file_share::schema(),
             container_group::schema(),
             dns_label::schema(),
+            user_assigned_identity::schema(),
+            role_assignment::schema(),
         ]
     }
 
@@ -229,8 +242,13 @@ impl Provider for AzureProvider {
         match resource_type {
             storage_account::TYPE => storage_account::validate(config),
             file_share::TYPE => file_share::validate(config),
-            container_group::TYPE => container_group::validate(config),
+            container_group::TYPE => {
+                let mut problems = container_group::validate(config);
+                problems.extend(vk_credentials::check(config));
+                problems
+            }
             dns_label::TYPE => dns_label::check_label(config, "label"),
+            role_assignment::TYPE => role_assignment::validate(config),
             _ => Vec::new(),
         }
     }
@@ -248,10 +266,24 @@ impl Provider for AzureProvider {
         let cloud = &self.config.cloud;
         let subscription_id = &self.config.subscription_id;
         Ok(match schema.type_name.as_str() {
-            container_group::TYPE => container_group::plan(cloud, subscription_id, prior, config),
+            container_group::TYPE => {
+                // Variables are known here (validate sees them unknown): check again.
+                if let Some(problem) = vk_credentials::check(config).into_iter().next() {
+                    let mut error = ProviderError::new(problem.code, problem.message);
+                    if let Some(help) = problem.help {
+                        error = error.with_detail(help);
+                    }
+                    return Err(error);
+                }
+                container_group::plan(cloud, subscription_id, prior, config)
+            }
             dns_label::TYPE => dns_label::plan(schema, cloud, prior, config),
             resource_group::TYPE => schema.propose(prior, &resource_group::normalise(config)),
             storage_account::TYPE => schema.propose(prior, &storage_account::normalise(config)),
+            user_assigned_identity::TYPE => {
+                schema.propose(prior, &user_assigned_identity::normalise(config))
+            }
+            role_assignment::TYPE => schema.propose(prior, &role_assignment::normalise(config)),
             _ => schema.propose(prior, config),
         })
     }
@@ -263,6 +295,10 @@ impl Provider for AzureProvider {
             storage_account::TYPE => storage_account::intended_id(subscription_id, planned),
             file_share::TYPE => file_share::intended_id(subscription_id, planned),
             container_group::TYPE => container_group::intended_id(subscription_id, planned),
+            user_assigned_identity::TYPE => {
+                user_assigned_identity::intended_id(subscription_id, planned)
+            }
+            role_assignment::TYPE => role_assignment::intended_id(planned),
             _ => shape::text(planned, "fqdn").to_string(),
         }
     }
@@ -290,6 +326,10 @@ impl Provider for AzureProvider {
                 .map_err(fail),
             container_group::TYPE => self.groups().read(id, prior).await.map_err(fail),
             dns_label::TYPE => return Ok(Some(prior.clone())),
+            user_assigned_identity::TYPE => user_assigned_identity::read(&self.client, id)
+                .await
+                .map_err(fail),
+            role_assignment::TYPE => role_assignment::read(&self.client, id).await.map_err(fail),
             other => Err(unknown_type(other)),
         };
         read.map(|state| state.map(|state| with_id(state, id)))
@@ -336,6 +376,12 @@ impl Provider for AzureProvider {
             file_share::TYPE => file_share::delete(&self.client, id).await.map_err(fail),
             container_group::TYPE => self.groups().delete(id).await.map_err(fail),
             dns_label::TYPE => Ok(()),
+            user_assigned_identity::TYPE => user_assigned_identity::delete(&self.client, id)
+                .await
+                .map_err(fail),
+            role_assignment::TYPE => role_assignment::delete(&self.client, id)
+                .await
+                .map_err(fail),
             other => Err(unknown_type(other)),
         }
     }

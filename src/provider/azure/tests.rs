@@ -651,3 +651,42 @@ fn a_state_recorded_before_health_and_unmodeled_existed_replans_to_no_change() {
     }
     assert_no_change(&plan(&cloud(), "sub", Some(&state), &config), &state);
 }
+
+/// A user-assigned identity is sent as ARM wants it, read back without a diff even when ARM
+/// spells the id in other case, and changed in place (a full PUT; ACI updates `identity`
+/// without recreating the group: azure-arm.md).
+#[test]
+fn identity_round_trips_and_changes_in_place() {
+    let uami = "/subscriptions/sub/resourceGroups/fk/providers/Microsoft.ManagedIdentity/userAssignedIdentities/vk";
+    let config = with(
+        full_group_config(),
+        &["identity"],
+        Value::List(vec![Value::str(uami)]),
+    );
+    let change = plan(&cloud(), "sub", None, &config);
+    let body = to_body(&change.planned);
+    assert_eq!(body["identity"]["type"], "UserAssigned");
+    assert!(body["identity"]["userAssignedIdentities"][uami].is_object());
+    // ARM answers with its own spelling of the id and the identity's ids filled in.
+    let mut answer = simulated_get(&body, "Succeeded", "Running");
+    answer["identity"] = serde_json::json!({
+        "type": "UserAssigned",
+        "userAssignedIdentities": { uami.replace("resourceGroups", "resourcegroups"): {
+            "principalId": "p", "clientId": "c"
+        }}
+    });
+    let state = from_response(&answer, Some(&change.planned));
+    assert_no_change(&plan(&cloud(), "sub", Some(&state), &config), &state);
+    let other = with(
+        full_group_config(),
+        &["identity"],
+        Value::List(vec![Value::str(uami.replace("/vk", "/other"))]),
+    );
+    let changed = plan(&cloud(), "sub", Some(&state), &other);
+    assert!(
+        changed.requires_replace.is_empty(),
+        "{:?}",
+        changed.requires_replace
+    );
+    assert!(super::container_group::needs_put(&state, &changed.planned));
+}

@@ -7,7 +7,8 @@
 //! - `private_key_pem` (string, sensitive, required): the certificate's own key.
 //! - `common_name` (string, required): `kube-apiserver`, `system:node:vk-0`, ...
 //! - `organization` (list of strings): one `O=` each; Kubernetes reads them as groups
-//!   (`system:masters`, `system:nodes`).
+//!   (`system:masters`, `system:nodes`), in the order given.
+//! - `organizational_unit` (list of strings): one `OU=` each, after the O values.
 //! - `dns_names`, `ip_addresses` (lists of strings): subject alternative names; IPs are
 //!   checked (IPv4 or IPv6).
 //! - `usages` (list of strings, required): any of `digital_signature`, `key_encipherment`,
@@ -34,6 +35,7 @@ use super::issuing::{
     window_from_now,
 };
 use super::private_key;
+use super::subject::{certificate_pem, subject_der, with_subject};
 use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
@@ -76,6 +78,9 @@ pub fn schema() -> ResourceSchema {
         Attribute::optional("organization", Type::list(Type::String))
             .force_new(&reissue("organization"))
             .describe("subject O values (groups for client certificates)"),
+        Attribute::optional("organizational_unit", Type::list(Type::String))
+            .force_new(&reissue("organizational_unit"))
+            .describe("subject OU values"),
         Attribute::optional("dns_names", Type::list(Type::String))
             .force_new(&reissue("dns_names"))
             .describe("DNS subject alternative names"),
@@ -193,11 +198,12 @@ pub fn issue(planned: &Value) -> Result<Value, TlsError> {
     let key = private_key::load(planned, "private_key_pem")?;
 
     let window = window_from_now(int(planned, "validity_hours")?);
+    let common_name = text(planned, "common_name")?;
+    let organizations = texts(planned, "organization")?;
+    let units = texts(planned, "organizational_unit")?;
     let mut params = CertificateParams::default();
-    params.distinguished_name = distinguished_name(
-        text(planned, "common_name")?,
-        &texts(planned, "organization")?,
-    );
+    // rcgen keeps one O; the full subject goes in below (see `subject`).
+    params.distinguished_name = distinguished_name(common_name, &[]);
     params.is_ca = IsCa::ExplicitNoCa;
     params.use_authority_key_identifier_extension = true;
     params.serial_number = Some(random_serial()?);
@@ -226,9 +232,14 @@ pub fn issue(planned: &Value) -> Result<Value, TlsError> {
         }
     }
     let cert = params.signed_by(&key, &issuer)?;
+    let der = with_subject(
+        cert.der(),
+        &subject_der(common_name, &organizations, &units),
+        &ca_key,
+    )?;
     let mut value = planned.clone();
     if let Some(map) = value.as_map_mut() {
-        for (name, computed) in signed_values(cert.pem(), window) {
+        for (name, computed) in signed_values(certificate_pem(&der), window) {
             map.insert(name.into(), computed);
         }
     }
@@ -362,6 +373,38 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("CA:FALSE"), "{shown}");
+    }
+
+    /// rcgen 0.14 alone would keep only the last O (rustls/rcgen issue 81); Kubernetes needs
+    /// every one as a group (k8s.io/apiserver v0.36.1
+    /// `pkg/authentication/request/x509/x509.go`). openssl must list them all, in order.
+    #[test]
+    fn several_organizations_and_units_all_reach_the_subject_in_order() {
+        for algorithm in ["ECDSA_P256", "RSA"] {
+            let (ca_cert, mut config) = leaf_config(algorithm, "ECDSA_P256");
+            let map = config.as_map_mut().unwrap();
+            map.insert(
+                "organization".into(),
+                strings(&["system:nodes", "fk:virtual-kubelet", "third"]),
+            );
+            map.insert("organizational_unit".into(), strings(&["ou-a", "ou-b"]));
+            let issued = issue(&config).unwrap();
+            let cert_pem = issued.get("cert_pem").and_then(Value::as_str).unwrap();
+            assert!(verify(&ca_cert, cert_pem).contains("OK"), "{algorithm}");
+            let shown = openssl(
+                &["x509", "-noout", "-subject", "-nameopt", "RFC2253"],
+                cert_pem,
+            );
+            // RFC 2253 prints the last RDN first.
+            assert_eq!(
+                shown.trim(),
+                "subject=CN=kube-apiserver,OU=ou-b,OU=ou-a,O=third,O=fk:virtual-kubelet,O=system:nodes",
+                "{algorithm}"
+            );
+            let text = openssl(&["x509", "-noout", "-text"], cert_pem);
+            assert!(text.contains("DNS:kubernetes.default"), "{text}");
+            assert!(text.contains("TLS Web Client Authentication"), "{text}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod private_key;
 pub mod random_key;
 pub mod renewal;
 pub mod self_signed_ca;
+mod subject;
 #[cfg(test)]
 mod testing;
 #[cfg(test)]

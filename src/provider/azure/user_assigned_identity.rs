@@ -1,0 +1,147 @@
+//! `azure_user_assigned_identity` (Microsoft.ManagedIdentity/userAssignedIdentities,
+//! api-version 2024-11-30).
+//!
+//! Attributes: `name`, `resource_group`, `location` (all force new), `tags`; computed `id`,
+//! `client_id`, `principal_id`, `tenant_id` (Entra ID gives them at create and keeps them
+//! for the identity's life). PUT is synchronous (201 on create, 200 on update); DELETE
+//! answers 200, or 204 when there was nothing.
+
+use reqwest::Method;
+use serde_json::{Value as Json, json};
+
+use super::client::ArmClient;
+use super::cloud::normalise_location;
+use super::error::ArmError;
+use super::shape::{id_segment, json_text, map, tags_from_json, tags_to_json, text, with_version};
+use crate::provider::{Attribute, ResourceSchema, Type};
+use crate::value::Value;
+
+pub const TYPE: &str = "azure_user_assigned_identity";
+pub const API_VERSION: &str = "2024-11-30";
+
+pub fn schema() -> ResourceSchema {
+    ResourceSchema {
+        type_name: TYPE.into(),
+        description: "A user-assigned managed identity: an Entra ID principal with no secret, \
+                      for container groups"
+            .into(),
+        attributes: vec![
+            Attribute::required("name", Type::String)
+                .force_new("an identity cannot be renamed")
+                .describe("3-128 characters: letters, digits, `-`, `_`"),
+            Attribute::required("resource_group", Type::String)
+                .force_new("an identity cannot move to another resource group"),
+            Attribute::required("location", Type::String)
+                .force_new("an identity cannot move to another region"),
+            Attribute::optional("tags", Type::map(Type::String)).describe("ARM tags"),
+            Attribute::computed("id", Type::String).describe("the ARM resource id"),
+            Attribute::computed("client_id", Type::String)
+                .describe("the application (client) id: what a workload names to get a token"),
+            Attribute::computed("principal_id", Type::String)
+                .describe("the object id of its service principal: what a role assignment names"),
+            Attribute::computed("tenant_id", Type::String).describe("its Entra ID tenant"),
+        ],
+        remote: true,
+    }
+}
+
+pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
+    format!(
+        "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
+        text(planned, "resource_group"),
+        text(planned, "name")
+    )
+}
+
+/// The planned value with the location spelled as ARM answers it.
+pub fn normalise(config: &Value) -> Value {
+    let mut value = config.clone();
+    if let Some(fields) = value.as_map_mut()
+        && let Some(location) = fields.get("location").and_then(Value::as_str)
+    {
+        let location = normalise_location(location);
+        fields.insert("location".into(), Value::str(location));
+    }
+    value
+}
+
+pub fn body(planned: &Value) -> Json {
+    json!({
+        "location": normalise_location(text(planned, "location")),
+        "tags": tags_to_json(planned),
+    })
+}
+
+pub fn from_response(body: &Json) -> Value {
+    let id = body.get("id").and_then(Json::as_str).unwrap_or_default();
+    map([
+        ("id", Value::str(id)),
+        ("name", json_text(body, "/name")),
+        (
+            "resource_group",
+            id_segment(id, "resourceGroups").map_or(Value::Null, Value::str),
+        ),
+        (
+            "location",
+            body.get("location")
+                .and_then(Json::as_str)
+                .map_or(Value::Null, |location| {
+                    Value::str(normalise_location(location))
+                }),
+        ),
+        ("tags", tags_from_json(body)),
+        ("client_id", json_text(body, "/properties/clientId")),
+        ("principal_id", json_text(body, "/properties/principalId")),
+        ("tenant_id", json_text(body, "/properties/tenantId")),
+    ])
+}
+
+pub async fn put(client: &ArmClient, id: &str, planned: &Value) -> Result<Value, ArmError> {
+    let response = client
+        .send(
+            Method::PUT,
+            &with_version(id, API_VERSION),
+            Some(&body(planned)),
+        )
+        .await?;
+    Ok(from_response(&response.body))
+}
+
+pub async fn read(client: &ArmClient, id: &str) -> Result<Option<Value>, ArmError> {
+    let body = client.get_optional(&with_version(id, API_VERSION)).await?;
+    Ok(body.map(|body| from_response(&body)))
+}
+
+pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
+    match client
+        .send(Method::DELETE, &with_version(id, API_VERSION), None)
+        .await
+    {
+        Err(error) if error.is_not_found() => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The answer in the spec's IdentityCreate example (shape, not copied values).
+    #[test]
+    fn reads_the_computed_ids_and_the_resource_group_from_an_answer() {
+        let answer = json!({
+            "id": "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/vk",
+            "name": "vk",
+            "location": "West Europe",
+            "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+            "properties": {"clientId": "c", "principalId": "p", "tenantId": "t"},
+            "tags": {}
+        });
+        let state = from_response(&answer);
+        assert_eq!(state.get("resource_group"), Some(&Value::str("rg")));
+        assert_eq!(state.get("location"), Some(&Value::str("westeurope")));
+        assert_eq!(state.get("client_id"), Some(&Value::str("c")));
+        assert_eq!(state.get("principal_id"), Some(&Value::str("p")));
+        assert_eq!(state.get("tags"), Some(&Value::Null));
+    }
+}

@@ -1,0 +1,502 @@
+//! The Frankenetes module against Kubernetes' own rules (v1.36, etcd 3.6): each test reads
+//! what the module hands the components (the commands of its container groups, the files in
+//! their secret volumes, the policies it writes) and fails when the module breaks a rule.
+//! The rules and their upstream sources are cited at each test.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use toml::Value;
+
+fn module_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("modules/frankenetes")
+}
+
+fn module_file(name: &str) -> String {
+    std::fs::read_to_string(module_dir().join(name)).unwrap()
+}
+
+/// A container group of the module as written: its containers' commands and environment,
+/// and the file names of its secret volumes.
+#[derive(Debug, Default)]
+struct Group {
+    commands: BTreeMap<String, Vec<String>>,
+    env: BTreeMap<String, String>,
+    secret_files: Vec<String>,
+}
+
+impl Group {
+    fn command(&self, container: &str) -> &[String] {
+        self.commands
+            .get(container)
+            .unwrap_or_else(|| panic!("no container {container}: {:?}", self.commands.keys()))
+    }
+
+    fn flag<'a>(&'a self, container: &str, name: &str) -> Option<&'a str> {
+        self.command(container).iter().find_map(|arg| {
+            arg.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('='))
+        })
+    }
+
+    fn every_arg(&self) -> impl Iterator<Item = &String> {
+        self.commands.values().flatten()
+    }
+}
+
+/// Every `azure_container_group` of every `.toml` file of the module.
+fn groups() -> BTreeMap<String, Group> {
+    let mut found = BTreeMap::new();
+    for entry in std::fs::read_dir(module_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|ext| ext.to_str()) != Some("toml") {
+            continue;
+        }
+        let parsed: Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let Some(declared) = parsed
+            .get("resource")
+            .and_then(|resource| resource.get("azure_container_group"))
+            .and_then(Value::as_table)
+        else {
+            continue;
+        };
+        for (name, body) in declared {
+            let mut group = Group::default();
+            for key in ["containers", "init_containers"] {
+                for container in body
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let container_name = container["name"].as_str().unwrap().to_string();
+                    let command = container
+                        .get("command")
+                        .and_then(Value::as_array)
+                        .map(|args| {
+                            args.iter()
+                                .map(|arg| arg.as_str().unwrap().to_string())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    group.commands.insert(container_name, command);
+                    for (env_name, value) in container
+                        .get("env")
+                        .and_then(Value::as_table)
+                        .into_iter()
+                        .flatten()
+                    {
+                        group
+                            .env
+                            .insert(env_name.clone(), value.as_str().unwrap_or("").to_string());
+                    }
+                }
+            }
+            for volume in body
+                .get("volumes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(secret) = volume.get("secret").and_then(Value::as_table) {
+                    group.secret_files.extend(secret.keys().cloned());
+                }
+            }
+            found.insert(name.clone(), group);
+        }
+    }
+    found
+}
+
+/// etcd 3.6 deprecates `--snapshot-count` (removed in 3.7: etcd `server/etcdmain/config.go`,
+/// `deprecatedFlags`, tag v3.6.0); kubeadm sets `--watch-progress-notify-interval=5s`
+/// (kubernetes `cmd/kubeadm/app/phases/etcd/local.go`).
+#[test]
+fn etcd_gets_no_deprecated_flag_and_kubeadms_progress_notifications() {
+    let groups = groups();
+    let etcd = &groups["etcd"];
+    let deprecated = ["--snapshot-count"];
+    for arg in etcd.every_arg() {
+        for flag in deprecated {
+            assert!(!arg.starts_with(flag), "deprecated etcd flag {arg}");
+        }
+    }
+    assert_eq!(
+        etcd.flag("etcd", "--watch-progress-notify-interval"),
+        Some("5s")
+    );
+}
+
+/// `--profiling` defaults to true in the three (k8s.io/component-base v0.36.1
+/// `config/options/options.go` for controller-manager and scheduler, k8s.io/apiserver
+/// `pkg/server/options/feature.go`); the CIS benchmark wants it off.
+#[test]
+fn profiling_is_off_in_apiserver_controller_manager_and_scheduler() {
+    let groups = groups();
+    for (group, container) in [
+        ("apiserver", "kube-apiserver"),
+        ("controller_manager", "kube-controller-manager"),
+        ("scheduler", "kube-scheduler"),
+    ] {
+        assert_eq!(
+            groups[group].flag(container, "--profiling"),
+            Some("false"),
+            "{group}"
+        );
+    }
+}
+
+/// Every `/pki/...` file a flag names is in the group's secret volume (mounted at /pki), so
+/// no component starts with a flag pointing at nothing.
+#[test]
+fn every_file_a_flag_names_is_in_the_groups_secret_volume() {
+    for (name, group) in groups() {
+        for arg in group.every_arg() {
+            let Some((_, value)) = arg.split_once('=') else {
+                continue;
+            };
+            if let Some(file) = value.strip_prefix("/pki/") {
+                assert!(
+                    group.secret_files.iter().any(|known| known == file),
+                    "{name}: {arg} names a file its secret volume lacks ({:?})",
+                    group.secret_files
+                );
+            }
+        }
+    }
+}
+
+/// The controller-manager signs CSRs only with `--cluster-signing-cert-file` and
+/// `--cluster-signing-key-file` (kubernetes `cmd/kube-controller-manager/app/certificates.go`).
+#[test]
+fn controller_manager_can_sign_certificate_requests() {
+    let groups = groups();
+    let manager = &groups["controller_manager"];
+    assert_eq!(
+        manager.flag("kube-controller-manager", "--cluster-signing-cert-file"),
+        Some("/pki/ca.crt")
+    );
+    assert_eq!(
+        manager.flag("kube-controller-manager", "--cluster-signing-key-file"),
+        Some("/pki/ca.key")
+    );
+}
+
+/// Aggregated APIs need the front-proxy settings (k8s.io/apiserver v0.36.1
+/// `pkg/server/options/authentication.go`, RequestHeaderAuthenticationOptions, and
+/// kube-aggregator's proxy client): a CA of its own and a client certificate from it.
+#[test]
+fn apiserver_has_a_front_proxy_for_aggregated_apis() {
+    let groups = groups();
+    let apiserver = &groups["apiserver"];
+    for flag in [
+        "--requestheader-client-ca-file",
+        "--requestheader-allowed-names",
+        "--requestheader-username-headers",
+        "--requestheader-group-headers",
+        "--requestheader-extra-headers-prefix",
+        "--proxy-client-cert-file",
+        "--proxy-client-key-file",
+    ] {
+        assert!(apiserver.flag("kube-apiserver", flag).is_some(), "{flag}");
+    }
+    let pki = module_file("pki.toml");
+    assert!(pki.contains("[resource.tls_self_signed_ca.front_proxy]"));
+    assert!(pki.contains("common_name = \"front-proxy-client\""));
+    // The allowed name is the client certificate's CN.
+    assert_eq!(
+        apiserver.flag("kube-apiserver", "--requestheader-allowed-names"),
+        Some("front-proxy-client")
+    );
+}
+
+/// secretbox (Kubernetes' docs prefer it to aescbc) and the key placeholder exactly once,
+/// so the module writes the key into the file once.
+#[test]
+fn encryption_uses_secretbox_and_names_the_key_once() {
+    let config = module_file("encryption-config.yaml");
+    assert_eq!(config.matches("@KEY@").count(), 1, "{config}");
+    let providers = config.split("providers:").nth(1).expect("a providers list");
+    let first = providers
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("- "))
+        .expect("a first provider");
+    assert_eq!(first, "secretbox:", "secretbox writes: {config}");
+    assert!(!config.contains("aescbc"), "{config}");
+}
+
+/// `--audit-log-path` alone records nothing: without `--audit-policy-file` the apiserver
+/// logs "No audit policy file provided" (k8s.io/apiserver v0.36.1
+/// `pkg/server/options/audit.go`).
+#[test]
+fn an_audit_log_comes_with_a_policy() {
+    let groups = groups();
+    let apiserver = &groups["apiserver"];
+    if apiserver
+        .flag("kube-apiserver", "--audit-log-path")
+        .is_some()
+    {
+        assert!(
+            apiserver
+                .flag("kube-apiserver", "--audit-policy-file")
+                .is_some(),
+            "--audit-log-path without --audit-policy-file records nothing"
+        );
+    }
+}
+
+/// One ABAC line: (resource, namespace, apiGroup, readonly).
+type AbacLine = (String, String, String, bool);
+
+/// The policy lines as the apiserver reads them (`--authorization-policy-file`, one JSON
+/// object a line: kubernetes `pkg/auth/authorizer/abac/abac.go`, `NewFromFile`).
+fn policy_lines() -> Vec<(serde_json::Value, AbacLine)> {
+    module_file("virtual-kubelet-policy.jsonl")
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let policy: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(
+                policy["apiVersion"],
+                "abac.authorization.kubernetes.io/v1beta1"
+            );
+            assert_eq!(policy["kind"], "Policy");
+            let spec = &policy["spec"];
+            let text = |key: &str| {
+                spec[key]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{key} in {line}"))
+                    .to_string()
+            };
+            let parsed = (
+                text("resource"),
+                text("namespace"),
+                text("apiGroup"),
+                spec["readonly"].as_bool().unwrap_or(false),
+            );
+            (policy, parsed)
+        })
+        .collect()
+}
+
+/// The table of IDENTITY.md: `| need | `resource` | `namespace` | `apiGroup` | `readonly` |`.
+fn documented_lines() -> Vec<AbacLine> {
+    let text = module_file("IDENTITY.md");
+    text.lines()
+        .filter_map(|row| {
+            let cells: Vec<&str> = row
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            if cells.len() != 5 || !cells[1].starts_with('`') {
+                return None;
+            }
+            let plain = |cell: &str| cell.trim_matches('`').to_string();
+            Some((
+                plain(cells[1]),
+                plain(cells[2]),
+                plain(cells[3]),
+                plain(cells[4]) == "true",
+            ))
+        })
+        .collect()
+}
+
+/// The virtual kubelet's rights are exactly the table beside the module: a line added,
+/// widened (a wildcard, write instead of read) or dropped fails here. A `"resource": "*"`
+/// line would grant read of every object, every Secret included (kubernetes-rules §2).
+#[test]
+fn virtual_kubelet_policy_is_exactly_the_documented_table() {
+    let lines = policy_lines();
+    let documented = documented_lines();
+    assert_eq!(documented.len(), 9, "IDENTITY.md table: {documented:?}");
+    for (policy, (resource, namespace, api_group, readonly)) in &lines {
+        let spec = &policy["spec"];
+        assert_eq!(spec["group"], "fk:virtual-kubelet", "{policy}");
+        assert!(spec.get("user").is_none(), "{policy}");
+        assert_ne!(resource, "*", "a wildcard resource: {policy}");
+        assert_ne!(api_group, "*", "a wildcard API group: {policy}");
+        assert!(spec.get("nonResourcePath").is_none(), "{policy}");
+        if resource == "secrets" {
+            assert!(
+                *readonly,
+                "the virtual kubelet never writes Secrets: {policy}"
+            );
+        }
+        assert!(namespace == "*" || !namespace.is_empty());
+    }
+    let mut granted: Vec<AbacLine> = lines.into_iter().map(|(_, line)| line).collect();
+    let mut expected = documented;
+    granted.sort();
+    expected.sort();
+    assert_eq!(
+        granted, expected,
+        "the policy is not the table of IDENTITY.md"
+    );
+}
+
+/// The policy file is used: ABAC is in the authorization modes and the file is given
+/// (the one needs the other: kubernetes `pkg/kubeapiserver/authorizer/config.go`).
+#[test]
+fn abac_policy_is_loaded_with_abac_mode() {
+    let groups = groups();
+    let apiserver = &groups["apiserver"];
+    let modes = apiserver
+        .flag("kube-apiserver", "--authorization-mode")
+        .unwrap();
+    assert!(modes.split(',').any(|mode| mode == "ABAC"), "{modes}");
+    assert_eq!(
+        apiserver.flag("kube-apiserver", "--authorization-policy-file"),
+        Some("/pki/virtual-kubelet-policy.jsonl")
+    );
+}
+
+/// A `system:node:<name>` certificate is a node only with the group `system:nodes`
+/// (kubernetes `pkg/auth/nodeidentifier/default.go`); the virtual kubelet's certificate is
+/// deliberately not a node identity (IDENTITY.md), so NodeRestriction does not refuse the
+/// label azure-aci sets on its Node.
+#[test]
+fn node_certificates_carry_system_nodes_and_the_virtual_kubelet_is_no_node() {
+    let pki: Value = toml::from_str(&module_file("pki.toml")).unwrap();
+    let certs = pki["resource"]["tls_cert"].as_table().unwrap();
+    for (name, cert) in certs {
+        let common_name = cert["common_name"].as_str().unwrap();
+        let organizations: Vec<&str> = cert
+            .get("organization")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if common_name.starts_with("system:node:") {
+            assert!(
+                organizations.contains(&"system:nodes"),
+                "{name}: {organizations:?}"
+            );
+        }
+    }
+    let node = &certs["node"];
+    assert!(
+        !node["common_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("system:node:")
+    );
+    assert_eq!(
+        node["organization"].as_array().unwrap(),
+        &vec![Value::String("fk:virtual-kubelet".into())]
+    );
+}
+
+/// `--authentication-config` and `--anonymous-auth` exclude each other, and the config opens
+/// only the health endpoints to anonymous users (k8s.io/apiserver v0.36.1
+/// `pkg/features/kube_features.go`, AnonymousAuthConfigurableEndpoints; kubernetes-rules §4).
+#[test]
+fn anonymous_requests_reach_only_the_health_endpoints() {
+    let groups = groups();
+    let apiserver = &groups["apiserver"];
+    assert_eq!(
+        apiserver.flag("kube-apiserver", "--authentication-config"),
+        Some("/pki/authentication-config.yaml")
+    );
+    assert!(
+        apiserver
+            .flag("kube-apiserver", "--anonymous-auth")
+            .is_none()
+    );
+    let config = module_file("authentication-config.yaml");
+    let paths: Vec<&str> = config
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("- path: "))
+        .collect();
+    assert_eq!(paths, ["/livez", "/readyz", "/healthz"], "{config}");
+    assert!(config.contains("kind: AuthenticationConfiguration"));
+    // The probes use exactly those paths.
+    let module = module_file("apiserver.toml");
+    assert!(module.contains("path = \"/livez\", port = 6443, scheme = \"https\""));
+    assert!(module.contains("path = \"/readyz\", port = 6443, scheme = \"https\""));
+}
+
+/// The audit policy records metadata and never a body: no rule at `Request` or
+/// `RequestResponse`, Secrets and tokens named at `Metadata`, a catch-all at the end.
+#[test]
+fn audit_policy_never_records_bodies() {
+    let policy = module_file("audit-policy.yaml");
+    let levels: Vec<&str> = policy
+        .lines()
+        .filter_map(|line| line.trim().trim_start_matches("- ").strip_prefix("level: "))
+        .collect();
+    assert!(!levels.is_empty());
+    for level in &levels {
+        assert!(["None", "Metadata"].contains(level), "level {level}");
+    }
+    assert_eq!(levels.last(), Some(&"Metadata"), "a catch-all rule ends it");
+    for named in ["secrets", "serviceaccounts/token", "tokenreviews"] {
+        assert!(policy.contains(&format!("\"{named}\"")), "{named}");
+    }
+    let groups = groups();
+    assert_eq!(
+        groups["apiserver"].flag("kube-apiserver", "--audit-policy-file"),
+        Some("/pki/audit-policy.yaml")
+    );
+}
+
+/// ACI probes reach the controller-manager's and scheduler's secure health endpoints only
+/// if they listen beyond loopback.
+#[test]
+fn controller_manager_and_scheduler_have_secure_health_probes() {
+    let groups = groups();
+    for (group, container, file, port) in [
+        (
+            "controller_manager",
+            "kube-controller-manager",
+            "controller-manager.toml",
+            10257,
+        ),
+        ("scheduler", "kube-scheduler", "scheduler.toml", 10259),
+    ] {
+        assert_eq!(
+            groups[group].flag(container, "--bind-address"),
+            Some("0.0.0.0")
+        );
+        let text = module_file(file);
+        assert!(
+            text.contains(&format!(
+                "path = \"/healthz\", port = {port}, scheme = \"https\""
+            )),
+            "{file}"
+        );
+    }
+}
+
+/// The kubelet API of the virtual kubelet authenticates and authorizes through the
+/// apiserver: without `--authentication-token-webhook=true` azure-aci v1.6.4 serves it with
+/// NoAuth, any certificate of the cluster CA fully authorized (`cmd/virtual-kubelet/main.go`,
+/// `withWebhookAuth`); the webhook needs its TokenReview and SubjectAccessReview lines.
+#[test]
+fn kubelet_api_uses_webhook_authentication_and_authorization() {
+    let groups = groups();
+    let vk = &groups["virtual_kubelet"];
+    assert_eq!(
+        vk.flag("virtual-kubelet", "--authentication-token-webhook"),
+        Some("true")
+    );
+    assert_eq!(
+        vk.flag("virtual-kubelet", "--client-verify-ca"),
+        Some("/pki/ca.crt")
+    );
+    let granted: Vec<AbacLine> = policy_lines().into_iter().map(|(_, line)| line).collect();
+    for (resource, group) in [
+        ("tokenreviews", "authentication.k8s.io"),
+        ("subjectaccessreviews", "authorization.k8s.io"),
+    ] {
+        assert!(
+            granted
+                .iter()
+                .any(|(r, _, g, readonly)| r == resource && g == group && !readonly),
+            "{resource}"
+        );
+    }
+}
