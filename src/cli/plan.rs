@@ -208,13 +208,7 @@ fn save(path: &Path, module_dir: &Path, plan: &Plan) -> Result<(), u8> {
     };
     let write = || -> std::io::Result<()> {
         let bytes = serde_json::to_vec(&saved).map_err(std::io::Error::other)?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path)?;
-        file.write_all(&bytes)?;
-        file.sync_all()
+        crate::state::write_private(path, &bytes)
     };
     write().map_err(|err| {
         eprintln!(

@@ -52,15 +52,54 @@ pub fn remove_optional(path: &Path) -> Result<(), StateError> {
     }
 }
 
-/// Opens (creating owner-only) a file for appending.
+/// Opens (creating owner-only) a file for appending. A file that already exists is made
+/// owner-only too: `mode` applies only to a file the open creates, and a journal left
+/// world-readable (copied, restored from an archive) must not stay so.
 pub fn open_append(path: &Path) -> Result<File, StateError> {
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .append(true)
         .create(true)
         .mode(OWNER_ONLY)
         .open(path)
-        .map_err(|source| StateError::io("open", path, source))
+        .map_err(|source| StateError::io("open", path, source))?;
+    restrict(&file, path)?;
+    Ok(file)
+}
+
+/// Makes an open file owner-only, whatever mode it had.
+pub fn restrict(file: &File, path: &Path) -> Result<(), StateError> {
+    file.set_permissions(fs::Permissions::from_mode(OWNER_ONLY))
+        .map_err(|source| StateError::io("restrict", path, source))
+}
+
+/// Writes `bytes` as a new owner-only file at `path`, replacing whatever is there (for a
+/// saved plan or a kubeconfig, outside the state folder). The bytes go to a temp file with
+/// an unpredictable name beside `path`, created with `O_EXCL` and mode 0600, then renamed
+/// over `path`: the result is always a new inode with mode 0600, never an old file's mode,
+/// and a leftover or planted temp file is never written through.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let parent = parent_of(path);
+    fs::create_dir_all(&parent)?;
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".to_string());
+    let temp = parent.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(OWNER_ONLY)
+        .open(&temp)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written?;
+    File::open(&parent).and_then(|handle| handle.sync_all())
 }
 
 /// Replaces `path` with `bytes` atomically: a reader sees the old file or the new one.

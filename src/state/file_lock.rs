@@ -44,6 +44,7 @@ impl FileLock {
                 .mode(OWNER_ONLY)
                 .open(path)
                 .map_err(|source| StateError::io("open", path, source))?;
+            disk::restrict(&file, path)?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => {

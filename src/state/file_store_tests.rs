@@ -113,6 +113,55 @@ async fn every_state_file_is_owner_only() {
     drop(lock);
 }
 
+/// `open(O_CREAT, 0600)` keeps the mode of a file that already exists: a journal or a
+/// lock file left world-readable (copied in, unpacked from an archive) must not stay so.
+#[tokio::test]
+async fn existing_world_readable_journal_and_lock_files_are_made_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir);
+    store.persist(&state_with(1, &["etcd"])).await.unwrap();
+    for path in [store.journal_path(), store.lock_path()] {
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let store = FileStore::new(store.path());
+    let lock = store.lock(LockInfo::new("apply")).await.unwrap();
+    let journal = store.journal().await.unwrap();
+    journal.append(vec![put("api", "1")]).await.unwrap();
+    assert_eq!(mode_of(&store.journal_path()), 0o600);
+    assert_eq!(mode_of(&store.lock_path()), 0o600);
+    drop(lock);
+}
+
+#[test]
+fn write_private_makes_a_new_owner_only_file_whatever_was_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("admin.kubeconfig");
+    // An existing world-readable file, and the temp name an older fk used, left over.
+    std::fs::write(&path, b"old").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let leftover = dir.path().join("admin.tmp");
+    std::fs::write(&leftover, b"").unwrap();
+    std::fs::set_permissions(&leftover, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    crate::state::write_private(&path, b"-----BEGIN PRIVATE KEY-----").unwrap();
+    assert_eq!(mode_of(&path), 0o600);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"-----BEGIN PRIVATE KEY-----"
+    );
+    assert_eq!(
+        std::fs::read(&leftover).unwrap(),
+        b"",
+        "the leftover was not written through"
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "no temp file left behind: {names:?}");
+}
+
 #[tokio::test]
 async fn load_replays_the_journal_and_moves_the_serial_on() {
     let dir = tempfile::tempdir().unwrap();

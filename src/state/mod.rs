@@ -21,6 +21,7 @@ mod file_lock_tests;
 mod file_store_tests;
 
 pub use blob::BlobStore;
+pub use disk::write_private;
 pub use error::StateError;
 pub use file_journal::FileJournal;
 pub use file_lock::FileLock;

@@ -260,3 +260,20 @@ fn a_second_run_is_refused_while_the_state_is_locked() {
     );
     assert!(message.contains("force-unlock"), "{message}");
 }
+
+/// `plan -out` onto an existing world-readable file: the saved plan holds the state and
+/// every variable, so the file must end owner-only, not keep the old file's 0644.
+#[test]
+fn saved_plan_over_a_world_readable_file_ends_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let workspace = Workspace::new(&slow_module(1, 0));
+    let out = workspace.root.join("p.fkplan");
+    std::fs::write(&out, b"old").unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let plan = fk(&workspace.root, &["plan", "m", "-out", "p.fkplan"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let apply = fk(&workspace.root, &["apply", "p.fkplan"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+}
