@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config;
-use crate::state::{FileStore, State, StateStore};
+use crate::state::{FileStore, State, StateError, StateStore};
 
 use super::args::StateArgs;
 use super::load;
@@ -82,7 +82,21 @@ async fn push_state(module: &Path, file: &Path, lock_timeout: Duration) -> Resul
     })?;
     let remote_store = load::store_of_dir(module, &StateArgs { state: None })?;
     let held = lock(remote_store.as_ref(), "state push", lock_timeout).await?;
-    let remote = load_from(remote_store.as_ref()).await?;
+    // Pushing a copy is how a missing remote state is put back: what would stop a run from
+    // starting empty is reported, and the push goes on.
+    let remote = match remote_store.load().await {
+        Err(err @ StateError::Missing { .. }) => {
+            eprintln!(
+                "note: {err}\n\nnote: pushing `{}` in its place",
+                file.display()
+            );
+            None
+        }
+        loaded => loaded.map_err(|err| {
+            eprintln!("error[fk::state::load]: {err}");
+            EXIT_ERROR
+        })?,
+    };
     let outcome = match check_transfer(&local, remote.as_ref(), &remote_store.describe()) {
         Ok(Transfer::Nothing) => {
             println!(

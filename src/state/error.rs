@@ -30,6 +30,18 @@ pub enum StateError {
         source: io::Error,
     },
 
+    /// No snapshot, but evidence that there was one: fk refuses to start from empty (that
+    /// would create everything again and, for Frankenetes, a new PKI that exists only in
+    /// state).
+    #[error(
+        "state `{state}` is missing, but {found}; fk will not start from an empty state\n\nhint: {hint}"
+    )]
+    Missing {
+        state: String,
+        found: String,
+        hint: String,
+    },
+
     #[error("`{path}` is corrupt: {message}", path = path.display())]
     Corrupt { path: PathBuf, message: String },
 

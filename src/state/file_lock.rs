@@ -104,6 +104,14 @@ impl FileLock {
         disk::sync_dir(&disk::parent_of(path))
     }
 
+    /// The description in a lock file that nobody holds: left by a run that died. `None`
+    /// when there is no such file, or when someone (this process included) holds it.
+    pub fn left_behind(path: &Path) -> Option<LockInfo> {
+        let mut file = File::open(path).ok()?;
+        file.try_lock_shared().ok()?;
+        read_lock_info(&mut file)
+    }
+
     fn unlock(&mut self) -> Result<(), StateError> {
         let Some(file) = self.file.take() else {
             return Ok(());

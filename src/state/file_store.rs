@@ -35,6 +35,9 @@ pub struct FileStore {
     base: Mutex<Option<SnapshotBase>>,
     /// The open journal, shared by every `journal()` caller while any holds it.
     journal: Mutex<Weak<FileJournal>>,
+    /// The description of a dead holder whose lock this store took over: evidence of an
+    /// earlier run when the snapshot is missing.
+    taken_over: Mutex<Option<LockInfo>>,
 }
 
 impl FileStore {
@@ -45,6 +48,7 @@ impl FileStore {
             path: path.into(),
             base: Mutex::new(None),
             journal: Mutex::new(Weak::new()),
+            taken_over: Mutex::new(None),
         }
     }
 
@@ -114,8 +118,15 @@ impl StateStore for FileStore {
     async fn load(&self) -> Result<Option<State>, StateError> {
         let path = self.path.clone();
         let journal_path = self.journal_path();
-        let (state, base) =
-            run_blocking(&self.path, move || load_with_journal(&path, &journal_path)).await?;
+        let taken_over = lock_ignoring_poison(&self.taken_over).clone();
+        let (state, base) = run_blocking(&self.path, move || {
+            let loaded = load_with_journal(&path, &journal_path)?;
+            if loaded.0.is_none() {
+                refuse_empty_start(&path, taken_over.as_ref())?;
+            }
+            Ok(loaded)
+        })
+        .await?;
         self.remember_base(base);
         Ok(state)
     }
@@ -152,6 +163,7 @@ impl StateStore for FileStore {
 
     async fn lock(&self, info: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
         let lock = FileLock::acquire(&self.lock_path(), &self.describe(), info)?;
+        *lock_ignoring_poison(&self.taken_over) = lock.taken_over().cloned();
         Ok(Box::new(lock))
     }
 
@@ -246,9 +258,14 @@ fn load_with_journal(
     let Some(header) = parsed.header else {
         return Ok((snapshot, base));
     };
+    if snapshot.is_none() && header.snapshot_sha256.is_some() {
+        return Err(journal_without_snapshot(path, journal_path, &header));
+    }
     match fit(&header, &base) {
         JournalFit::Extends => {}
         JournalFit::Stale => return Ok((snapshot, base)),
+        // A header alone records nothing: there is nothing to lose.
+        JournalFit::Foreign if parsed.records.is_empty() => return Ok((snapshot, base)),
         JournalFit::Foreign => return Err(foreign_journal(path, journal_path, &header, &base)),
     }
     if parsed.records.is_empty() {
@@ -280,10 +297,16 @@ fn open_journal_file(
         Some(first_newline) => Some(parse_header(journal_path, &existing[..=first_newline])?),
         None => None,
     };
+    let has_records = header.is_some()
+        && existing
+            .iter()
+            .position(|&byte| byte == b'\n')
+            .is_some_and(|first_newline| complete_len > first_newline + 1);
     let continues = match &header {
         Some(header) => match fit(header, base) {
             JournalFit::Extends => true,
             JournalFit::Stale => false,
+            JournalFit::Foreign if !has_records => false,
             JournalFit::Foreign => return Err(foreign_journal(path, journal_path, header, base)),
         },
         None => false,
@@ -303,6 +326,99 @@ fn open_journal_file(
     Ok(file)
 }
 
+/// Refuses to start from an empty state while evidence of an earlier one exists beside
+/// `path`: a backup, or a lock left by a run that died. (A journal naming a snapshot is
+/// checked where it is read.) The hint is the exact command that puts the state back: a
+/// plain `mv` works without fk, with any fk version and on an encrypted state, and lets
+/// the user look at the backup first (`fk show` reads it with `--state`).
+fn refuse_empty_start(path: &Path, taken_over: Option<&LockInfo>) -> Result<(), StateError> {
+    let backup = disk::sibling(path, ".backup");
+    if backup.exists() {
+        let which = disk::read_optional(&backup)
+            .ok()
+            .flatten()
+            .and_then(|bytes| serde_json::from_slice::<SnapshotHeader>(&bytes).ok())
+            .map(|header| {
+                format!(
+                    " (serial {} of lineage `{}`)",
+                    header.serial, header.lineage
+                )
+            })
+            .unwrap_or_default();
+        return Err(StateError::Missing {
+            state: path.display().to_string(),
+            found: format!("its backup `{}`{which} exists", backup.display()),
+            hint: format!(
+                "the backup is the state before the last write; put it back with\n\n    mv {} {}\n\nthen `fk plan` refreshes it against the cloud and shows what the last run changed",
+                shell_word(&backup),
+                shell_word(path)
+            ),
+        });
+    }
+    let lock_path = disk::sibling(path, ".lock");
+    let left = taken_over
+        .cloned()
+        .or_else(|| FileLock::left_behind(&lock_path));
+    if let Some(holder) = left {
+        return Err(StateError::Missing {
+            state: path.display().to_string(),
+            found: format!(
+                "a run (`{}` by `{}` on `{}`, pid {}, since {}) held its lock `{}` and ended without releasing it",
+                holder.operation,
+                holder.who,
+                holder.host,
+                holder.pid,
+                holder.created,
+                lock_path.display()
+            ),
+            hint: format!(
+                "if the state was moved away, put it back at `{}`; if that run never wrote a state (it was killed before its first write, so it created nothing), remove the lock and run again:\n\n    rm -f {}",
+                path.display(),
+                shell_word(&lock_path)
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn journal_without_snapshot(
+    path: &Path,
+    journal_path: &Path,
+    header: &JournalHeader,
+) -> StateError {
+    let backup = disk::sibling(path, ".backup");
+    StateError::Missing {
+        state: path.display().to_string(),
+        found: format!(
+            "its journal `{}` records operations made after serial {} of lineage `{}`",
+            journal_path.display(),
+            header.serial,
+            header.lineage.as_deref().unwrap_or("(none)")
+        ),
+        hint: format!(
+            "put that snapshot back at `{}` and the journal is replayed onto it. If it is lost for good, set the journal aside and start from the older backup:\n\n    mv {} {}.orphaned\n    mv {} {}\n\nthen `fk plan` refreshes against the cloud; objects the journal recorded since are not in that backup",
+            path.display(),
+            shell_word(journal_path),
+            shell_word(journal_path),
+            shell_word(&backup),
+            shell_word(path),
+        ),
+    }
+}
+
+/// A path as one shell word: quoted when it holds anything but plain characters.
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c));
+    if plain && !text.is_empty() {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 fn foreign_journal(
     path: &Path,
     journal_path: &Path,
@@ -312,7 +428,7 @@ fn foreign_journal(
     StateError::corrupt(
         journal_path,
         format!(
-            "it extends serial {} of lineage `{}`, but `{}` is serial {} of lineage `{}`; move one of them away",
+            "it extends serial {} of lineage `{}`, but `{}` is serial {} of lineage `{}`; refusing to drop its records; move one of them away",
             header.serial,
             header.lineage.as_deref().unwrap_or("(none)"),
             path.display(),

@@ -85,12 +85,16 @@ pub enum JournalFit {
     Foreign,
 }
 
+/// Stale only when provably so: the snapshot is of the same history and of a later serial
+/// (every persist that absorbs a journal moves the serial on). A journal naming a snapshot
+/// of the same serial but other bytes is foreign: the snapshot was replaced by hand, and
+/// the records may be all that is left of what happened after it.
 pub fn fit(header: &JournalHeader, base: &SnapshotBase) -> JournalFit {
     if header.snapshot_sha256 == base.sha256 {
         return JournalFit::Extends;
     }
     let same_history = header.lineage.is_none() || header.lineage == base.lineage;
-    if same_history && base.sha256.is_some() && header.serial <= base.serial {
+    if same_history && base.sha256.is_some() && header.serial < base.serial {
         JournalFit::Stale
     } else {
         JournalFit::Foreign
@@ -318,6 +322,9 @@ mod tests {
             JournalFit::Stale
         );
 
+        // Same lineage and serial, other bytes: not provably stale.
+        let edited = SnapshotBase::of_bytes(b"snapshot 5, edited", "lineage-a", 5);
+        assert_eq!(fit(&edited.header(), &base), JournalFit::Foreign);
         let newer = SnapshotBase::of_bytes(b"snapshot 6", "lineage-a", 6);
         assert_eq!(fit(&newer.header(), &base), JournalFit::Foreign);
         let other_lineage = SnapshotBase::of_bytes(b"other", "lineage-b", 2);

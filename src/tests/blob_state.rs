@@ -258,6 +258,56 @@ async fn journaled_records_survive_a_crash_and_a_torn_tail_is_ignored() {
     assert_eq!(state.lineage, "lineage-a");
 }
 
+/// The snapshot blob deleted while its journal remains: the next run stops and names the
+/// journal instead of starting from an empty state; the journal is left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_without_its_snapshot_blob_is_never_taken_for_no_state() {
+    let azurite = Azurite::start();
+    let first = backend(&azurite, "vanish", 15);
+    let lock = first.lock(LockInfo::new("apply")).await.unwrap();
+    first.load().await.unwrap();
+    first
+        .persist(&state_with_serial("lineage-a", 3))
+        .await
+        .unwrap();
+    let journal = first.journal().await.unwrap();
+    journal.append(vec![thing("a")]).await.unwrap();
+    lock.release().await.unwrap();
+    let deleted = first
+        .client()
+        .delete_blob(&first.names().state, Conditions::default())
+        .await
+        .unwrap();
+    assert!(deleted.is_success(), "HTTP {}", deleted.status);
+    let journal_before = first
+        .client()
+        .get_blob(&first.names().journal)
+        .await
+        .unwrap()
+        .body;
+
+    let next = backend(&azurite, "vanish", 15);
+    let lock = next.lock(LockInfo::new("apply")).await.unwrap();
+    let refused = next.load().await.unwrap_err();
+    match &refused {
+        StateError::Missing { found, .. } => {
+            assert!(
+                found.contains("m.json.journal") && found.contains("serial 3"),
+                "{refused}"
+            )
+        }
+        other => panic!("expected Missing, got {other}"),
+    }
+    lock.release().await.unwrap();
+    let journal_after = next
+        .client()
+        .get_blob(&next.names().journal)
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(journal_after, journal_before, "the journal is untouched");
+}
+
 // ---- the real binary ----
 
 fn fk(dir: &Path, args: &[&str]) -> Output {

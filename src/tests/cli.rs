@@ -277,3 +277,65 @@ fn saved_plan_over_a_world_readable_file_ends_owner_only() {
     let apply = fk(&workspace.root, &["apply", "p.fkplan"]);
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
 }
+
+/// The state file gone, its backup beside it: every command stops, names the backup and
+/// prints the `mv` that puts it back; nothing is created again and the backup is intact.
+#[test]
+fn a_missing_state_with_a_backup_stops_every_run_and_says_how_to_restore() {
+    let workspace = Workspace::new(&slow_module(2, 0));
+    let apply = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    // A second apply (an update in place) makes the backup the first apply's state.
+    let tagged =
+        slow_module(2, 0).replace("name = \"t0\"\n", "name = \"t0\"\ntags = { v = \"2\" }\n");
+    workspace.write(&tagged);
+    let apply = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let state = workspace.root.join("state/m.json");
+    let backup = workspace.root.join("state/m.json.backup");
+    std::fs::remove_file(&state).unwrap();
+    let before = std::fs::read(&backup).unwrap();
+    let n_creates = workspace.world().n_creates;
+
+    for args in [
+        &["plan", "m"][..],
+        &["apply", "m", "-auto-approve"][..],
+        &["show", "m"][..],
+    ] {
+        let refused = fk(&workspace.root, args);
+        assert_eq!(
+            refused.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&refused)
+        );
+        let message = text(&refused);
+        assert!(
+            message.contains("mv state/m.json.backup state/m.json"),
+            "{args:?}: {message}"
+        );
+        assert!(!message.contains("Plan: "), "{message}");
+    }
+    assert_eq!(
+        std::fs::read(&backup).unwrap(),
+        before,
+        "the backup is intact"
+    );
+    assert!(!state.exists());
+    assert_eq!(workspace.world().n_creates, n_creates, "nothing created");
+
+    let restore = Command::new("mv")
+        .args(["state/m.json.backup", "state/m.json"])
+        .current_dir(&workspace.root)
+        .status()
+        .unwrap();
+    assert!(restore.success());
+    let apply = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert_eq!(workspace.world().objects.len(), 2);
+    assert_eq!(
+        workspace.world().n_creates,
+        2,
+        "no object was created twice"
+    );
+}

@@ -53,6 +53,8 @@ pub struct BlobStore {
     /// Whether the journal's header names the snapshot last read or written.
     journal_open: Mutex<bool>,
     journal: Arc<BlobJournal>,
+    /// The description of a dead holder whose lock this store took over.
+    taken_over: Mutex<Option<LockInfo>>,
 }
 
 impl BlobStore {
@@ -67,6 +69,7 @@ impl BlobStore {
             snapshot: Mutex::new(None),
             journal_open: Mutex::new(false),
             journal,
+            taken_over: Mutex::new(None),
         }
     }
 
@@ -151,6 +154,30 @@ impl BlobStore {
         *self.journal_open.lock().unwrap_or_else(|p| p.into_inner()) = open;
     }
 
+    /// Refuses to start from an empty state when this run took over the lock of a run that
+    /// died: that run may have written a state that is now gone.
+    fn refuse_empty_start(&self) -> Result<(), StateError> {
+        let taken_over = self
+            .taken_over
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(holder) = taken_over else {
+            return Ok(());
+        };
+        Err(StateError::Missing {
+            state: self.describe(),
+            found: format!(
+                "a run (`{}` by `{}` on `{}`, pid {}, since {}) held its lock and ended without releasing it",
+                holder.operation, holder.who, holder.host, holder.pid, holder.created
+            ),
+            hint: format!(
+                "if the state blob was removed, restore `{}` from the container's blob versions or soft-deleted blobs, or push a copy with `fk state push`; if that run never wrote a state (killed before its first write, so it created nothing), run again: this run released the lock, and the next one starts from empty",
+                self.names.state
+            ),
+        })
+    }
+
     /// Refuses a write that would change the lineage or go back in serial.
     fn check_history(&self, state: &State, base: &SnapshotBase) -> Result<(), StateError> {
         let message = match &base.lineage {
@@ -196,6 +223,9 @@ impl StateStore for BlobStore {
             404 => {
                 self.journal.set_etag(None).await;
                 self.set_journal_open(false);
+                if snapshot.is_none() {
+                    self.refuse_empty_start()?;
+                }
                 return Ok(snapshot);
             }
             200 => journal.body,
@@ -206,11 +236,33 @@ impl StateStore for BlobStore {
         let parsed = parse_journal(Path::new(&journal_path), &journal_bytes)?;
         let Some(header) = parsed.header else {
             self.set_journal_open(false);
+            if snapshot.is_none() {
+                self.refuse_empty_start()?;
+            }
             return Ok(snapshot);
         };
+        if snapshot.is_none() && header.snapshot_sha256.is_some() {
+            return Err(StateError::Missing {
+                state: path.clone(),
+                found: format!(
+                    "its journal `{journal_path}` records operations made after serial {} of lineage `{}`",
+                    header.serial,
+                    header.lineage.as_deref().unwrap_or("(none)")
+                ),
+                hint: format!(
+                    "restore the snapshot blob `{}` from the container's blob versions or soft-deleted blobs (e.g. `az storage blob undelete`), or push a copy you have with `fk state push`; the journal is then replayed onto it",
+                    self.names.state
+                ),
+            });
+        }
         match fit(&header, &base) {
             JournalFit::Extends => self.set_journal_open(true),
             JournalFit::Stale => {
+                self.set_journal_open(false);
+                return Ok(snapshot);
+            }
+            // A header alone records nothing: there is nothing to lose.
+            JournalFit::Foreign if parsed.records.is_empty() => {
                 self.set_journal_open(false);
                 return Ok(snapshot);
             }
@@ -218,13 +270,16 @@ impl StateStore for BlobStore {
                 return Err(StateError::corrupt(
                     journal_path,
                     format!(
-                        "it extends serial {} of another snapshot than `{path}` (serial {}); move one of them away",
+                        "it extends serial {} of another snapshot than `{path}` (serial {}); refusing to drop its records; move one of them away",
                         header.serial, base.serial
                     ),
                 ));
             }
         }
         if parsed.records.is_empty() {
+            if snapshot.is_none() {
+                self.refuse_empty_start()?;
+            }
             return Ok(snapshot);
         }
         Ok(Some(replay::replay(snapshot, parsed.records.into_iter())))
@@ -262,6 +317,7 @@ impl StateStore for BlobStore {
 
     async fn lock(&self, info: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
         let lock = BlobLock::acquire(&self.client, &self.names, info, self.lease_seconds).await?;
+        *self.taken_over.lock().unwrap_or_else(|p| p.into_inner()) = lock.taken_over().cloned();
         let lease = lock.lease();
         *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&lease));
         self.journal.set_lease(Some(lease));
