@@ -1,16 +1,36 @@
 //! `fk state push` and `fk state pull`: move a state between a local file and the module's
 //! backend, never onto another lineage and never back in serial.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config;
-use crate::state::{FileStore, State, StateError, StateStore};
+use crate::state::{FileStore, State, StateError, StateKeys, StateStore};
 
 use super::args::StateArgs;
 use super::load;
 use super::plan::lock;
 use super::{EXIT_ERROR, EXIT_OK};
+
+/// The state encryption keys the environment names (`FK_STATE_PASSPHRASE`, ...); `None`
+/// when encryption is off. A bad setting is reported here, before anything is read.
+pub fn state_keys() -> Result<Option<Arc<StateKeys>>, u8> {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    match StateKeys::from_env(&env) {
+        Ok(keys) => Ok(keys.map(Arc::new)),
+        Err(message) => {
+            eprintln!("error[fk::state::encryption]: {message}");
+            Err(EXIT_ERROR)
+        }
+    }
+}
+
+/// A local state file, sealed when encryption is on.
+pub fn file_store(path: impl Into<std::path::PathBuf>) -> Result<FileStore, u8> {
+    Ok(FileStore::new(path).with_keys(state_keys()?))
+}
 
 /// What moving `from` onto `onto` would do.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,7 +92,7 @@ async fn push_state(module: &Path, file: &Path, lock_timeout: Duration) -> Resul
         );
         return Err(EXIT_ERROR);
     }
-    let local_store = FileStore::new(file);
+    let local_store = file_store(file)?;
     let local = load_from(&local_store).await?.ok_or_else(|| {
         eprintln!(
             "error[fk::state::push]: `{}` holds no state",
@@ -153,7 +173,7 @@ async fn pull_state(module: &Path, file: Option<&Path>) -> Result<(), u8> {
         println!("{text}");
         return Ok(());
     };
-    let local_store = FileStore::new(file);
+    let local_store = file_store(file)?;
     let local = load_from(&local_store).await?;
     match check_transfer(&remote, local.as_ref(), &file.display().to_string()) {
         Ok(Transfer::Nothing) => {

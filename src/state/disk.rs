@@ -106,6 +106,12 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Writes an owner-only temp file beside it, syncs it, keeps the old file as `backup`
 /// (a hard link, so no copy), renames the temp over `path` and syncs the folder.
 pub fn replace_atomically(path: &Path, backup: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    replace_keeping(path, Some(backup), bytes)
+}
+
+/// [`replace_atomically`], keeping the old file as `backup` only when one is named (the
+/// caller wrote the backup itself).
+pub fn replace_keeping(path: &Path, backup: Option<&Path>, bytes: &[u8]) -> Result<(), StateError> {
     create_parent(path)?;
     let temp = sibling(path, ".tmp");
     remove_optional(&temp)?;
@@ -119,7 +125,9 @@ pub fn replace_atomically(path: &Path, backup: &Path, bytes: &[u8]) -> Result<()
         .and_then(|()| file.sync_all())
         .map_err(|source| StateError::io("write", &temp, source))?;
     drop(file);
-    keep_backup(path, backup)?;
+    if let Some(backup) = backup {
+        keep_backup(path, backup)?;
+    }
     fs::rename(&temp, path).map_err(|source| StateError::io("rename into", path, source))?;
     sync_dir(&parent_of(path))
 }

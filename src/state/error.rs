@@ -42,6 +42,11 @@ pub enum StateError {
         hint: String,
     },
 
+    /// A sealed file that cannot be opened (no key, a wrong key, an altered file), or a
+    /// seal that failed. Nothing was changed.
+    #[error("cannot decrypt `{path}`: {message}\n\nhint: nothing was changed; FK_STATE_PASSPHRASE (or FK_STATE_PASSPHRASE_FILE) must hold the passphrase the state was written with, or FK_STATE_PASSPHRASE_FALLBACK while rotating", path = path.display())]
+    Encryption { path: PathBuf, message: String },
+
     #[error("`{path}` is corrupt: {message}", path = path.display())]
     Corrupt { path: PathBuf, message: String },
 

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, Weak};
 use async_trait::async_trait;
 use serde::Deserialize;
 
+use crate::state::crypt::{self, StateKeys};
 use crate::state::disk;
 use crate::state::error::StateError;
 use crate::state::file_journal::FileJournal;
@@ -38,6 +39,8 @@ pub struct FileStore {
     /// The description of a dead holder whose lock this store took over: evidence of an
     /// earlier run when the snapshot is missing.
     taken_over: Mutex<Option<LockInfo>>,
+    /// Seals what is written and opens what is read, when state encryption is on.
+    keys: Option<Arc<StateKeys>>,
 }
 
 impl FileStore {
@@ -49,7 +52,15 @@ impl FileStore {
             base: Mutex::new(None),
             journal: Mutex::new(Weak::new()),
             taken_over: Mutex::new(None),
+            keys: None,
         }
+    }
+
+    /// The same store, sealing the snapshot, its backup and each journal record with
+    /// `keys` (see [`crate::state::crypt`]); `None` writes plaintext.
+    pub fn with_keys(mut self, keys: Option<Arc<StateKeys>>) -> FileStore {
+        self.keys = keys;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -76,10 +87,11 @@ impl FileStore {
         let known_base = self.known_base();
         let path = self.path.clone();
         let journal_path = self.journal_path();
+        let keys = self.keys.clone();
         let (file, base) = run_blocking(&self.path, move || {
             let base = match known_base {
                 Some(base) => base,
-                None => read_base(&path)?,
+                None => read_base(&path, keys.as_deref())?,
             };
             let file = open_journal_file(&path, &journal_path, &base)?;
             Ok((file, base))
@@ -91,7 +103,11 @@ impl FileStore {
             // Another caller opened it meanwhile: share theirs (ours closes unused).
             return Ok(open);
         }
-        let journal = Arc::new(FileJournal::start(&self.journal_path(), file)?);
+        let journal = Arc::new(FileJournal::start(
+            &self.journal_path(),
+            file,
+            self.keys.clone(),
+        )?);
         *slot = Arc::downgrade(&journal);
         Ok(journal)
     }
@@ -119,8 +135,9 @@ impl StateStore for FileStore {
         let path = self.path.clone();
         let journal_path = self.journal_path();
         let taken_over = lock_ignoring_poison(&self.taken_over).clone();
+        let keys = self.keys.clone();
         let (state, base) = run_blocking(&self.path, move || {
-            let loaded = load_with_journal(&path, &journal_path)?;
+            let loaded = load_with_journal(&path, &journal_path, keys.as_deref())?;
             if loaded.0.is_none() {
                 refuse_empty_start(&path, taken_over.as_ref())?;
             }
@@ -134,16 +151,26 @@ impl StateStore for FileStore {
     async fn persist(&self, state: &State) -> Result<(), StateError> {
         let bytes = encode_snapshot(state)
             .map_err(|error| StateError::corrupt(&self.path, error.to_string()))?;
+        let bytes = seal_snapshot(self.keys.as_deref(), bytes, &self.path)?;
         let base = SnapshotBase::of_bytes(&bytes, &state.lineage, state.serial);
         let must_check_version = self.known_base().is_none();
         let path = self.path.clone();
         let backup_path = self.backup_path();
+        let keys = self.keys.clone();
         run_blocking(&self.path, move || {
             if must_check_version {
-                // Never overwrite a state written by a newer fk that this one has not read.
-                read_base(&path)?;
+                // Never overwrite a state written by a newer fk that this one has not
+                // read, nor a sealed one this run cannot open.
+                read_base(&path, keys.as_deref())?;
             }
-            disk::replace_atomically(&path, &backup_path, &bytes)
+            match keys
+                .as_deref()
+                .map(|keys| reseal_backup(&path, &backup_path, keys))
+            {
+                Some(Ok(true)) => disk::replace_keeping(&path, None, &bytes),
+                Some(Err(error)) => Err(error),
+                Some(Ok(false)) | None => disk::replace_atomically(&path, &backup_path, &bytes),
+            }
         })
         .await?;
         self.remember_base(base.clone());
@@ -187,6 +214,35 @@ fn encode_snapshot(state: &State) -> Result<Vec<u8>, serde_json::Error> {
     Ok(bytes)
 }
 
+/// The bytes a snapshot is stored as: sealed into one line when there are keys.
+pub(crate) fn seal_snapshot(
+    keys: Option<&StateKeys>,
+    bytes: Vec<u8>,
+    path: &Path,
+) -> Result<Vec<u8>, StateError> {
+    if keys.is_none() {
+        return Ok(bytes);
+    }
+    let mut sealed = crypt::encode(keys, bytes, path)?;
+    sealed.push(b'\n');
+    Ok(sealed)
+}
+
+/// Migrating a plaintext snapshot to sealed: the backup is written sealed too (a hard link
+/// would keep the secrets in plain text until the next write). `false`: nothing to migrate.
+fn reseal_backup(path: &Path, backup: &Path, keys: &StateKeys) -> Result<bool, StateError> {
+    let Some(current) = disk::read_optional(path)? else {
+        return Ok(false);
+    };
+    if crypt::is_sealed(&current) {
+        return Ok(false);
+    }
+    let sealed = seal_snapshot(Some(keys), current, path)?;
+    disk::write_private(backup, &sealed)
+        .map_err(|source| StateError::io("write", backup, source))?;
+    Ok(true)
+}
+
 /// The fields read before trusting the rest of a snapshot.
 #[derive(Deserialize)]
 struct SnapshotHeader {
@@ -226,11 +282,11 @@ pub(crate) fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<State, StateEr
 }
 
 /// The snapshot on disk, as a journal base; refuses a newer format.
-fn read_base(path: &Path) -> Result<SnapshotBase, StateError> {
+fn read_base(path: &Path, keys: Option<&StateKeys>) -> Result<SnapshotBase, StateError> {
     let Some(bytes) = disk::read_optional(path)? else {
         return Ok(SnapshotBase::default());
     };
-    let header = parse_snapshot_header(path, &bytes)?;
+    let header = parse_snapshot_header(path, &crypt::decode(keys, &bytes, path)?)?;
     Ok(SnapshotBase::of_bytes(
         &bytes,
         &header.lineage,
@@ -242,10 +298,11 @@ fn read_base(path: &Path) -> Result<SnapshotBase, StateError> {
 fn load_with_journal(
     path: &Path,
     journal_path: &Path,
+    keys: Option<&StateKeys>,
 ) -> Result<(Option<State>, SnapshotBase), StateError> {
     let (snapshot, base) = match disk::read_optional(path)? {
         Some(bytes) => {
-            let snapshot = parse_snapshot(path, &bytes)?;
+            let snapshot = parse_snapshot(path, &crypt::decode(keys, &bytes, path)?)?;
             let base = SnapshotBase::of_bytes(&bytes, &snapshot.lineage, snapshot.serial);
             (Some(snapshot), base)
         }
@@ -254,7 +311,7 @@ fn load_with_journal(
     let Some(journal_bytes) = disk::read_optional(journal_path)? else {
         return Ok((snapshot, base));
     };
-    let parsed = parse_journal(journal_path, &journal_bytes)?;
+    let parsed = parse_journal(journal_path, &journal_bytes, keys)?;
     let Some(header) = parsed.header else {
         return Ok((snapshot, base));
     };

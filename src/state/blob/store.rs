@@ -20,8 +20,9 @@ use crate::state::blob::client::{BlobClient, Conditions};
 use crate::state::blob::journal::BlobJournal;
 use crate::state::blob::lease::LeaseHandle;
 use crate::state::blob::lock::{BlobLock, BlobNames};
+use crate::state::crypt::{self, StateKeys};
 use crate::state::error::StateError;
-use crate::state::file_store::parse_snapshot;
+use crate::state::file_store::{parse_snapshot, seal_snapshot};
 use crate::state::lock_info::LockInfo;
 use crate::state::model::State;
 use crate::state::replay::{self, JournalFit, SnapshotBase, fit, parse_journal};
@@ -55,12 +56,14 @@ pub struct BlobStore {
     journal: Arc<BlobJournal>,
     /// The description of a dead holder whose lock this store took over.
     taken_over: Mutex<Option<LockInfo>>,
+    /// Seals what is written and opens what is read, when state encryption is on.
+    keys: Option<Arc<StateKeys>>,
 }
 
 impl BlobStore {
     pub fn new(client: BlobClient, blob: &str, lease_seconds: u32) -> BlobStore {
         let names = BlobNames::new(blob);
-        let journal = Arc::new(BlobJournal::new(client.clone(), &names.journal));
+        let journal = Arc::new(BlobJournal::new(client.clone(), &names.journal, None));
         BlobStore {
             client,
             names,
@@ -70,7 +73,19 @@ impl BlobStore {
             journal_open: Mutex::new(false),
             journal,
             taken_over: Mutex::new(None),
+            keys: None,
         }
+    }
+
+    /// The same store, sealing the snapshot and each journal record with `keys`.
+    pub fn with_keys(mut self, keys: Option<Arc<StateKeys>>) -> BlobStore {
+        self.journal = Arc::new(BlobJournal::new(
+            self.client.clone(),
+            &self.names.journal,
+            keys.clone(),
+        ));
+        self.keys = keys;
+        self
     }
 
     /// A store from the evaluated attributes of `[backend.azure_blob]` and the environment
@@ -211,7 +226,8 @@ impl StateStore for BlobStore {
             404 => (None, None, SnapshotBase::default()),
             200 if read.body.is_empty() => (None, read.etag, SnapshotBase::default()),
             200 => {
-                let snapshot = parse_snapshot(Path::new(&path), &read.body)?;
+                let opened = crypt::decode(self.keys.as_deref(), &read.body, Path::new(&path))?;
+                let snapshot = parse_snapshot(Path::new(&path), &opened)?;
                 let base = SnapshotBase::of_bytes(&read.body, &snapshot.lineage, snapshot.serial);
                 (Some(snapshot), read.etag, base)
             }
@@ -233,7 +249,11 @@ impl StateStore for BlobStore {
         };
         self.journal.set_etag(journal.etag).await;
         let journal_path = self.client.describe(&self.names.journal);
-        let parsed = parse_journal(Path::new(&journal_path), &journal_bytes)?;
+        let parsed = parse_journal(
+            Path::new(&journal_path),
+            &journal_bytes,
+            self.keys.as_deref(),
+        )?;
         let Some(header) = parsed.header else {
             self.set_journal_open(false);
             if snapshot.is_none() {
@@ -292,6 +312,7 @@ impl StateStore for BlobStore {
         let mut bytes = serde_json::to_vec_pretty(state)
             .map_err(|error| StateError::corrupt(self.describe(), error.to_string()))?;
         bytes.push(b'\n');
+        let bytes = seal_snapshot(self.keys.as_deref(), bytes, Path::new(&self.describe()))?;
         let next_base = SnapshotBase::of_bytes(&bytes, &state.lineage, state.serial);
         let written = self
             .client
