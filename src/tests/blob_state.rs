@@ -308,6 +308,52 @@ async fn a_journal_without_its_snapshot_blob_is_never_taken_for_no_state() {
     assert_eq!(journal_after, journal_before, "the journal is untouched");
 }
 
+/// A run that died holding the lock of a state that is now missing: the run that takes the
+/// lock over stops instead of starting from empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_holders_lock_over_a_missing_state_is_never_taken_for_no_state() {
+    let azurite = Azurite::start();
+    // A run that died right after writing its lock description (before any lease): it
+    // counts as alive for the grace period, then as dead.
+    let dead = backend(&azurite, "dead", 15);
+    let created = dead.client().create_container().await.unwrap();
+    assert!(created.is_success(), "HTTP {}", created.status);
+    let description = LockInfo::new("apply");
+    let dead_id = description.id.clone();
+    let written = dead
+        .client()
+        .put_block_blob(
+            &dead.names().lock,
+            serde_json::to_vec(&description).unwrap(),
+            Conditions::default(),
+        )
+        .await
+        .unwrap();
+    assert!(written.is_success(), "HTTP {}", written.status);
+
+    let next = backend(&azurite, "dead", 15);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let lock = loop {
+        match next.lock(LockInfo::new("apply")).await {
+            Ok(lock) => break lock,
+            Err(StateError::Locked { .. }) => {}
+            Err(other) => panic!("unexpected: {other}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dead holder's lease never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(lock.taken_over().map(|info| info.id.clone()), Some(dead_id));
+    let refused = next.load().await.unwrap_err();
+    assert!(
+        matches!(&refused, StateError::Missing { found, .. } if found.contains("ended without releasing")),
+        "{refused}"
+    );
+    lock.release().await.unwrap();
+}
+
 // ---- the real binary ----
 
 fn fk(dir: &Path, args: &[&str]) -> Output {

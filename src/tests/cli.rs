@@ -408,6 +408,14 @@ fn encrypted_state_plans_applies_and_destroys_with_no_key_in_any_file() {
     let key = [("FK_STATE_PASSPHRASE", PASSPHRASE)];
     let plan = fk_with(&workspace.root, &["plan", "m", "-out", "p.fkplan"], &key);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let unsealed = fk(&workspace.root, &["apply", "p.fkplan"]);
+    assert_eq!(unsealed.status.code(), Some(1), "{}", text(&unsealed));
+    assert!(
+        text(&unsealed).contains("cannot decrypt `p.fkplan`"),
+        "{}",
+        text(&unsealed)
+    );
+    assert!(workspace.world().objects.is_empty());
     let apply = fk_with(&workspace.root, &["apply", "p.fkplan"], &key);
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
     // A change, so a backup and a journal exist too.
