@@ -13,6 +13,7 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
@@ -39,6 +40,8 @@ pub struct FileStore {
     /// The description of a dead holder whose lock this store took over: evidence of an
     /// earlier run when the snapshot is missing.
     taken_over: Mutex<Option<LockInfo>>,
+    /// Raised when that description was refused as evidence: the lock puts it back.
+    keep_taken_over: Mutex<Option<Arc<AtomicBool>>>,
     /// Seals what is written and opens what is read, when state encryption is on.
     keys: Option<Arc<StateKeys>>,
 }
@@ -52,6 +55,7 @@ impl FileStore {
             base: Mutex::new(None),
             journal: Mutex::new(Weak::new()),
             taken_over: Mutex::new(None),
+            keep_taken_over: Mutex::new(None),
             keys: None,
         }
     }
@@ -136,10 +140,17 @@ impl StateStore for FileStore {
         let journal_path = self.journal_path();
         let taken_over = lock_ignoring_poison(&self.taken_over).clone();
         let keys = self.keys.clone();
+        let keep_taken_over = lock_ignoring_poison(&self.keep_taken_over).clone();
         let (state, base) = run_blocking(&self.path, move || {
             let loaded = load_with_journal(&path, &journal_path, keys.as_deref())?;
             if loaded.0.is_none() {
-                refuse_empty_start(&path, taken_over.as_ref())?;
+                let refused = refuse_empty_start(&path, taken_over.as_ref());
+                if refused.is_err()
+                    && let Some(keep) = keep_taken_over
+                {
+                    keep.store(true, Ordering::Relaxed);
+                }
+                refused?;
             }
             Ok(loaded)
         })
@@ -191,6 +202,7 @@ impl StateStore for FileStore {
     async fn lock(&self, info: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
         let lock = FileLock::acquire(&self.lock_path(), &self.describe(), info)?;
         *lock_ignoring_poison(&self.taken_over) = lock.taken_over().cloned();
+        *lock_ignoring_poison(&self.keep_taken_over) = Some(lock.keep_taken_over_flag());
         Ok(Box::new(lock))
     }
 

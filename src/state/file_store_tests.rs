@@ -566,6 +566,9 @@ async fn a_lock_left_by_a_dead_run_is_evidence_of_a_state() {
     let error = store.load().await.unwrap_err();
     assert!(missing_found(&error).contains("pid 999999"), "{error}");
     drop(lock);
+    // Releasing put the evidence back: the next run stops too, until someone removes it.
+    let error = FileStore::new(store.path()).load().await.unwrap_err();
+    assert!(missing_found(&error).contains("pid 999999"), "{error}");
 
     // A lock held by a live run (this one) is no evidence: its state is on its way.
     let fresh = tempfile::tempdir().unwrap();

@@ -345,13 +345,32 @@ async fn a_dead_holders_lock_over_a_missing_state_is_never_taken_for_no_state() 
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    assert_eq!(lock.taken_over().map(|info| info.id.clone()), Some(dead_id));
+    assert_eq!(
+        lock.taken_over().map(|info| info.id.clone()),
+        Some(dead_id.clone())
+    );
     let refused = next.load().await.unwrap_err();
     assert!(
         matches!(&refused, StateError::Missing { found, .. } if found.contains("ended without releasing")),
         "{refused}"
     );
     lock.release().await.unwrap();
+    // Released, the evidence is back: the next run is stopped too, until force-unlock.
+    let left: LockInfo = serde_json::from_slice(
+        &next
+            .client()
+            .get_blob(&next.names().lock)
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(left.id, dead_id);
+    fk::state::blob::BlobLock::force_unlock(next.client(), next.names(), &dead_id)
+        .await
+        .expect("force-unlock clears it");
+    let cleared = next.client().get_blob(&next.names().lock).await.unwrap();
+    assert_eq!(cleared.status, 404);
 }
 
 // ---- the real binary ----

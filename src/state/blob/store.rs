@@ -56,6 +56,8 @@ pub struct BlobStore {
     journal: Arc<BlobJournal>,
     /// The description of a dead holder whose lock this store took over.
     taken_over: Mutex<Option<LockInfo>>,
+    /// Raised when that description was refused as evidence: the lock writes it back.
+    keep_taken_over: Mutex<Option<Arc<std::sync::atomic::AtomicBool>>>,
     /// Seals what is written and opens what is read, when state encryption is on.
     keys: Option<Arc<StateKeys>>,
 }
@@ -73,6 +75,7 @@ impl BlobStore {
             journal_open: Mutex::new(false),
             journal,
             taken_over: Mutex::new(None),
+            keep_taken_over: Mutex::new(None),
             keys: None,
         }
     }
@@ -180,6 +183,14 @@ impl BlobStore {
         let Some(holder) = taken_over else {
             return Ok(());
         };
+        if let Some(keep) = self
+            .keep_taken_over
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            keep.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         Err(StateError::Missing {
             state: self.describe(),
             found: format!(
@@ -187,8 +198,8 @@ impl BlobStore {
                 holder.operation, holder.who, holder.host, holder.pid, holder.created
             ),
             hint: format!(
-                "if the state blob was removed, restore `{}` from the container's blob versions or soft-deleted blobs, or push a copy with `fk state push`; if that run never wrote a state (killed before its first write, so it created nothing), run again: this run released the lock, and the next one starts from empty",
-                self.names.state
+                "if the state blob was removed, restore `{}` from the container's blob versions or soft-deleted blobs, or push a copy with `fk state push`; if that run never wrote a state (killed before its first write, so it created nothing), remove its lock and run again:\n\n    fk force-unlock {} <module>",
+                self.names.state, holder.id
             ),
         })
     }
@@ -339,6 +350,10 @@ impl StateStore for BlobStore {
     async fn lock(&self, info: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
         let lock = BlobLock::acquire(&self.client, &self.names, info, self.lease_seconds).await?;
         *self.taken_over.lock().unwrap_or_else(|p| p.into_inner()) = lock.taken_over().cloned();
+        *self
+            .keep_taken_over
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(lock.keep_taken_over_flag());
         let lease = lock.lease();
         *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&lease));
         self.journal.set_lease(Some(lease));
