@@ -16,10 +16,17 @@ use super::{EXIT_ERROR, EXIT_OK};
 
 /// The state encryption keys the environment names (`FK_STATE_PASSPHRASE`, ...); `None`
 /// when encryption is off. A bad setting is reported here, before anything is read.
+/// Read once per process, so every store and saved plan of a run shares one set of keys
+/// (and one Argon2 derivation per salt).
 pub fn state_keys() -> Result<Option<Arc<StateKeys>>, u8> {
-    let env: BTreeMap<String, String> = std::env::vars().collect();
-    match StateKeys::from_env(&env) {
-        Ok(keys) => Ok(keys.map(Arc::new)),
+    static KEYS: std::sync::OnceLock<Result<Option<Arc<StateKeys>>, String>> =
+        std::sync::OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        StateKeys::from_env(&env).map(|keys| keys.map(Arc::new))
+    });
+    match keys {
+        Ok(keys) => Ok(keys.clone()),
         Err(message) => {
             eprintln!("error[fk::state::encryption]: {message}");
             Err(EXIT_ERROR)
