@@ -282,7 +282,7 @@ pub async fn kubeconfig(args: KubeconfigArgs) -> u8 {
         let state_file = load::state_path(&load::module_name(&args.module), &args.state);
         state_file.with_extension("kubeconfig")
     });
-    if let Err(err) = write_private(&path, text.as_bytes()) {
+    if let Err(err) = crate::state::write_private(&path, text.as_bytes()) {
         eprintln!(
             "error[fk::cli::write]: cannot write `{}`: {err}",
             path.display()
@@ -294,24 +294,4 @@ pub async fn kubeconfig(args: KubeconfigArgs) -> u8 {
     println!("  export KUBECONFIG={}", shown.display());
     println!("  kubectl get nodes");
     EXIT_OK
-}
-
-/// Writes a file only its owner can read, atomically.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    if let Some(parent) = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(parent)?;
-    }
-    let temp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&temp, path)
 }

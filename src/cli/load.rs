@@ -16,7 +16,7 @@ use crate::provider::builtin::DataProvider;
 use crate::provider::fake::{FakeConfig, FakeProvider};
 use crate::provider::tls::TlsProvider;
 use crate::state::blob::store::BACKEND_KIND;
-use crate::state::{BlobStore, FileStore, StateStore};
+use crate::state::{BlobStore, StateStore};
 use crate::value::Value;
 use crate::{addr::Address, validate};
 
@@ -316,7 +316,10 @@ pub fn store(
     args: &StateArgs,
 ) -> Result<Box<dyn StateStore>, u8> {
     let Some(backend) = module.backend.as_ref().filter(|_| args.state.is_none()) else {
-        return Ok(Box::new(FileStore::new(state_path(&module.name, args))));
+        return Ok(Box::new(super::state_cmd::file_store(state_path(
+            &module.name,
+            args,
+        ))?));
     };
     let mut diagnostics = Diagnostics::default();
     if backend.kind != BACKEND_KIND {
@@ -343,7 +346,7 @@ pub fn store(
     }
     let env: BTreeMap<String, String> = std::env::vars().collect();
     match BlobStore::from_backend(&values, &env, &module.name) {
-        Ok(store) => Ok(Box::new(store)),
+        Ok(store) => Ok(Box::new(store.with_keys(super::state_cmd::state_keys()?))),
         Err(message) => {
             eprintln!("error[fk::backend::azure_blob]: {message}");
             Err(EXIT_ERROR)
@@ -356,12 +359,17 @@ pub fn store(
 pub fn store_of_dir(dir: &Path, args: &StateArgs) -> Result<Box<dyn StateStore>, u8> {
     let name = module_name(dir);
     if args.state.is_some() || !dir.is_dir() {
-        return Ok(Box::new(FileStore::new(state_path(&name, args))));
+        return Ok(Box::new(super::state_cmd::file_store(state_path(
+            &name, args,
+        ))?));
     }
     let (mut module, _) = config::parse(dir);
     module.name = name;
     if module.backend.is_none() {
-        return Ok(Box::new(FileStore::new(state_path(&module.name, args))));
+        return Ok(Box::new(super::state_cmd::file_store(state_path(
+            &module.name,
+            args,
+        ))?));
     }
     let mut diagnostics = Diagnostics::default();
     let inputs = variable_inputs(&VarArgs::default(), &mut module.sources, &mut diagnostics);

@@ -206,15 +206,14 @@ fn save(path: &Path, module_dir: &Path, plan: &Plan) -> Result<(), u8> {
             .unwrap_or_else(|_| module_dir.to_path_buf()),
         plan: plan.clone(),
     };
+    // A saved plan holds the state and every variable: sealed like the state when state
+    // encryption is on.
+    let keys = super::state_cmd::state_keys()?;
     let write = || -> std::io::Result<()> {
         let bytes = serde_json::to_vec(&saved).map_err(std::io::Error::other)?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path)?;
-        file.write_all(&bytes)?;
-        file.sync_all()
+        let bytes = crate::state::crypt::encode(keys.as_deref(), bytes, path)
+            .map_err(std::io::Error::other)?;
+        crate::state::write_private(path, &bytes)
     };
     write().map_err(|err| {
         eprintln!(
@@ -231,6 +230,11 @@ pub fn load_saved(path: &Path) -> Result<SavedPlan, u8> {
             "error[fk::cli::read_plan]: cannot read `{}`: {err}",
             path.display()
         );
+        EXIT_ERROR
+    })?;
+    let keys = super::state_cmd::state_keys()?;
+    let bytes = crate::state::crypt::decode(keys.as_deref(), &bytes, path).map_err(|err| {
+        eprintln!("error[fk::cli::read_plan]: {err}");
         EXIT_ERROR
     })?;
     let saved: SavedPlan = serde_json::from_slice(&bytes).map_err(|err| {

@@ -1,16 +1,43 @@
 //! `fk state push` and `fk state pull`: move a state between a local file and the module's
 //! backend, never onto another lineage and never back in serial.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config;
-use crate::state::{FileStore, State, StateStore};
+use crate::state::{FileStore, State, StateError, StateKeys, StateStore};
 
 use super::args::StateArgs;
 use super::load;
 use super::plan::lock;
 use super::{EXIT_ERROR, EXIT_OK};
+
+/// The state encryption keys the environment names (`FK_STATE_PASSPHRASE`, ...); `None`
+/// when encryption is off. A bad setting is reported here, before anything is read.
+/// Read once per process, so every store and saved plan of a run shares one set of keys
+/// (and one Argon2 derivation per salt).
+pub fn state_keys() -> Result<Option<Arc<StateKeys>>, u8> {
+    static KEYS: std::sync::OnceLock<Result<Option<Arc<StateKeys>>, String>> =
+        std::sync::OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        StateKeys::from_env(&env).map(|keys| keys.map(Arc::new))
+    });
+    match keys {
+        Ok(keys) => Ok(keys.clone()),
+        Err(message) => {
+            eprintln!("error[fk::state::encryption]: {message}");
+            Err(EXIT_ERROR)
+        }
+    }
+}
+
+/// A local state file, sealed when encryption is on.
+pub fn file_store(path: impl Into<std::path::PathBuf>) -> Result<FileStore, u8> {
+    Ok(FileStore::new(path).with_keys(state_keys()?))
+}
 
 /// What moving `from` onto `onto` would do.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,7 +99,7 @@ async fn push_state(module: &Path, file: &Path, lock_timeout: Duration) -> Resul
         );
         return Err(EXIT_ERROR);
     }
-    let local_store = FileStore::new(file);
+    let local_store = file_store(file)?;
     let local = load_from(&local_store).await?.ok_or_else(|| {
         eprintln!(
             "error[fk::state::push]: `{}` holds no state",
@@ -82,7 +109,21 @@ async fn push_state(module: &Path, file: &Path, lock_timeout: Duration) -> Resul
     })?;
     let remote_store = load::store_of_dir(module, &StateArgs { state: None })?;
     let held = lock(remote_store.as_ref(), "state push", lock_timeout).await?;
-    let remote = load_from(remote_store.as_ref()).await?;
+    // Pushing a copy is how a missing remote state is put back: what would stop a run from
+    // starting empty is reported, and the push goes on.
+    let remote = match remote_store.load().await {
+        Err(err @ StateError::Missing { .. }) => {
+            eprintln!(
+                "note: {err}\n\nnote: pushing `{}` in its place",
+                file.display()
+            );
+            None
+        }
+        loaded => loaded.map_err(|err| {
+            eprintln!("error[fk::state::load]: {err}");
+            EXIT_ERROR
+        })?,
+    };
     let outcome = match check_transfer(&local, remote.as_ref(), &remote_store.describe()) {
         Ok(Transfer::Nothing) => {
             println!(
@@ -139,7 +180,7 @@ async fn pull_state(module: &Path, file: Option<&Path>) -> Result<(), u8> {
         println!("{text}");
         return Ok(());
     };
-    let local_store = FileStore::new(file);
+    let local_store = file_store(file)?;
     let local = load_from(&local_store).await?;
     match check_transfer(&remote, local.as_ref(), &file.display().to_string()) {
         Ok(Transfer::Nothing) => {

@@ -52,21 +52,66 @@ pub fn remove_optional(path: &Path) -> Result<(), StateError> {
     }
 }
 
-/// Opens (creating owner-only) a file for appending.
+/// Opens (creating owner-only) a file for appending. A file that already exists is made
+/// owner-only too: `mode` applies only to a file the open creates, and a journal left
+/// world-readable (copied, restored from an archive) must not stay so.
 pub fn open_append(path: &Path) -> Result<File, StateError> {
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .append(true)
         .create(true)
         .mode(OWNER_ONLY)
         .open(path)
-        .map_err(|source| StateError::io("open", path, source))
+        .map_err(|source| StateError::io("open", path, source))?;
+    restrict(&file, path)?;
+    Ok(file)
+}
+
+/// Makes an open file owner-only, whatever mode it had.
+pub fn restrict(file: &File, path: &Path) -> Result<(), StateError> {
+    file.set_permissions(fs::Permissions::from_mode(OWNER_ONLY))
+        .map_err(|source| StateError::io("restrict", path, source))
+}
+
+/// Writes `bytes` as a new owner-only file at `path`, replacing whatever is there (for a
+/// saved plan or a kubeconfig, outside the state folder). The bytes go to a temp file with
+/// an unpredictable name beside `path`, created with `O_EXCL` and mode 0600, then renamed
+/// over `path`: the result is always a new inode with mode 0600, never an old file's mode,
+/// and a leftover or planted temp file is never written through.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let parent = parent_of(path);
+    fs::create_dir_all(&parent)?;
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".to_string());
+    let temp = parent.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(OWNER_ONLY)
+        .open(&temp)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written?;
+    File::open(&parent).and_then(|handle| handle.sync_all())
 }
 
 /// Replaces `path` with `bytes` atomically: a reader sees the old file or the new one.
 /// Writes an owner-only temp file beside it, syncs it, keeps the old file as `backup`
 /// (a hard link, so no copy), renames the temp over `path` and syncs the folder.
 pub fn replace_atomically(path: &Path, backup: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    replace_keeping(path, Some(backup), bytes)
+}
+
+/// [`replace_atomically`], keeping the old file as `backup` only when one is named (the
+/// caller wrote the backup itself).
+pub fn replace_keeping(path: &Path, backup: Option<&Path>, bytes: &[u8]) -> Result<(), StateError> {
     create_parent(path)?;
     let temp = sibling(path, ".tmp");
     remove_optional(&temp)?;
@@ -80,7 +125,9 @@ pub fn replace_atomically(path: &Path, backup: &Path, bytes: &[u8]) -> Result<()
         .and_then(|()| file.sync_all())
         .map_err(|source| StateError::io("write", &temp, source))?;
     drop(file);
-    keep_backup(path, backup)?;
+    if let Some(backup) = backup {
+        keep_backup(path, backup)?;
+    }
     fs::rename(&temp, path).map_err(|source| StateError::io("rename into", path, source))?;
     sync_dir(&parent_of(path))
 }

@@ -30,6 +30,23 @@ pub enum StateError {
         source: io::Error,
     },
 
+    /// No snapshot, but evidence that there was one: fk refuses to start from empty (that
+    /// would create everything again and, for Frankenetes, a new PKI that exists only in
+    /// state).
+    #[error(
+        "state `{state}` is missing, but {found}; fk will not start from an empty state\n\nhint: {hint}"
+    )]
+    Missing {
+        state: String,
+        found: String,
+        hint: String,
+    },
+
+    /// A sealed file that cannot be opened (no key, a wrong key, an altered file), or a
+    /// seal that failed. Nothing was changed.
+    #[error("cannot decrypt `{path}`: {message}\n\nhint: nothing was changed; FK_STATE_PASSPHRASE (or FK_STATE_PASSPHRASE_FILE) must hold the passphrase the state was written with, or FK_STATE_PASSPHRASE_FALLBACK while rotating", path = path.display())]
+    Encryption { path: PathBuf, message: String },
+
     #[error("`{path}` is corrupt: {message}", path = path.display())]
     Corrupt { path: PathBuf, message: String },
 

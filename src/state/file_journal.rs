@@ -15,9 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::state::crypt::StateKeys;
 use crate::state::error::StateError;
 use crate::state::model::JournalRecord;
-use crate::state::replay::{JournalHeader, json_line};
+use crate::state::replay::{JournalHeader, json_line, record_lines};
 use crate::state::store::Journal;
 
 /// What the writer reports to a waiter when a write fails (an `io::Error` is not `Clone`).
@@ -37,6 +38,8 @@ enum WriterCommand {
 
 pub struct FileJournal {
     path: PathBuf,
+    /// Seals each record line when state encryption is on.
+    keys: Option<Arc<StateKeys>>,
     commands: mpsc::UnboundedSender<WriterCommand>,
     n_syncs: Arc<AtomicU64>,
     #[cfg(test)]
@@ -45,7 +48,11 @@ pub struct FileJournal {
 
 impl FileJournal {
     /// Starts the writer on an open, append-mode file whose header is already durable.
-    pub fn start(path: &Path, file: File) -> Result<FileJournal, StateError> {
+    pub fn start(
+        path: &Path,
+        file: File,
+        keys: Option<Arc<StateKeys>>,
+    ) -> Result<FileJournal, StateError> {
         let (commands, receiver) = mpsc::unbounded_channel();
         let n_syncs = Arc::new(AtomicU64::new(0));
         let mut writer = JournalWriter {
@@ -58,6 +65,7 @@ impl FileJournal {
         };
         let journal = FileJournal {
             path: path.to_path_buf(),
+            keys,
             commands,
             n_syncs,
             #[cfg(test)]
@@ -121,12 +129,7 @@ impl Journal for FileJournal {
         if records.is_empty() {
             return Ok(());
         }
-        let mut lines = Vec::new();
-        for record in &records {
-            let line = json_line(record)
-                .map_err(|error| StateError::corrupt(&self.path, error.to_string()))?;
-            lines.extend_from_slice(&line);
-        }
+        let lines = record_lines(&records, self.keys.as_deref(), &self.path)?;
         let (done, outcome) = oneshot::channel();
         self.send(WriterCommand::Append { lines, done }, outcome)
             .await

@@ -7,6 +7,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 
@@ -29,6 +31,10 @@ pub struct FileLock {
     file: Option<File>,
     info: LockInfo,
     taken_over: Option<LockInfo>,
+    /// Set by the store when the taken-over description is the only evidence that a state
+    /// existed: releasing then puts it back instead of removing the file, so every later
+    /// run stops too until someone looks (see `FileStore::load`).
+    keep_taken_over: Arc<AtomicBool>,
 }
 
 impl FileLock {
@@ -44,6 +50,7 @@ impl FileLock {
                 .mode(OWNER_ONLY)
                 .open(path)
                 .map_err(|source| StateError::io("open", path, source))?;
+            disk::restrict(&file, path)?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => {
@@ -73,6 +80,7 @@ impl FileLock {
                 file: Some(file),
                 info,
                 taken_over: previous,
+                keep_taken_over: Arc::default(),
             });
         }
         Err(StateError::io(
@@ -103,10 +111,38 @@ impl FileLock {
         disk::sync_dir(&disk::parent_of(path))
     }
 
+    /// The description in a lock file that nobody holds: left by a run that died. `None`
+    /// when there is no such file, or when someone (this process included) holds it.
+    pub fn left_behind(path: &Path) -> Option<LockInfo> {
+        let mut file = File::open(path).ok()?;
+        file.try_lock_shared().ok()?;
+        read_lock_info(&mut file)
+    }
+
+    /// The flag that makes releasing put the taken-over description back.
+    pub fn keep_taken_over_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.keep_taken_over)
+    }
+
     fn unlock(&mut self) -> Result<(), StateError> {
-        let Some(file) = self.file.take() else {
+        let Some(mut file) = self.file.take() else {
             return Ok(());
         };
+        if let Some(previous) = self
+            .taken_over
+            .as_ref()
+            .filter(|_| self.keep_taken_over.load(Ordering::Relaxed))
+            && disk::is_same_file(&file, &self.path)
+        {
+            let description = serde_json::to_vec_pretty(previous)
+                .map_err(|error| StateError::corrupt(&self.path, error.to_string()))?;
+            return file
+                .set_len(0)
+                .and_then(|()| file.rewind())
+                .and_then(|()| file.write_all(&description))
+                .and_then(|()| file.sync_data())
+                .map_err(|source| StateError::io("write", &self.path, source));
+        }
         // Remove first, then let go: whoever opens the path afterwards creates a new file.
         // After a force-unlock the path may be someone else's lock: leave that alone.
         let removed = if disk::is_same_file(&file, &self.path) {

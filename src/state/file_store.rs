@@ -13,11 +13,13 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 use serde::Deserialize;
 
+use crate::state::crypt::{self, StateKeys};
 use crate::state::disk;
 use crate::state::error::StateError;
 use crate::state::file_journal::FileJournal;
@@ -35,6 +37,13 @@ pub struct FileStore {
     base: Mutex<Option<SnapshotBase>>,
     /// The open journal, shared by every `journal()` caller while any holds it.
     journal: Mutex<Weak<FileJournal>>,
+    /// The description of a dead holder whose lock this store took over: evidence of an
+    /// earlier run when the snapshot is missing.
+    taken_over: Mutex<Option<LockInfo>>,
+    /// Raised when that description was refused as evidence: the lock puts it back.
+    keep_taken_over: Mutex<Option<Arc<AtomicBool>>>,
+    /// Seals what is written and opens what is read, when state encryption is on.
+    keys: Option<Arc<StateKeys>>,
 }
 
 impl FileStore {
@@ -45,7 +54,17 @@ impl FileStore {
             path: path.into(),
             base: Mutex::new(None),
             journal: Mutex::new(Weak::new()),
+            taken_over: Mutex::new(None),
+            keep_taken_over: Mutex::new(None),
+            keys: None,
         }
+    }
+
+    /// The same store, sealing the snapshot, its backup and each journal record with
+    /// `keys` (see [`crate::state::crypt`]); `None` writes plaintext.
+    pub fn with_keys(mut self, keys: Option<Arc<StateKeys>>) -> FileStore {
+        self.keys = keys;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -72,10 +91,11 @@ impl FileStore {
         let known_base = self.known_base();
         let path = self.path.clone();
         let journal_path = self.journal_path();
+        let keys = self.keys.clone();
         let (file, base) = run_blocking(&self.path, move || {
             let base = match known_base {
                 Some(base) => base,
-                None => read_base(&path)?,
+                None => read_base(&path, keys.as_deref())?,
             };
             let file = open_journal_file(&path, &journal_path, &base)?;
             Ok((file, base))
@@ -87,7 +107,11 @@ impl FileStore {
             // Another caller opened it meanwhile: share theirs (ours closes unused).
             return Ok(open);
         }
-        let journal = Arc::new(FileJournal::start(&self.journal_path(), file)?);
+        let journal = Arc::new(FileJournal::start(
+            &self.journal_path(),
+            file,
+            self.keys.clone(),
+        )?);
         *slot = Arc::downgrade(&journal);
         Ok(journal)
     }
@@ -114,8 +138,23 @@ impl StateStore for FileStore {
     async fn load(&self) -> Result<Option<State>, StateError> {
         let path = self.path.clone();
         let journal_path = self.journal_path();
-        let (state, base) =
-            run_blocking(&self.path, move || load_with_journal(&path, &journal_path)).await?;
+        let taken_over = lock_ignoring_poison(&self.taken_over).clone();
+        let keys = self.keys.clone();
+        let keep_taken_over = lock_ignoring_poison(&self.keep_taken_over).clone();
+        let (state, base) = run_blocking(&self.path, move || {
+            let loaded = load_with_journal(&path, &journal_path, keys.as_deref())?;
+            if loaded.0.is_none() {
+                let refused = refuse_empty_start(&path, taken_over.as_ref());
+                if refused.is_err()
+                    && let Some(keep) = keep_taken_over
+                {
+                    keep.store(true, Ordering::Relaxed);
+                }
+                refused?;
+            }
+            Ok(loaded)
+        })
+        .await?;
         self.remember_base(base);
         Ok(state)
     }
@@ -123,16 +162,26 @@ impl StateStore for FileStore {
     async fn persist(&self, state: &State) -> Result<(), StateError> {
         let bytes = encode_snapshot(state)
             .map_err(|error| StateError::corrupt(&self.path, error.to_string()))?;
+        let bytes = seal_snapshot(self.keys.as_deref(), bytes, &self.path)?;
         let base = SnapshotBase::of_bytes(&bytes, &state.lineage, state.serial);
         let must_check_version = self.known_base().is_none();
         let path = self.path.clone();
         let backup_path = self.backup_path();
+        let keys = self.keys.clone();
         run_blocking(&self.path, move || {
             if must_check_version {
-                // Never overwrite a state written by a newer fk that this one has not read.
-                read_base(&path)?;
+                // Never overwrite a state written by a newer fk that this one has not
+                // read, nor a sealed one this run cannot open.
+                read_base(&path, keys.as_deref())?;
             }
-            disk::replace_atomically(&path, &backup_path, &bytes)
+            match keys
+                .as_deref()
+                .map(|keys| reseal_backup(&path, &backup_path, keys))
+            {
+                Some(Ok(true)) => disk::replace_keeping(&path, None, &bytes),
+                Some(Err(error)) => Err(error),
+                Some(Ok(false)) | None => disk::replace_atomically(&path, &backup_path, &bytes),
+            }
         })
         .await?;
         self.remember_base(base.clone());
@@ -152,6 +201,8 @@ impl StateStore for FileStore {
 
     async fn lock(&self, info: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
         let lock = FileLock::acquire(&self.lock_path(), &self.describe(), info)?;
+        *lock_ignoring_poison(&self.taken_over) = lock.taken_over().cloned();
+        *lock_ignoring_poison(&self.keep_taken_over) = Some(lock.keep_taken_over_flag());
         Ok(Box::new(lock))
     }
 
@@ -173,6 +224,35 @@ fn encode_snapshot(state: &State) -> Result<Vec<u8>, serde_json::Error> {
     let mut bytes = serde_json::to_vec_pretty(state)?;
     bytes.push(b'\n');
     Ok(bytes)
+}
+
+/// The bytes a snapshot is stored as: sealed into one line when there are keys.
+pub(crate) fn seal_snapshot(
+    keys: Option<&StateKeys>,
+    bytes: Vec<u8>,
+    path: &Path,
+) -> Result<Vec<u8>, StateError> {
+    if keys.is_none() {
+        return Ok(bytes);
+    }
+    let mut sealed = crypt::encode(keys, bytes, path)?;
+    sealed.push(b'\n');
+    Ok(sealed)
+}
+
+/// Migrating a plaintext snapshot to sealed: the backup is written sealed too (a hard link
+/// would keep the secrets in plain text until the next write). `false`: nothing to migrate.
+fn reseal_backup(path: &Path, backup: &Path, keys: &StateKeys) -> Result<bool, StateError> {
+    let Some(current) = disk::read_optional(path)? else {
+        return Ok(false);
+    };
+    if crypt::is_sealed(&current) {
+        return Ok(false);
+    }
+    let sealed = seal_snapshot(Some(keys), current, path)?;
+    disk::write_private(backup, &sealed)
+        .map_err(|source| StateError::io("write", backup, source))?;
+    Ok(true)
 }
 
 /// The fields read before trusting the rest of a snapshot.
@@ -214,11 +294,11 @@ pub(crate) fn parse_snapshot(path: &Path, bytes: &[u8]) -> Result<State, StateEr
 }
 
 /// The snapshot on disk, as a journal base; refuses a newer format.
-fn read_base(path: &Path) -> Result<SnapshotBase, StateError> {
+fn read_base(path: &Path, keys: Option<&StateKeys>) -> Result<SnapshotBase, StateError> {
     let Some(bytes) = disk::read_optional(path)? else {
         return Ok(SnapshotBase::default());
     };
-    let header = parse_snapshot_header(path, &bytes)?;
+    let header = parse_snapshot_header(path, &crypt::decode(keys, &bytes, path)?)?;
     Ok(SnapshotBase::of_bytes(
         &bytes,
         &header.lineage,
@@ -230,10 +310,11 @@ fn read_base(path: &Path) -> Result<SnapshotBase, StateError> {
 fn load_with_journal(
     path: &Path,
     journal_path: &Path,
+    keys: Option<&StateKeys>,
 ) -> Result<(Option<State>, SnapshotBase), StateError> {
     let (snapshot, base) = match disk::read_optional(path)? {
         Some(bytes) => {
-            let snapshot = parse_snapshot(path, &bytes)?;
+            let snapshot = parse_snapshot(path, &crypt::decode(keys, &bytes, path)?)?;
             let base = SnapshotBase::of_bytes(&bytes, &snapshot.lineage, snapshot.serial);
             (Some(snapshot), base)
         }
@@ -242,13 +323,18 @@ fn load_with_journal(
     let Some(journal_bytes) = disk::read_optional(journal_path)? else {
         return Ok((snapshot, base));
     };
-    let parsed = parse_journal(journal_path, &journal_bytes)?;
+    let parsed = parse_journal(journal_path, &journal_bytes, keys)?;
     let Some(header) = parsed.header else {
         return Ok((snapshot, base));
     };
+    if snapshot.is_none() && header.snapshot_sha256.is_some() {
+        return Err(journal_without_snapshot(path, journal_path, &header));
+    }
     match fit(&header, &base) {
         JournalFit::Extends => {}
         JournalFit::Stale => return Ok((snapshot, base)),
+        // A header alone records nothing: there is nothing to lose.
+        JournalFit::Foreign if parsed.records.is_empty() => return Ok((snapshot, base)),
         JournalFit::Foreign => return Err(foreign_journal(path, journal_path, &header, &base)),
     }
     if parsed.records.is_empty() {
@@ -280,10 +366,16 @@ fn open_journal_file(
         Some(first_newline) => Some(parse_header(journal_path, &existing[..=first_newline])?),
         None => None,
     };
+    let has_records = header.is_some()
+        && existing
+            .iter()
+            .position(|&byte| byte == b'\n')
+            .is_some_and(|first_newline| complete_len > first_newline + 1);
     let continues = match &header {
         Some(header) => match fit(header, base) {
             JournalFit::Extends => true,
             JournalFit::Stale => false,
+            JournalFit::Foreign if !has_records => false,
             JournalFit::Foreign => return Err(foreign_journal(path, journal_path, header, base)),
         },
         None => false,
@@ -303,6 +395,99 @@ fn open_journal_file(
     Ok(file)
 }
 
+/// Refuses to start from an empty state while evidence of an earlier one exists beside
+/// `path`: a backup, or a lock left by a run that died. (A journal naming a snapshot is
+/// checked where it is read.) The hint is the exact command that puts the state back: a
+/// plain `mv` works without fk, with any fk version and on an encrypted state, and lets
+/// the user look at the backup first (`fk show` reads it with `--state`).
+fn refuse_empty_start(path: &Path, taken_over: Option<&LockInfo>) -> Result<(), StateError> {
+    let backup = disk::sibling(path, ".backup");
+    if backup.exists() {
+        let which = disk::read_optional(&backup)
+            .ok()
+            .flatten()
+            .and_then(|bytes| serde_json::from_slice::<SnapshotHeader>(&bytes).ok())
+            .map(|header| {
+                format!(
+                    " (serial {} of lineage `{}`)",
+                    header.serial, header.lineage
+                )
+            })
+            .unwrap_or_default();
+        return Err(StateError::Missing {
+            state: path.display().to_string(),
+            found: format!("its backup `{}`{which} exists", backup.display()),
+            hint: format!(
+                "the backup is the state before the last write; put it back with\n\n    mv {} {}\n\nthen `fk plan` refreshes it against the cloud and shows what the last run changed",
+                shell_word(&backup),
+                shell_word(path)
+            ),
+        });
+    }
+    let lock_path = disk::sibling(path, ".lock");
+    let left = taken_over
+        .cloned()
+        .or_else(|| FileLock::left_behind(&lock_path));
+    if let Some(holder) = left {
+        return Err(StateError::Missing {
+            state: path.display().to_string(),
+            found: format!(
+                "a run (`{}` by `{}` on `{}`, pid {}, since {}) held its lock `{}` and ended without releasing it",
+                holder.operation,
+                holder.who,
+                holder.host,
+                holder.pid,
+                holder.created,
+                lock_path.display()
+            ),
+            hint: format!(
+                "if the state was moved away, put it back at `{}`; if that run never wrote a state (it was killed before its first write, so it created nothing), remove the lock and run again:\n\n    rm -f {}",
+                path.display(),
+                shell_word(&lock_path)
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn journal_without_snapshot(
+    path: &Path,
+    journal_path: &Path,
+    header: &JournalHeader,
+) -> StateError {
+    let backup = disk::sibling(path, ".backup");
+    StateError::Missing {
+        state: path.display().to_string(),
+        found: format!(
+            "its journal `{}` records operations made after serial {} of lineage `{}`",
+            journal_path.display(),
+            header.serial,
+            header.lineage.as_deref().unwrap_or("(none)")
+        ),
+        hint: format!(
+            "put that snapshot back at `{}` and the journal is replayed onto it. If it is lost for good, set the journal aside and start from the older backup:\n\n    mv {} {}.orphaned\n    mv {} {}\n\nthen `fk plan` refreshes against the cloud; objects the journal recorded since are not in that backup",
+            path.display(),
+            shell_word(journal_path),
+            shell_word(journal_path),
+            shell_word(&backup),
+            shell_word(path),
+        ),
+    }
+}
+
+/// A path as one shell word: quoted when it holds anything but plain characters.
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c));
+    if plain && !text.is_empty() {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 fn foreign_journal(
     path: &Path,
     journal_path: &Path,
@@ -312,7 +497,7 @@ fn foreign_journal(
     StateError::corrupt(
         journal_path,
         format!(
-            "it extends serial {} of lineage `{}`, but `{}` is serial {} of lineage `{}`; move one of them away",
+            "it extends serial {} of lineage `{}`, but `{}` is serial {} of lineage `{}`; refusing to drop its records; move one of them away",
             header.serial,
             header.lineage.as_deref().unwrap_or("(none)"),
             path.display(),

@@ -113,6 +113,55 @@ async fn every_state_file_is_owner_only() {
     drop(lock);
 }
 
+/// `open(O_CREAT, 0600)` keeps the mode of a file that already exists: a journal or a
+/// lock file left world-readable (copied in, unpacked from an archive) must not stay so.
+#[tokio::test]
+async fn existing_world_readable_journal_and_lock_files_are_made_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir);
+    store.persist(&state_with(1, &["etcd"])).await.unwrap();
+    for path in [store.journal_path(), store.lock_path()] {
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let store = FileStore::new(store.path());
+    let lock = store.lock(LockInfo::new("apply")).await.unwrap();
+    let journal = store.journal().await.unwrap();
+    journal.append(vec![put("api", "1")]).await.unwrap();
+    assert_eq!(mode_of(&store.journal_path()), 0o600);
+    assert_eq!(mode_of(&store.lock_path()), 0o600);
+    drop(lock);
+}
+
+#[test]
+fn write_private_makes_a_new_owner_only_file_whatever_was_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("admin.kubeconfig");
+    // An existing world-readable file, and the temp name an older fk used, left over.
+    std::fs::write(&path, b"old").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let leftover = dir.path().join("admin.tmp");
+    std::fs::write(&leftover, b"").unwrap();
+    std::fs::set_permissions(&leftover, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    crate::state::write_private(&path, b"-----BEGIN PRIVATE KEY-----").unwrap();
+    assert_eq!(mode_of(&path), 0o600);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"-----BEGIN PRIVATE KEY-----"
+    );
+    assert_eq!(
+        std::fs::read(&leftover).unwrap(),
+        b"",
+        "the leftover was not written through"
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "no temp file left behind: {names:?}");
+}
+
 #[tokio::test]
 async fn load_replays_the_journal_and_moves_the_serial_on() {
     let dir = tempfile::tempdir().unwrap();
@@ -432,4 +481,135 @@ async fn one_store_shares_one_open_journal() {
     let first = store.open_journal().await.unwrap();
     let second = store.open_journal().await.unwrap();
     assert!(Arc::ptr_eq(&first, &second));
+}
+
+// ---- state that refuses to vanish ----
+
+fn missing_found(error: &StateError) -> &str {
+    match error {
+        StateError::Missing { found, .. } => found,
+        other => panic!("expected Missing, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_backup_without_its_snapshot_is_never_taken_for_no_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir);
+    store.persist(&state_with(1, &["etcd"])).await.unwrap();
+    store
+        .persist(&state_with(2, &["etcd", "api"]))
+        .await
+        .unwrap();
+    let backup = std::fs::read(store.backup_path()).unwrap();
+    std::fs::remove_file(store.path()).unwrap();
+
+    let store = FileStore::new(store.path());
+    let error = store.load().await.unwrap_err();
+    assert!(missing_found(&error).contains(".backup"), "{error}");
+    assert!(missing_found(&error).contains("serial 1"), "{error}");
+    let message = error.to_string();
+    let mv = format!(
+        "mv {} {}",
+        store.backup_path().display(),
+        store.path().display()
+    );
+    assert!(message.contains(&mv), "{message}");
+    assert!(!store.path().exists(), "nothing written");
+    assert_eq!(std::fs::read(store.backup_path()).unwrap(), backup);
+
+    // The printed command is the recovery.
+    std::fs::rename(store.backup_path(), store.path()).unwrap();
+    let restored = FileStore::new(store.path()).load().await.unwrap().unwrap();
+    assert_eq!(restored, state_with(1, &["etcd"]));
+}
+
+#[tokio::test]
+async fn a_journal_without_its_snapshot_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir);
+    let lock = store.lock(LockInfo::new("apply")).await.unwrap();
+    store.persist(&state_with(3, &["etcd"])).await.unwrap();
+    let journal = store.open_journal().await.unwrap();
+    journal.append(vec![put("api", "id-api")]).await.unwrap();
+    drop(journal);
+    drop(lock);
+    std::fs::remove_file(store.path()).unwrap();
+
+    let error = FileStore::new(store.path()).load().await.unwrap_err();
+    let found = missing_found(&error);
+    assert!(
+        found.contains(".journal") && found.contains("serial 3"),
+        "{error}"
+    );
+    assert!(error.to_string().contains(".orphaned"), "{error}");
+}
+
+#[tokio::test]
+async fn a_lock_left_by_a_dead_run_is_evidence_of_a_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir);
+    std::fs::create_dir_all(store.path().parent().unwrap()).unwrap();
+    let mut dead = LockInfo::new("apply");
+    dead.pid = 999_999;
+    std::fs::write(store.lock_path(), serde_json::to_vec(&dead).unwrap()).unwrap();
+
+    // A reader that takes no lock sees the description nobody holds.
+    let error = FileStore::new(store.path()).load().await.unwrap_err();
+    assert!(missing_found(&error).contains("pid 999999"), "{error}");
+    assert!(error.to_string().contains("rm -f"), "{error}");
+
+    // A run that takes the lock over is told too.
+    let store = FileStore::new(store.path());
+    let lock = store.lock(LockInfo::new("apply")).await.unwrap();
+    assert!(lock.taken_over().is_some());
+    let error = store.load().await.unwrap_err();
+    assert!(missing_found(&error).contains("pid 999999"), "{error}");
+    drop(lock);
+    // Releasing put the evidence back: the next run stops too, until someone removes it.
+    let error = FileStore::new(store.path()).load().await.unwrap_err();
+    assert!(missing_found(&error).contains("pid 999999"), "{error}");
+
+    // A lock held by a live run (this one) is no evidence: its state is on its way.
+    let fresh = tempfile::tempdir().unwrap();
+    let store = store_in(&fresh);
+    let _lock = store.lock(LockInfo::new("apply")).await.unwrap();
+    assert_eq!(FileStore::new(store.path()).load().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_journal_of_the_same_serial_but_other_bytes_is_refused_unless_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir);
+    store.persist(&state_with(4, &["etcd"])).await.unwrap();
+    let journal = store.open_journal().await.unwrap();
+    journal.append(vec![put("api", "id-api")]).await.unwrap();
+    drop(journal);
+    // The snapshot replaced by hand with other content of the same serial and lineage.
+    let mut edited = state_with(4, &["etcd"]);
+    edited.outputs.insert(
+        "x".into(),
+        crate::state::OutputState {
+            value: serde_json::json!(1),
+            sensitive: false,
+        },
+    );
+    std::fs::write(store.path(), serde_json::to_vec_pretty(&edited).unwrap()).unwrap();
+    let error = FileStore::new(store.path()).load().await.unwrap_err();
+    assert!(
+        matches!(&error, StateError::Corrupt { message, .. } if message.contains("refusing to drop its records")),
+        "{error}"
+    );
+    assert!(
+        FileStore::new(store.path()).open_journal().await.is_err(),
+        "nor is it emptied by the next apply"
+    );
+
+    // A header with no records loses nothing: it is set aside.
+    let header = SnapshotBase::of_bytes(b"other", "lineage-a", 4).header();
+    std::fs::write(store.journal_path(), json_line(&header).unwrap()).unwrap();
+    assert_eq!(
+        FileStore::new(store.path()).load().await.unwrap(),
+        Some(edited)
+    );
 }

@@ -5,6 +5,7 @@
 //! size; a reader never silently rewrites a state of a newer format; every file is
 //! owner-only. Boundary: this module does IO on its own files only and never prints.
 pub mod blob;
+pub mod crypt;
 mod disk;
 pub mod error;
 pub mod file_journal;
@@ -21,6 +22,8 @@ mod file_lock_tests;
 mod file_store_tests;
 
 pub use blob::BlobStore;
+pub use crypt::StateKeys;
+pub use disk::write_private;
 pub use error::StateError;
 pub use file_journal::FileJournal;
 pub use file_lock::FileLock;

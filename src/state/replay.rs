@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::state::crypt::{self, StateKeys};
 use crate::state::error::StateError;
 use crate::state::model::{JournalRecord, State};
 
@@ -85,12 +86,16 @@ pub enum JournalFit {
     Foreign,
 }
 
+/// Stale only when provably so: the snapshot is of the same history and of a later serial
+/// (every persist that absorbs a journal moves the serial on). A journal naming a snapshot
+/// of the same serial but other bytes is foreign: the snapshot was replaced by hand, and
+/// the records may be all that is left of what happened after it.
 pub fn fit(header: &JournalHeader, base: &SnapshotBase) -> JournalFit {
     if header.snapshot_sha256 == base.sha256 {
         return JournalFit::Extends;
     }
     let same_history = header.lineage.is_none() || header.lineage == base.lineage;
-    if same_history && base.sha256.is_some() && header.serial <= base.serial {
+    if same_history && base.sha256.is_some() && header.serial < base.serial {
         JournalFit::Stale
     } else {
         JournalFit::Foreign
@@ -105,7 +110,13 @@ pub struct ParsedJournal {
     pub records: Vec<JournalRecord>,
 }
 
-pub fn parse_journal(path: &Path, bytes: &[u8]) -> Result<ParsedJournal, StateError> {
+/// Parses a journal; record lines sealed with [`StateKeys`] are opened with `keys` (the
+/// header is never sealed: it holds only the snapshot's lineage, serial and hash).
+pub fn parse_journal(
+    path: &Path,
+    bytes: &[u8],
+    keys: Option<&StateKeys>,
+) -> Result<ParsedJournal, StateError> {
     let mut parsed = ParsedJournal::default();
     // Everything after the last newline is a torn write: never acknowledged, ignored.
     let complete = match bytes.iter().rposition(|&byte| byte == b'\n') {
@@ -123,6 +134,13 @@ pub fn parse_journal(path: &Path, bytes: &[u8]) -> Result<ParsedJournal, StateEr
             parsed.header = Some(header);
             continue;
         }
+        let opened;
+        let line = if crypt::is_sealed(line) {
+            opened = crypt::decode(keys, line, path)?;
+            opened.as_slice()
+        } else {
+            line
+        };
         let record: JournalRecord = serde_json::from_slice(line)
             .map_err(|error| StateError::corrupt(path, format!("line {line_number}: {error}")))?;
         parsed.records.push(record);
@@ -141,6 +159,22 @@ pub fn parse_header(path: &Path, line: &[u8]) -> Result<JournalHeader, StateErro
         });
     }
     Ok(header)
+}
+
+/// The journal lines of `records`, each sealed when there are keys.
+pub fn record_lines(
+    records: &[JournalRecord],
+    keys: Option<&StateKeys>,
+    path: &Path,
+) -> Result<Vec<u8>, StateError> {
+    let mut lines = Vec::new();
+    for record in records {
+        let json = serde_json::to_vec(record)
+            .map_err(|error| StateError::corrupt(path, error.to_string()))?;
+        lines.extend(crypt::encode(keys, json, path)?);
+        lines.push(b'\n');
+    }
+    Ok(lines)
 }
 
 /// One JSON line, newline included.
@@ -272,7 +306,7 @@ mod tests {
         let mut bytes = journal_bytes(&[put("a", "1"), put("b", "2")]);
         let torn = json_line(&put("c", "3")).unwrap();
         bytes.extend_from_slice(&torn[..torn.len() / 2]);
-        let parsed = parse_journal(Path::new("j"), &bytes).unwrap();
+        let parsed = parse_journal(Path::new("j"), &bytes, None).unwrap();
         assert_eq!(parsed.records, vec![put("a", "1"), put("b", "2")]);
     }
 
@@ -281,7 +315,7 @@ mod tests {
         let mut bytes = journal_bytes(&[put("a", "1")]);
         bytes.extend_from_slice(b"{\"op\":\"put\",\"addr\n");
         bytes.extend(json_line(&put("b", "2")).unwrap());
-        let error = parse_journal(Path::new("j"), &bytes).unwrap_err();
+        let error = parse_journal(Path::new("j"), &bytes, None).unwrap_err();
         assert!(
             matches!(&error, StateError::Corrupt { message, .. } if message.starts_with("line 3:")),
             "{error}"
@@ -291,7 +325,7 @@ mod tests {
     #[test]
     fn a_torn_header_is_an_empty_journal() {
         let header = json_line(&SnapshotBase::default().header()).unwrap();
-        let parsed = parse_journal(Path::new("j"), &header[..5]).unwrap();
+        let parsed = parse_journal(Path::new("j"), &header[..5], None).unwrap();
         assert!(parsed.header.is_none() && parsed.records.is_empty());
     }
 
@@ -300,7 +334,7 @@ mod tests {
         let mut header = SnapshotBase::default().header();
         header.fk_journal = JOURNAL_VERSION + 1;
         let bytes = json_line(&header).unwrap();
-        let error = parse_journal(Path::new("j"), &bytes).unwrap_err();
+        let error = parse_journal(Path::new("j"), &bytes, None).unwrap_err();
         assert!(
             matches!(error, StateError::VersionTooNew { found, .. } if found == JOURNAL_VERSION + 1)
         );
@@ -318,6 +352,9 @@ mod tests {
             JournalFit::Stale
         );
 
+        // Same lineage and serial, other bytes: not provably stale.
+        let edited = SnapshotBase::of_bytes(b"snapshot 5, edited", "lineage-a", 5);
+        assert_eq!(fit(&edited.header(), &base), JournalFit::Foreign);
         let newer = SnapshotBase::of_bytes(b"snapshot 6", "lineage-a", 6);
         assert_eq!(fit(&newer.header(), &base), JournalFit::Foreign);
         let other_lineage = SnapshotBase::of_bytes(b"other", "lineage-b", 2);

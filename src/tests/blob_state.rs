@@ -258,6 +258,121 @@ async fn journaled_records_survive_a_crash_and_a_torn_tail_is_ignored() {
     assert_eq!(state.lineage, "lineage-a");
 }
 
+/// The snapshot blob deleted while its journal remains: the next run stops and names the
+/// journal instead of starting from an empty state; the journal is left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_without_its_snapshot_blob_is_never_taken_for_no_state() {
+    let azurite = Azurite::start();
+    let first = backend(&azurite, "vanish", 15);
+    let lock = first.lock(LockInfo::new("apply")).await.unwrap();
+    first.load().await.unwrap();
+    first
+        .persist(&state_with_serial("lineage-a", 3))
+        .await
+        .unwrap();
+    let journal = first.journal().await.unwrap();
+    journal.append(vec![thing("a")]).await.unwrap();
+    lock.release().await.unwrap();
+    let deleted = first
+        .client()
+        .delete_blob(&first.names().state, Conditions::default())
+        .await
+        .unwrap();
+    assert!(deleted.is_success(), "HTTP {}", deleted.status);
+    let journal_before = first
+        .client()
+        .get_blob(&first.names().journal)
+        .await
+        .unwrap()
+        .body;
+
+    let next = backend(&azurite, "vanish", 15);
+    let lock = next.lock(LockInfo::new("apply")).await.unwrap();
+    let refused = next.load().await.unwrap_err();
+    match &refused {
+        StateError::Missing { found, .. } => {
+            assert!(
+                found.contains("m.json.journal") && found.contains("serial 3"),
+                "{refused}"
+            )
+        }
+        other => panic!("expected Missing, got {other}"),
+    }
+    lock.release().await.unwrap();
+    let journal_after = next
+        .client()
+        .get_blob(&next.names().journal)
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(journal_after, journal_before, "the journal is untouched");
+}
+
+/// A run that died holding the lock of a state that is now missing: the run that takes the
+/// lock over stops instead of starting from empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_holders_lock_over_a_missing_state_is_never_taken_for_no_state() {
+    let azurite = Azurite::start();
+    // A run that died right after writing its lock description (before any lease): it
+    // counts as alive for the grace period, then as dead.
+    let dead = backend(&azurite, "dead", 15);
+    let created = dead.client().create_container().await.unwrap();
+    assert!(created.is_success(), "HTTP {}", created.status);
+    let description = LockInfo::new("apply");
+    let dead_id = description.id.clone();
+    let written = dead
+        .client()
+        .put_block_blob(
+            &dead.names().lock,
+            serde_json::to_vec(&description).unwrap(),
+            Conditions::default(),
+        )
+        .await
+        .unwrap();
+    assert!(written.is_success(), "HTTP {}", written.status);
+
+    let next = backend(&azurite, "dead", 15);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let lock = loop {
+        match next.lock(LockInfo::new("apply")).await {
+            Ok(lock) => break lock,
+            Err(StateError::Locked { .. }) => {}
+            Err(other) => panic!("unexpected: {other}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dead holder's lease never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        lock.taken_over().map(|info| info.id.clone()),
+        Some(dead_id.clone())
+    );
+    let refused = next.load().await.unwrap_err();
+    assert!(
+        matches!(&refused, StateError::Missing { found, .. } if found.contains("ended without releasing")),
+        "{refused}"
+    );
+    lock.release().await.unwrap();
+    // Released, the evidence is back: the next run is stopped too, until force-unlock.
+    let left: LockInfo = serde_json::from_slice(
+        &next
+            .client()
+            .get_blob(&next.names().lock)
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(left.id, dead_id);
+    fk::state::blob::BlobLock::force_unlock(next.client(), next.names(), &dead_id)
+        .await
+        .expect("force-unlock clears it");
+    let cleared = next.client().get_blob(&next.names().lock).await.unwrap();
+    assert_eq!(cleared.status, 404);
+}
+
 // ---- the real binary ----
 
 fn fk(dir: &Path, args: &[&str]) -> Output {
@@ -619,4 +734,154 @@ async fn a_sas_token_authorizes_the_whole_cycle_and_a_wrong_one_is_refused() {
     let refused = BlobStore::from_backend(&values, &forged, "m").unwrap();
     let error = refused.load().await.unwrap_err();
     assert_eq!(error.http_status(), Some(403), "{error}");
+}
+
+// ---- state encryption on Azure Blob ----
+
+const PASSPHRASE: &str = "a passphrase of some length";
+
+fn sealed_fk(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args)
+        .env("FK_STATE_PASSPHRASE", PASSPHRASE)
+        .output()
+        .expect("fk runs")
+}
+
+/// Every blob of the module's state (snapshot, journal, lock), as stored.
+async fn stored_blobs(store: &BlobStore) -> Vec<(String, Vec<u8>)> {
+    let names = store.names().clone();
+    let mut blobs = Vec::new();
+    for name in [names.state, names.journal, names.lock] {
+        let read = store.client().get_blob(&name).await.unwrap();
+        if read.status == 200 {
+            blobs.push((name, read.body));
+        }
+    }
+    blobs
+}
+
+fn n_private_keys<'a>(contents: impl IntoIterator<Item = &'a [u8]>) -> usize {
+    contents
+        .into_iter()
+        .map(|bytes| {
+            String::from_utf8_lossy(bytes)
+                .matches("PRIVATE KEY")
+                .count()
+        })
+        .sum()
+}
+
+fn add_a_private_key(root: &Path) {
+    let path = root.join("m/main.toml");
+    let mut module = std::fs::read_to_string(&path).unwrap();
+    module.push_str("\n[resource.tls_private_key.k]\n");
+    std::fs::write(path, module).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_blob_state_applies_survives_a_kill_moves_and_destroys_sealed() {
+    let azurite = Azurite::start();
+    let (_dir, root) = workspace(&azurite, "sealed", 6, 300);
+    add_a_private_key(&root);
+    let store = backend(&azurite, "sealed", 15);
+
+    // SIGKILL in the middle of the first apply: the journal's records are sealed.
+    let mut child = command(
+        &root,
+        &["apply", "m", "--auto-approve", "-parallelism", "2"],
+    )
+    .env("FK_STATE_PASSPHRASE", PASSPHRASE)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let journal = store
+            .client()
+            .get_blob(&store.names().journal)
+            .await
+            .unwrap();
+        if journal.status == 200 && journal.body.split(|&b| b == b'\n').count() > 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the apply never got going");
+        assert!(child.try_wait().unwrap().is_none(), "apply ended too soon");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let journal = store
+        .client()
+        .get_blob(&store.names().journal)
+        .await
+        .unwrap()
+        .body;
+    let journal = String::from_utf8(journal).unwrap();
+    assert!(
+        journal
+            .lines()
+            .skip(1)
+            .all(|line| line.starts_with("{\"fk_sealed\":")),
+        "{journal}"
+    );
+    let blobs = stored_blobs(&store).await;
+    assert_eq!(n_private_keys(blobs.iter().map(|(_, b)| b.as_slice())), 0);
+
+    // Without the passphrase: refused, nothing changed (the dead run's lease expires first).
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let refused = loop {
+        let refused = fk(&root, &["plan", "m"]);
+        if !text(&refused).contains("is locked by") {
+            break refused;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dead run's lock never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("cannot decrypt"),
+        "{}",
+        text(&refused)
+    );
+
+    let apply = sealed_fk(&root, &["apply", "m", "--auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let plan = sealed_fk(&root, &["plan", "m", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+
+    // Pull into a local file and push it back: sealed on both sides.
+    let pulled = sealed_fk(&root, &["state", "pull", "m", "pulled.json"]);
+    assert_eq!(pulled.status.code(), Some(0), "{}", text(&pulled));
+    let local = std::fs::read(root.join("pulled.json")).unwrap();
+    assert!(local.starts_with(b"{\"fk_sealed\":"));
+    let pushed = sealed_fk(&root, &["state", "push", "m", "pulled.json"]);
+    assert_eq!(pushed.status.code(), Some(0), "{}", text(&pushed));
+    assert!(
+        text(&pushed).contains("already holds this state"),
+        "{}",
+        text(&pushed)
+    );
+
+    let blobs = stored_blobs(&store).await;
+    assert!(
+        blobs[0].1.starts_with(b"{\"fk_sealed\":"),
+        "the snapshot is sealed"
+    );
+    let everything = blobs
+        .iter()
+        .map(|(_, b)| b.as_slice())
+        .chain([local.as_slice()]);
+    assert_eq!(n_private_keys(everything), 0);
+
+    let destroy = sealed_fk(&root, &["destroy", "m", "--auto-approve"]);
+    assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy));
+    let sealed_store = backend(&azurite, "sealed", 15).with_keys(Some(std::sync::Arc::new(
+        fk::state::StateKeys::from_passphrases(PASSPHRASE, None),
+    )));
+    let state = sealed_store.load().await.unwrap().expect("state");
+    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
 }

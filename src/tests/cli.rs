@@ -260,3 +260,304 @@ fn a_second_run_is_refused_while_the_state_is_locked() {
     );
     assert!(message.contains("force-unlock"), "{message}");
 }
+
+/// `plan -out` onto an existing world-readable file: the saved plan holds the state and
+/// every variable, so the file must end owner-only, not keep the old file's 0644.
+#[test]
+fn saved_plan_over_a_world_readable_file_ends_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let workspace = Workspace::new(&slow_module(1, 0));
+    let out = workspace.root.join("p.fkplan");
+    std::fs::write(&out, b"old").unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let plan = fk(&workspace.root, &["plan", "m", "-out", "p.fkplan"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let apply = fk(&workspace.root, &["apply", "p.fkplan"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+}
+
+/// The state file gone, its backup beside it: every command stops, names the backup and
+/// prints the `mv` that puts it back; nothing is created again and the backup is intact.
+#[test]
+fn a_missing_state_with_a_backup_stops_every_run_and_says_how_to_restore() {
+    let workspace = Workspace::new(&slow_module(2, 0));
+    let apply = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    // A second apply (an update in place) makes the backup the first apply's state.
+    let tagged =
+        slow_module(2, 0).replace("name = \"t0\"\n", "name = \"t0\"\ntags = { v = \"2\" }\n");
+    workspace.write(&tagged);
+    let apply = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let state = workspace.root.join("state/m.json");
+    let backup = workspace.root.join("state/m.json.backup");
+    std::fs::remove_file(&state).unwrap();
+    let before = std::fs::read(&backup).unwrap();
+    let n_creates = workspace.world().n_creates;
+
+    for args in [
+        &["plan", "m"][..],
+        &["apply", "m", "-auto-approve"][..],
+        &["show", "m"][..],
+    ] {
+        let refused = fk(&workspace.root, args);
+        assert_eq!(
+            refused.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&refused)
+        );
+        let message = text(&refused);
+        assert!(
+            message.contains("mv state/m.json.backup state/m.json"),
+            "{args:?}: {message}"
+        );
+        assert!(!message.contains("Plan: "), "{message}");
+    }
+    assert_eq!(
+        std::fs::read(&backup).unwrap(),
+        before,
+        "the backup is intact"
+    );
+    assert!(!state.exists());
+    assert_eq!(workspace.world().n_creates, n_creates, "nothing created");
+
+    let restore = Command::new("mv")
+        .args(["state/m.json.backup", "state/m.json"])
+        .current_dir(&workspace.root)
+        .status()
+        .unwrap();
+    assert!(restore.success());
+    let apply = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert_eq!(workspace.world().objects.len(), 2);
+    assert_eq!(
+        workspace.world().n_creates,
+        2,
+        "no object was created twice"
+    );
+}
+
+// ---- state encryption ----
+
+const PASSPHRASE: &str = "a passphrase of some length";
+const NEW_PASSPHRASE: &str = "the next passphrase, rotated in";
+
+fn fk_with(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fk"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("fk runs")
+}
+
+/// Every file under `root` but the module and the fake cloud, with its bytes.
+fn written_files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|ext| ext != "toml")
+                && !path.ends_with("m/world.json")
+            {
+                let bytes = std::fs::read(&path).unwrap();
+                files.push((path, bytes));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn n_private_keys(files: &[(PathBuf, Vec<u8>)]) -> usize {
+    files
+        .iter()
+        .map(|(_, bytes)| {
+            String::from_utf8_lossy(bytes)
+                .matches("PRIVATE KEY")
+                .count()
+        })
+        .sum()
+}
+
+/// A private key (in state only) and fake things.
+fn keyed_module(n: usize, latency_ms: u64) -> String {
+    format!(
+        "{}[resource.tls_private_key.k]\n\n[output.key]\nvalue = \"${{tls_private_key.k.private_key_pem}}\"\nsensitive = true\n",
+        slow_module(n, latency_ms)
+    )
+}
+
+#[test]
+fn encrypted_state_plans_applies_and_destroys_with_no_key_in_any_file() {
+    // Without encryption the key is in the state in plain text: the check below can fail.
+    let plain = Workspace::new(&keyed_module(2, 0));
+    let apply = fk(&plain.root, &["apply", "m", "-auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert!(n_private_keys(&written_files(&plain.root)) > 0);
+
+    let workspace = Workspace::new(&keyed_module(2, 0));
+    let key = [("FK_STATE_PASSPHRASE", PASSPHRASE)];
+    let plan = fk_with(&workspace.root, &["plan", "m", "-out", "p.fkplan"], &key);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let unsealed = fk(&workspace.root, &["apply", "p.fkplan"]);
+    assert_eq!(unsealed.status.code(), Some(1), "{}", text(&unsealed));
+    assert!(
+        text(&unsealed).contains("cannot decrypt `p.fkplan`"),
+        "{}",
+        text(&unsealed)
+    );
+    assert!(workspace.world().objects.is_empty());
+    let apply = fk_with(&workspace.root, &["apply", "p.fkplan"], &key);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    // A change, so a backup and a journal exist too.
+    workspace.write(&keyed_module(3, 0));
+    let apply = fk_with(&workspace.root, &["apply", "m", "-auto-approve"], &key);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let again = fk_with(&workspace.root, &["plan", "m", "-detailed-exitcode"], &key);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let show = fk_with(&workspace.root, &["show", "m"], &key);
+    assert_eq!(show.status.code(), Some(0), "{}", text(&show));
+
+    let files = written_files(&workspace.root);
+    let names: Vec<String> = files
+        .iter()
+        .map(|(path, _)| {
+            path.strip_prefix(&workspace.root)
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    for expected in ["state/m.json", "state/m.json.backup", "p.fkplan"] {
+        assert!(names.contains(&expected.to_string()), "{names:?}");
+    }
+    assert_eq!(n_private_keys(&files), 0, "{names:?}");
+    for (path, bytes) in &files {
+        if !path.ends_with("m.json.lock") {
+            assert!(
+                bytes.starts_with(b"{\"fk_sealed\":") || path.ends_with("m.json.journal"),
+                "{} is not sealed",
+                path.display()
+            );
+        }
+    }
+
+    let destroy = fk_with(&workspace.root, &["destroy", "m", "-auto-approve"], &key);
+    assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy));
+    assert!(workspace.world().objects.is_empty());
+    assert_eq!(n_private_keys(&written_files(&workspace.root)), 0);
+}
+
+#[test]
+fn a_wrong_or_missing_passphrase_changes_nothing_and_rotation_uses_the_fallback() {
+    let workspace = Workspace::new(&keyed_module(2, 0));
+    // A plaintext state migrates on the next write.
+    let apply = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert!(workspace.state().resources.len() == 3);
+    let key = [("FK_STATE_PASSPHRASE", PASSPHRASE)];
+    workspace.write(&keyed_module(3, 0));
+    let apply = fk_with(&workspace.root, &["apply", "m", "-auto-approve"], &key);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let before = written_files(&workspace.root);
+    assert_eq!(n_private_keys(&before), 0, "the backup was sealed too");
+    let state = std::fs::read(workspace.root.join("state/m.json")).unwrap();
+    assert!(state.starts_with(b"{\"fk_sealed\":"), "migrated on write");
+    let n_creates = workspace.world().n_creates;
+
+    workspace.write(&keyed_module(4, 0));
+    for envs in [
+        &[][..],
+        &[(
+            "FK_STATE_PASSPHRASE",
+            "not the passphrase it was written with",
+        )][..],
+    ] {
+        for args in [
+            &["plan", "m"][..],
+            &["apply", "m", "-auto-approve"][..],
+            &["destroy", "m", "-auto-approve"][..],
+        ] {
+            let refused = fk_with(&workspace.root, args, envs);
+            assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+            let message = text(&refused);
+            assert!(
+                message.contains("cannot decrypt `state/m.json`"),
+                "{message}"
+            );
+            assert!(!message.contains(PASSPHRASE), "{message}");
+        }
+    }
+    assert_eq!(written_files(&workspace.root), before, "nothing changed");
+    assert_eq!(workspace.world().n_creates, n_creates);
+
+    // Rotation: the new passphrase writes, the old one (fallback) still opens.
+    let rotating = [
+        ("FK_STATE_PASSPHRASE", NEW_PASSPHRASE),
+        ("FK_STATE_PASSPHRASE_FALLBACK", PASSPHRASE),
+    ];
+    let apply = fk_with(&workspace.root, &["apply", "m", "-auto-approve"], &rotating);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let new_only = [("FK_STATE_PASSPHRASE", NEW_PASSPHRASE)];
+    let plan = fk_with(
+        &workspace.root,
+        &["plan", "m", "-detailed-exitcode"],
+        &new_only,
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let old_only = fk_with(&workspace.root, &["plan", "m"], &key);
+    assert_eq!(old_only.status.code(), Some(1), "{}", text(&old_only));
+}
+
+#[test]
+fn killed_mid_apply_with_encryption_the_next_apply_converges() {
+    let n_things = 9;
+    let workspace = Workspace::new(&keyed_module(n_things, 400));
+    let key = [("FK_STATE_PASSPHRASE", PASSPHRASE)];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fk"))
+        .args(["apply", "m", "-auto-approve", "-parallelism", "3"])
+        .current_dir(&workspace.root)
+        .env("NO_COLOR", "1")
+        .envs(key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while workspace.journal_lines() < 5 {
+        assert!(Instant::now() < deadline, "the apply never got going");
+        assert!(child.try_wait().unwrap().is_none(), "apply ended too soon");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    assert!(
+        workspace.world().objects.len() < n_things,
+        "killed too late"
+    );
+    let journal = std::fs::read_to_string(workspace.root.join("state/m.json.journal")).unwrap();
+    assert!(
+        journal
+            .lines()
+            .skip(1)
+            .all(|line| line.starts_with("{\"fk_sealed\":")),
+        "every record is sealed"
+    );
+
+    let apply = fk_with(&workspace.root, &["apply", "m", "-auto-approve"], &key);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let world = workspace.world();
+    assert_eq!(world.objects.len(), n_things);
+    assert_eq!(world.n_creates as usize, n_things, "{:?}", world.log);
+    assert_eq!(n_private_keys(&written_files(&workspace.root)), 0);
+}

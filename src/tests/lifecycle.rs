@@ -351,3 +351,71 @@ async fn a_crash_looping_container_is_redeployed_in_place() {
     let plan = cluster.plan(&[]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
 }
+
+/// The whole cluster with state encryption on: apply, plan, stop, start, a saved plan and
+/// destroy all work, and no file fk wrote holds a private key in plain text (the plaintext
+/// state of this module holds dozens: the check can fail).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_state_carries_the_cluster_through_its_life_with_no_key_on_disk() {
+    const PASSPHRASE: &str = "a passphrase of some length";
+    let cluster = Cluster::start(50).await;
+    let module = cluster_support::module_dir();
+    let module = module.to_str().expect("a UTF-8 path");
+    let run = |args: Vec<&str>| {
+        let mut command = cluster.command(&args);
+        command.env("FK_STATE_PASSPHRASE", PASSPHRASE);
+        async move { command.output().await.expect("fk runs") }
+    };
+    let apply = run(vec!["apply", module, "--auto-approve"]).await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    for (args, code) in [
+        (vec!["plan", module, "--detailed-exitcode"], 0),
+        (vec!["stop", module], 0),
+        (vec!["start", module], 0),
+        (
+            vec!["plan", module, "--detailed-exitcode", "-out", "p.fkplan"],
+            0,
+        ),
+        (vec!["destroy", module, "--auto-approve"], 0),
+    ] {
+        let output = run(args.clone()).await;
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&output)
+        );
+    }
+
+    let mut n_files = 0;
+    let mut folders = vec![cluster.dir.path().to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            n_files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&bytes)
+                    .matches("PRIVATE KEY")
+                    .count(),
+                0,
+                "{}",
+                path.display()
+            );
+        }
+    }
+    assert!(
+        n_files >= 3,
+        "state, backup and the saved plan were written"
+    );
+
+    // The same state, opened with the passphrase, held the keys all along.
+    let backup = std::fs::read(cluster.dir.path().join("state/frankenetes.json.backup")).unwrap();
+    let keys = fk::state::StateKeys::from_passphrases(PASSPHRASE, None);
+    let opened = keys.open(backup.trim_ascii_end()).unwrap();
+    assert!(String::from_utf8_lossy(&opened).contains("PRIVATE KEY"));
+}

@@ -8,7 +8,7 @@
 //! refused or failed append the journal refuses further appends until the next persist
 //! resets it, like the local one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -16,9 +16,10 @@ use tokio::sync::oneshot;
 
 use crate::state::blob::client::{BlobClient, Conditions};
 use crate::state::blob::lease::LeaseHandle;
+use crate::state::crypt::StateKeys;
 use crate::state::error::StateError;
 use crate::state::model::JournalRecord;
-use crate::state::replay::{JournalHeader, json_line};
+use crate::state::replay::{JournalHeader, json_line, record_lines};
 use crate::state::store::Journal;
 
 type Waiter = oneshot::Sender<Result<(), String>>;
@@ -38,16 +39,19 @@ pub struct BlobJournal {
     lease: Mutex<Option<Arc<LeaseHandle>>>,
     queue: Mutex<Vec<(Vec<u8>, Waiter)>>,
     cursor: tokio::sync::Mutex<Cursor>,
+    /// Seals each record line when state encryption is on.
+    keys: Option<Arc<StateKeys>>,
 }
 
 impl BlobJournal {
-    pub fn new(client: BlobClient, blob: &str) -> BlobJournal {
+    pub fn new(client: BlobClient, blob: &str, keys: Option<Arc<StateKeys>>) -> BlobJournal {
         BlobJournal {
             client,
             blob: blob.to_string(),
             lease: Mutex::new(None),
             queue: Mutex::new(Vec::new()),
             cursor: tokio::sync::Mutex::new(Cursor::default()),
+            keys,
         }
     }
 
@@ -134,10 +138,11 @@ impl BlobJournal {
 #[async_trait]
 impl Journal for BlobJournal {
     async fn append(&self, records: Vec<JournalRecord>) -> Result<(), StateError> {
-        let mut lines = Vec::new();
-        for record in &records {
-            lines.extend(json_line(record).map_err(|error| self.failed(error.to_string()))?);
-        }
+        let lines = record_lines(
+            &records,
+            self.keys.as_deref(),
+            Path::new(&self.client.describe(&self.blob)),
+        )?;
         let (done, finished) = oneshot::channel();
         self.queue
             .lock()

@@ -73,6 +73,9 @@ pub struct BlobLock {
     lease: Arc<LeaseHandle>,
     lock_etag: Option<String>,
     renewal: Option<tokio::task::JoinHandle<()>>,
+    /// Set by the store when the taken-over description is the only evidence that a state
+    /// existed: releasing then writes it back, so later runs stop too until someone looks.
+    keep_taken_over: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl BlobLock {
@@ -151,6 +154,7 @@ impl BlobLock {
             lease,
             lock_etag: Some(lock_etag),
             renewal: None,
+            keep_taken_over: Arc::default(),
         };
         if let Err(error) = lock.take_leases(lease_seconds).await {
             let _ = lock.unlock().await;
@@ -250,8 +254,36 @@ impl BlobLock {
             if !deleted.is_success() && !matches!(deleted.status, 404 | 412) {
                 outcome = outcome.and(Err(deleted.refused("delete", &self.names.lock)));
             }
+            if deleted.is_success()
+                && self
+                    .keep_taken_over
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                && let Some(previous) = &self.taken_over
+            {
+                outcome = outcome.and(self.restore_description(previous).await);
+            }
         }
         outcome
+    }
+
+    /// The flag that makes releasing write the taken-over description back.
+    pub fn keep_taken_over_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        Arc::clone(&self.keep_taken_over)
+    }
+
+    async fn restore_description(&self, previous: &LockInfo) -> Result<(), StateError> {
+        let description = serde_json::to_vec_pretty(previous)
+            .map_err(|error| StateError::corrupt(&self.names.lock, error.to_string()))?;
+        let written = self
+            .client
+            .put_block_blob(&self.names.lock, description, if_absent())
+            .await?;
+        // 409/412: another run created a lock meanwhile; its own description stands.
+        if written.is_success() || matches!(written.status, 409 | 412) {
+            Ok(())
+        } else {
+            Err(written.refused("write", &self.names.lock))
+        }
     }
 
     /// Breaks the lock whose id is `id`: both leases and the description.
@@ -422,10 +454,11 @@ impl Drop for BlobLock {
             client: self.client.with_new_connections(),
             names: self.names.clone(),
             info: self.info.clone(),
-            taken_over: None,
+            taken_over: self.taken_over.take(),
             lease: Arc::clone(&self.lease),
             lock_etag: self.lock_etag.take(),
             renewal: None,
+            keep_taken_over: Arc::clone(&self.keep_taken_over),
         };
         let releasing = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()

@@ -20,8 +20,9 @@ use crate::state::blob::client::{BlobClient, Conditions};
 use crate::state::blob::journal::BlobJournal;
 use crate::state::blob::lease::LeaseHandle;
 use crate::state::blob::lock::{BlobLock, BlobNames};
+use crate::state::crypt::{self, StateKeys};
 use crate::state::error::StateError;
-use crate::state::file_store::parse_snapshot;
+use crate::state::file_store::{parse_snapshot, seal_snapshot};
 use crate::state::lock_info::LockInfo;
 use crate::state::model::State;
 use crate::state::replay::{self, JournalFit, SnapshotBase, fit, parse_journal};
@@ -53,12 +54,18 @@ pub struct BlobStore {
     /// Whether the journal's header names the snapshot last read or written.
     journal_open: Mutex<bool>,
     journal: Arc<BlobJournal>,
+    /// The description of a dead holder whose lock this store took over.
+    taken_over: Mutex<Option<LockInfo>>,
+    /// Raised when that description was refused as evidence: the lock writes it back.
+    keep_taken_over: Mutex<Option<Arc<std::sync::atomic::AtomicBool>>>,
+    /// Seals what is written and opens what is read, when state encryption is on.
+    keys: Option<Arc<StateKeys>>,
 }
 
 impl BlobStore {
     pub fn new(client: BlobClient, blob: &str, lease_seconds: u32) -> BlobStore {
         let names = BlobNames::new(blob);
-        let journal = Arc::new(BlobJournal::new(client.clone(), &names.journal));
+        let journal = Arc::new(BlobJournal::new(client.clone(), &names.journal, None));
         BlobStore {
             client,
             names,
@@ -67,7 +74,21 @@ impl BlobStore {
             snapshot: Mutex::new(None),
             journal_open: Mutex::new(false),
             journal,
+            taken_over: Mutex::new(None),
+            keep_taken_over: Mutex::new(None),
+            keys: None,
         }
+    }
+
+    /// The same store, sealing the snapshot and each journal record with `keys`.
+    pub fn with_keys(mut self, keys: Option<Arc<StateKeys>>) -> BlobStore {
+        self.journal = Arc::new(BlobJournal::new(
+            self.client.clone(),
+            &self.names.journal,
+            keys.clone(),
+        ));
+        self.keys = keys;
+        self
     }
 
     /// A store from the evaluated attributes of `[backend.azure_blob]` and the environment
@@ -151,6 +172,38 @@ impl BlobStore {
         *self.journal_open.lock().unwrap_or_else(|p| p.into_inner()) = open;
     }
 
+    /// Refuses to start from an empty state when this run took over the lock of a run that
+    /// died: that run may have written a state that is now gone.
+    fn refuse_empty_start(&self) -> Result<(), StateError> {
+        let taken_over = self
+            .taken_over
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(holder) = taken_over else {
+            return Ok(());
+        };
+        if let Some(keep) = self
+            .keep_taken_over
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            keep.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Err(StateError::Missing {
+            state: self.describe(),
+            found: format!(
+                "a run (`{}` by `{}` on `{}`, pid {}, since {}) held its lock and ended without releasing it",
+                holder.operation, holder.who, holder.host, holder.pid, holder.created
+            ),
+            hint: format!(
+                "if the state blob was removed, restore `{}` from the container's blob versions or soft-deleted blobs, or push a copy with `fk state push`; if that run never wrote a state (killed before its first write, so it created nothing), remove its lock and run again:\n\n    fk force-unlock {} <module>",
+                self.names.state, holder.id
+            ),
+        })
+    }
+
     /// Refuses a write that would change the lineage or go back in serial.
     fn check_history(&self, state: &State, base: &SnapshotBase) -> Result<(), StateError> {
         let message = match &base.lineage {
@@ -184,7 +237,8 @@ impl StateStore for BlobStore {
             404 => (None, None, SnapshotBase::default()),
             200 if read.body.is_empty() => (None, read.etag, SnapshotBase::default()),
             200 => {
-                let snapshot = parse_snapshot(Path::new(&path), &read.body)?;
+                let opened = crypt::decode(self.keys.as_deref(), &read.body, Path::new(&path))?;
+                let snapshot = parse_snapshot(Path::new(&path), &opened)?;
                 let base = SnapshotBase::of_bytes(&read.body, &snapshot.lineage, snapshot.serial);
                 (Some(snapshot), read.etag, base)
             }
@@ -196,6 +250,9 @@ impl StateStore for BlobStore {
             404 => {
                 self.journal.set_etag(None).await;
                 self.set_journal_open(false);
+                if snapshot.is_none() {
+                    self.refuse_empty_start()?;
+                }
                 return Ok(snapshot);
             }
             200 => journal.body,
@@ -203,14 +260,40 @@ impl StateStore for BlobStore {
         };
         self.journal.set_etag(journal.etag).await;
         let journal_path = self.client.describe(&self.names.journal);
-        let parsed = parse_journal(Path::new(&journal_path), &journal_bytes)?;
+        let parsed = parse_journal(
+            Path::new(&journal_path),
+            &journal_bytes,
+            self.keys.as_deref(),
+        )?;
         let Some(header) = parsed.header else {
             self.set_journal_open(false);
+            if snapshot.is_none() {
+                self.refuse_empty_start()?;
+            }
             return Ok(snapshot);
         };
+        if snapshot.is_none() && header.snapshot_sha256.is_some() {
+            return Err(StateError::Missing {
+                state: path.clone(),
+                found: format!(
+                    "its journal `{journal_path}` records operations made after serial {} of lineage `{}`",
+                    header.serial,
+                    header.lineage.as_deref().unwrap_or("(none)")
+                ),
+                hint: format!(
+                    "restore the snapshot blob `{}` from the container's blob versions or soft-deleted blobs (e.g. `az storage blob undelete`), or push a copy you have with `fk state push`; the journal is then replayed onto it",
+                    self.names.state
+                ),
+            });
+        }
         match fit(&header, &base) {
             JournalFit::Extends => self.set_journal_open(true),
             JournalFit::Stale => {
+                self.set_journal_open(false);
+                return Ok(snapshot);
+            }
+            // A header alone records nothing: there is nothing to lose.
+            JournalFit::Foreign if parsed.records.is_empty() => {
                 self.set_journal_open(false);
                 return Ok(snapshot);
             }
@@ -218,13 +301,16 @@ impl StateStore for BlobStore {
                 return Err(StateError::corrupt(
                     journal_path,
                     format!(
-                        "it extends serial {} of another snapshot than `{path}` (serial {}); move one of them away",
+                        "it extends serial {} of another snapshot than `{path}` (serial {}); refusing to drop its records; move one of them away",
                         header.serial, base.serial
                     ),
                 ));
             }
         }
         if parsed.records.is_empty() {
+            if snapshot.is_none() {
+                self.refuse_empty_start()?;
+            }
             return Ok(snapshot);
         }
         Ok(Some(replay::replay(snapshot, parsed.records.into_iter())))
@@ -237,6 +323,7 @@ impl StateStore for BlobStore {
         let mut bytes = serde_json::to_vec_pretty(state)
             .map_err(|error| StateError::corrupt(self.describe(), error.to_string()))?;
         bytes.push(b'\n');
+        let bytes = seal_snapshot(self.keys.as_deref(), bytes, Path::new(&self.describe()))?;
         let next_base = SnapshotBase::of_bytes(&bytes, &state.lineage, state.serial);
         let written = self
             .client
@@ -262,6 +349,11 @@ impl StateStore for BlobStore {
 
     async fn lock(&self, info: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
         let lock = BlobLock::acquire(&self.client, &self.names, info, self.lease_seconds).await?;
+        *self.taken_over.lock().unwrap_or_else(|p| p.into_inner()) = lock.taken_over().cloned();
+        *self
+            .keep_taken_over
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(lock.keep_taken_over_flag());
         let lease = lock.lease();
         *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&lease));
         self.journal.set_lease(Some(lease));
