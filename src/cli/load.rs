@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::addr::Address;
 use crate::config::eval::{Scope, evaluate};
 use crate::config::variables::{VarInput, VarOrigin, VarText};
 use crate::config::{self, Module};
@@ -18,7 +19,6 @@ use crate::provider::tls::TlsProvider;
 use crate::state::blob::store::BACKEND_KIND;
 use crate::state::{BlobStore, FileStore, StateStore};
 use crate::value::Value;
-use crate::{addr::Address, validate};
 
 use super::EXIT_ERROR;
 use super::args::{StateArgs, VarArgs};
@@ -66,9 +66,9 @@ fn prepare(
     // `fk plan .` and `fk plan ../m` name the same state file as `fk plan m`.
     module.name = module_name(&module.dir);
     let registry = registry(&module, &variables, &mut diagnostics);
-    if !diagnostics.has_errors() {
-        diagnostics.extend(validate::check(&module, &registry));
-    }
+    // Every check that needs no state, whatever the config phase found: every mistake at once.
+    let more = crate::plan::check(&module, &variables, &registry, &diagnostics);
+    diagnostics.extend(more);
     if report(&diagnostics, &module.sources) {
         return Err(EXIT_ERROR);
     }
@@ -182,12 +182,32 @@ pub fn registry(
         fake_config.world_file = Some(module.dir.join(world));
     }
     registry.register(Arc::new(FakeProvider::new(fake_config)));
-    if uses_azure(module)
-        && let Some(azure) = azure_provider(module, variables, diagnostics)
-    {
-        registry.register(Arc::new(azure));
+    if uses_azure(module) {
+        // With a broken `[provider.azure]` (already reported), its resources are still
+        // checked against their schemas, by a provider that can never reach Azure.
+        let n_before = diagnostics.n_errors();
+        let azure = azure_provider(module, variables, diagnostics).or_else(|| {
+            (diagnostics.n_errors() > n_before)
+                .then(unreachable_azure)
+                .flatten()
+        });
+        if let Some(azure) = azure {
+            registry.register(Arc::new(azure));
+        }
     }
     registry
+}
+
+/// An Azure provider with default settings and no credentials, for checking only.
+fn unreachable_azure() -> Option<AzureProvider> {
+    let mut env = EnvSnapshot::new(std::iter::empty());
+    env.set(
+        "AZURE_SUBSCRIPTION_ID",
+        "00000000-0000-0000-0000-000000000000",
+    );
+    let config = AzureConfig::from_module(&BTreeMap::new(), &env).ok()?;
+    let why = UnavailableToken("the `[provider.azure]` block has errors".into());
+    AzureProvider::new(config, Arc::new(why)).ok()
 }
 
 const AZURE_TYPES: &[&str] = &[

@@ -260,3 +260,121 @@ fn a_second_run_is_refused_while_the_state_is_locked() {
     );
     assert!(message.contains("force-unlock"), "{message}");
 }
+
+/// Eight independent mistakes in three files, with the built-in types.
+fn write_eight_mistakes(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("variables.toml"),
+        "[variable.region]\ndescription = \"where\"\n\n[variable.zones]\ndefault = [\"1\", \"2\"]\n\n\
+         [variable.replicas]\ndefault = nan\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("main.toml"),
+        "[resource.data.a]\ninput = \"${var.regoin}\"\n\n[resource.tls_private_key.ca]\n\
+         algorithm = \"DSA\"\n\n[resource.data.b]\nimput = 1\n\n[resource.data.hash]\n\
+         input = '${upper(\"a\", \"b\")}'\n\n[resource.data.zone]\ninput = \"${var.zones[5]}\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("outputs.toml"),
+        "[output.key]\nvalue = \"${tls_private_key.ca.private_key_pem}\"\n\n[output.region]\n\
+         value = \"${var.region}\"\n",
+    )
+    .unwrap();
+}
+
+/// The `error[...]` headers and `-->` places of a run's diagnostics.
+fn diagnostics_of(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|line| line.starts_with("error[") || line.trim_start().starts_with("-->"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn validate_and_plan_report_every_mistake_at_once_and_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    write_eight_mistakes(&dir.path().join("m"));
+    let validated = fk(dir.path(), &["validate", "m"]);
+    assert_eq!(validated.status.code(), Some(1), "{}", text(&validated));
+    let found = diagnostics_of(&validated);
+    let places: Vec<&str> = found
+        .iter()
+        .filter_map(|line| line.trim_start().strip_prefix("--> "))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            "m/main.toml:2:12",
+            "m/main.toml:5:13",
+            "m/main.toml:8:1",
+            "m/main.toml:11:12",
+            "m/main.toml:14:12",
+            "m/outputs.toml:2:12",
+            "m/variables.toml:1:1",
+            "m/variables.toml:8:11",
+        ],
+        "{}",
+        text(&validated)
+    );
+    assert!(text(&validated).contains("8 errors: nothing was changed"));
+    let planned = fk(dir.path(), &["plan", "m", "--refresh=false"]);
+    assert_eq!(planned.status.code(), Some(1));
+    assert_eq!(diagnostics_of(&planned), found);
+    assert!(!dir.path().join("state").exists(), "nothing was written");
+}
+
+#[test]
+fn validate_takes_variables_as_plan_does_and_refuses_nan() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("m");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(
+        module.join("main.toml"),
+        "[variable.region]\ntype = \"string\"\n\n[variable.cpu]\ntype = \"number\"\ndefault = 1\n\n\
+         [resource.data.a]\ninput = \"${var.region}-${var.cpu}\"\n",
+    )
+    .unwrap();
+    let missing = fk(dir.path(), &["validate", "m"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing).contains("-var region=..."),
+        "{}",
+        text(&missing)
+    );
+    let given = fk(dir.path(), &["validate", "m", "-var", "region=eu"]);
+    assert_eq!(given.status.code(), Some(0), "{}", text(&given));
+    std::fs::write(dir.path().join("vars.toml"), "region = \"eu\"\n").unwrap();
+    let from_file = fk(dir.path(), &["validate", "m", "--var-file", "vars.toml"]);
+    assert_eq!(from_file.status.code(), Some(0), "{}", text(&from_file));
+    let from_env = Command::new(env!("CARGO_BIN_EXE_fk"))
+        .args(["validate", "m"])
+        .current_dir(dir.path())
+        .env("FK_VAR_region", "eu")
+        .output()
+        .unwrap();
+    assert_eq!(from_env.status.code(), Some(0), "{}", text(&from_env));
+    for bad in ["cpu=nan", "cpu=inf", "cpu=-infinity"] {
+        let refused = fk(
+            dir.path(),
+            &["validate", "m", "-var", "region=eu", "-var", bad],
+        );
+        assert_eq!(refused.status.code(), Some(1), "{bad}");
+        assert!(
+            text(&refused).contains("expects a finite number"),
+            "{}",
+            text(&refused)
+        );
+    }
+    std::fs::write(dir.path().join("nan.toml"), "region = \"eu\"\ncpu = nan\n").unwrap();
+    let refused = fk(dir.path(), &["validate", "m", "--var-file", "nan.toml"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused).contains("nan.toml:2:7"),
+        "at its position: {}",
+        text(&refused)
+    );
+}
