@@ -378,3 +378,73 @@ fn validate_takes_variables_as_plan_does_and_refuses_nan() {
         text(&refused)
     );
 }
+
+/// SIGTERM (what CI runners and `timeout` send) acts as the first Ctrl-C: nothing new
+/// starts, what runs finishes and is recorded, the summary prints, and the exit code is 143.
+#[test]
+fn sigterm_lets_in_flight_work_finish_prints_the_summary_and_exits_143() {
+    let workspace = Workspace::new(&slow_module(9, 600));
+    let child = spawn_fk(
+        &workspace.root,
+        &["apply", "m", "-auto-approve", "-parallelism", "2"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while workspace.world().n_creates == 0 {
+        assert!(Instant::now() < deadline, "the apply never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(143), "{said}");
+    assert!(said.contains("SIGTERM received"), "{said}");
+    assert!(said.contains("Apply interrupted: "), "the summary: {said}");
+    assert!(said.contains("not started"), "{said}");
+    let world = workspace.world();
+    assert!(world.objects.len() < 9, "too late: {:?}", world.log);
+    assert_eq!(workspace.state().resources.len(), world.objects.len());
+    let apply = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert_eq!(workspace.world().n_creates, 9);
+}
+
+/// A second signal, of either kind, stops at once, without waiting for what is in flight.
+#[test]
+fn a_second_sigterm_stops_at_once() {
+    use std::io::{BufRead, BufReader, Read};
+    let workspace = Workspace::new(&slow_module(4, 60_000));
+    let mut child = spawn_fk(
+        &workspace.root,
+        &["apply", "m", "-auto-approve", "-parallelism", "2"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while workspace.world().log.is_empty() {
+        assert!(Instant::now() < deadline, "the apply never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    let term = || {
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+    };
+    term();
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    while !seen.contains("SIGTERM received") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{seen}");
+        seen.push_str(&line);
+    }
+    term();
+    stderr.read_to_string(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "{seen}");
+    // Had the second signal been ignored, the minute-long creates would have finished and
+    // the summary been printed.
+    assert!(seen.contains("Stopping now"), "{seen}");
+    assert!(!seen.contains("Apply interrupted"), "{seen}");
+}
