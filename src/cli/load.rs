@@ -14,7 +14,6 @@ use crate::provider::Registry;
 use crate::provider::azure::auth::{AuthError, BearerToken};
 use crate::provider::azure::{AzureConfig, AzureProvider, EnvSnapshot, TokenSource};
 use crate::provider::builtin::DataProvider;
-use crate::provider::fake::{FakeConfig, FakeProvider};
 use crate::provider::tls::TlsProvider;
 use crate::state::blob::store::BACKEND_KIND;
 use crate::state::{BlobStore, FileStore, StateStore};
@@ -164,8 +163,8 @@ pub fn provider_values(
     values
 }
 
-/// The providers a module uses: the built-in and PKI (`tls`) types always; `fake` when the module
-/// configures it.
+/// The providers a module uses: the built-in and PKI (`tls`) types always, Azure's when the
+/// module uses them, and in test builds (`test-providers`) the `fake` test provider.
 pub fn registry(
     module: &Module,
     variables: &BTreeMap<String, Value>,
@@ -174,14 +173,8 @@ pub fn registry(
     let mut registry = Registry::new();
     registry.register(Arc::new(DataProvider));
     registry.register(Arc::new(TlsProvider));
-    let fake_values = provider_values(module, "fake", variables, diagnostics);
-    let mut fake_config = FakeConfig::from_values(&fake_values);
-    if let Some(world) = &fake_config.world_file
-        && world.is_relative()
-    {
-        fake_config.world_file = Some(module.dir.join(world));
-    }
-    registry.register(Arc::new(FakeProvider::new(fake_config)));
+    #[cfg(feature = "test-providers")]
+    register_fake(&mut registry, module, variables, diagnostics);
     if uses_azure(module) {
         // With a broken `[provider.azure]` (already reported), its resources are still
         // checked against their schemas, by a provider that can never reach Azure.
@@ -208,6 +201,47 @@ fn unreachable_azure() -> Option<AzureProvider> {
     let config = AzureConfig::from_module(&BTreeMap::new(), &env).ok()?;
     let why = UnavailableToken("the `[provider.azure]` block has errors".into());
     AzureProvider::new(config, Arc::new(why)).ok()
+}
+
+/// The `fake` test provider. Its world file is a plain file name inside the state folder
+/// (`state/`): no provider writes anywhere else.
+#[cfg(feature = "test-providers")]
+fn register_fake(
+    registry: &mut Registry,
+    module: &Module,
+    variables: &BTreeMap<String, Value>,
+    diagnostics: &mut Diagnostics,
+) {
+    use crate::provider::fake::{FakeConfig, FakeProvider};
+    let fake_values = provider_values(module, "fake", variables, diagnostics);
+    let mut fake_config = FakeConfig::from_values(&fake_values);
+    if let Some(world) = fake_config.world_file.take() {
+        let plain_name = world.components().count() == 1
+            && matches!(
+                world.components().next(),
+                Some(std::path::Component::Normal(_))
+            );
+        if plain_name {
+            fake_config.world_file = Some(PathBuf::from("state").join(world));
+        } else {
+            let mut diagnostic = Diagnostic::error(
+                "fk::fake::world",
+                format!(
+                    "`world = \"{}\"` must be a plain file name: the world lives in the state folder",
+                    world.display()
+                ),
+            );
+            if let Some(attr) = module
+                .providers
+                .get("fake")
+                .and_then(|block| block.attributes.get("world"))
+            {
+                diagnostic = diagnostic.at(attr.value.span, "not a plain file name");
+            }
+            diagnostics.push(diagnostic);
+        }
+    }
+    registry.register(Arc::new(FakeProvider::new(fake_config)));
 }
 
 const AZURE_TYPES: &[&str] = &[
@@ -409,4 +443,18 @@ pub fn parse_addresses(texts: &[String], flag: &str) -> Result<Vec<Address>, u8>
         }
     }
     Ok(out)
+}
+
+#[cfg(all(test, not(feature = "test-providers")))]
+mod tests {
+    use super::*;
+
+    /// `cargo build` (and `--release`) has no test provider: `fake_thing` is an unknown type.
+    #[test]
+    fn the_product_registers_no_test_provider() {
+        let mut diagnostics = Diagnostics::default();
+        let registry = registry(&Module::default(), &BTreeMap::new(), &mut diagnostics);
+        assert!(registry.schema("data").is_some());
+        assert!(registry.schema("fake_thing").is_none());
+    }
 }

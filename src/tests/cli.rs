@@ -38,8 +38,8 @@ fn text(output: &Output) -> String {
     )
 }
 
-/// A workspace: `m/` holds the module, the fake cloud lives in `m/world.json`, state in
-/// `state/m.json`.
+/// A workspace: `m/` holds the module, the fake cloud lives in `state/world.json` (the fake
+/// writes nowhere but the state folder), state in `state/m.json`.
 struct Workspace {
     _dir: tempfile::TempDir,
     root: PathBuf,
@@ -59,7 +59,7 @@ impl Workspace {
     }
 
     fn world(&self) -> FakeWorld {
-        std::fs::read(self.root.join("m/world.json"))
+        std::fs::read(self.root.join("state/world.json"))
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default()
@@ -447,4 +447,28 @@ fn a_second_sigterm_stops_at_once() {
     // the summary been printed.
     assert!(seen.contains("Stopping now"), "{seen}");
     assert!(!seen.contains("Apply interrupted"), "{seen}");
+}
+
+/// The fake test provider writes its world only inside the state folder: a world file
+/// anywhere else is refused before anything is written.
+#[test]
+fn the_fake_world_stays_in_the_state_folder() {
+    let workspace = Workspace::new(
+        "[provider.fake]\nworld = \"../victim\"\n\n[resource.fake_thing.a]\nname = \"a\"\n",
+    );
+    std::fs::write(workspace.root.join("victim"), "precious").unwrap();
+    let applied = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
+    assert_eq!(applied.status.code(), Some(1), "{}", text(&applied));
+    assert!(
+        text(&applied).contains("fk::fake::world"),
+        "{}",
+        text(&applied)
+    );
+    assert!(
+        text(&applied).contains("m/main.toml:2:9"),
+        "{}",
+        text(&applied)
+    );
+    let victim = std::fs::read_to_string(workspace.root.join("victim")).unwrap();
+    assert_eq!(victim, "precious");
 }
