@@ -150,13 +150,20 @@ pub fn provider_values(
     let Some(block) = module.providers.get(name) else {
         return BTreeMap::new();
     };
-    let scope = VariablesOnly(variables);
+    // A declared variable without a usable value is already reported: what uses it is left
+    // unset rather than reported again as an unknown reference.
+    let mut with_missing = variables.clone();
+    for name in module.variables.keys() {
+        with_missing.entry(name.clone()).or_insert(Value::Unknown);
+    }
+    let scope = VariablesOnly(&with_missing);
     let mut values = BTreeMap::new();
     for (key, attr) in &block.attributes {
         match evaluate(&attr.value, &scope) {
-            Ok(value) => {
+            Ok(value) if value.is_wholly_known() => {
                 values.insert(key.clone(), value);
             }
+            Ok(_) => {}
             Err(diagnostic) => diagnostics.push(diagnostic),
         }
     }

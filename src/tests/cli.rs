@@ -472,3 +472,29 @@ fn the_fake_world_stays_in_the_state_folder() {
     let victim = std::fs::read_to_string(workspace.root.join("victim")).unwrap();
     assert_eq!(victim, "precious");
 }
+
+/// A variable without a value is reported once, where it is declared; a provider block that
+/// uses it is not reported again as naming an undeclared variable.
+#[test]
+fn a_missing_variable_used_by_a_provider_block_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("m");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(
+        module.join("main.toml"),
+        "[variable.sub]\ntype = \"string\"\n\n[provider.azure]\nsubscription_id = \"${var.sub}\"\n\n\
+         [resource.azure_resource_group.rg]\nname = \"rg\"\nlocation = \"westeurope\"\n",
+    )
+    .unwrap();
+    let output = fk(dir.path(), &["validate", "m"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        diagnostics_of(&output),
+        [
+            "error[fk::config::missing_variable]: variable `sub` has no value",
+            "  --> m/main.toml:1:1"
+        ],
+        "{}",
+        text(&output)
+    );
+}
