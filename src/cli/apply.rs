@@ -13,7 +13,7 @@ use super::args::{ApplyArgs, DestroyArgs, RunArgs};
 use super::load::{self, Loaded};
 use super::plan::{load_saved, lock, make_plan};
 use super::walk;
-use super::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
+use super::{EXIT_ERROR, EXIT_OK};
 
 pub async fn run(args: ApplyArgs) -> u8 {
     let result = if args.target.is_file() {
@@ -175,7 +175,7 @@ async fn execute(
         events: io.events,
     })
     .await;
-    handles.finish().await;
+    let interrupted_code = handles.finish().await;
 
     let mut final_state: State = report.state.clone();
     final_state.serial = plan.state_serial.unwrap_or(0) + 1;
@@ -192,7 +192,7 @@ async fn execute(
         print_outputs(&final_state);
     }
     Ok(if report.interrupted {
-        EXIT_INTERRUPTED
+        interrupted_code
     } else if report.succeeded() {
         EXIT_OK
     } else {

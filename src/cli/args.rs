@@ -46,6 +46,8 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
 pub struct ModuleArgs {
     /// The module folder (`*.toml` files)
     pub module: PathBuf,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Args, Debug, Clone, Default)]

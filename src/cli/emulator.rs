@@ -17,7 +17,8 @@ pub struct EmulatorArgs {
     /// How long provisioning takes (container groups, storage accounts, deletes), in ms.
     #[arg(long = "delay-ms", default_value_t = 2_000)]
     pub delay_ms: u64,
-    /// Folder of the official Azure specs (for request validation).
+    /// Folder of the official Azure specs: request bodies are checked against them instead
+    /// of the emulator's own description.
     #[arg(long, env = "FK_AZURE_SPECS")]
     pub specs: Option<PathBuf>,
     /// Fraction of ARM requests answered 429 (0.0-1.0).

@@ -13,15 +13,12 @@ use super::load::{self, report};
 use super::plan::load_saved;
 use super::{EXIT_ERROR, EXIT_OK};
 
+/// Every check that needs no state (`plan::check`), with the variables `plan` would use.
 pub async fn validate(args: ModuleArgs) -> u8 {
-    let loaded = match load::module(&args.module, &VarArgs::default()) {
+    let loaded = match load::module(&args.module, &args.vars) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let (_, diagnostics) = graph::build(&loaded.module, None);
-    if report(&diagnostics, &loaded.module.sources) {
-        return EXIT_ERROR;
-    }
     println!(
         "The module `{}` is valid: {} resources, {} variables, {} outputs.",
         loaded.module.name,

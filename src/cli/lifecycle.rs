@@ -15,7 +15,7 @@ use super::args::LifecycleArgs;
 use super::load;
 use super::plan::lock;
 use super::walk;
-use super::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
+use super::{EXIT_ERROR, EXIT_OK};
 
 pub async fn run(args: LifecycleArgs, action: Action) -> u8 {
     act(&args, action).await.unwrap_or_else(|code| code)
@@ -92,7 +92,7 @@ async fn execute(
         events: io.events,
     })
     .await;
-    handles.finish().await;
+    let interrupted_code = handles.finish().await;
     let mut final_state = report.state.clone();
     final_state.serial = serial + 1;
     walk::persist(store, &final_state).await?;
@@ -110,7 +110,7 @@ async fn execute(
     }
     eprintln!("\n`fk {verb}` did not finish. State is saved: run it again to finish the job.");
     Ok(if report.interrupted {
-        EXIT_INTERRUPTED
+        interrupted_code
     } else {
         EXIT_ERROR
     })

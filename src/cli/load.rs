@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::addr::Address;
 use crate::config::eval::{Scope, evaluate};
 use crate::config::variables::{VarInput, VarOrigin, VarText};
 use crate::config::{self, Module};
@@ -13,12 +14,10 @@ use crate::provider::Registry;
 use crate::provider::azure::auth::{AuthError, BearerToken};
 use crate::provider::azure::{AzureConfig, AzureProvider, EnvSnapshot, TokenSource};
 use crate::provider::builtin::DataProvider;
-use crate::provider::fake::{FakeConfig, FakeProvider};
 use crate::provider::tls::TlsProvider;
 use crate::state::blob::store::BACKEND_KIND;
 use crate::state::{BlobStore, StateStore};
 use crate::value::Value;
-use crate::{addr::Address, validate};
 
 use super::EXIT_ERROR;
 use super::args::{StateArgs, VarArgs};
@@ -66,9 +65,9 @@ fn prepare(
     // `fk plan .` and `fk plan ../m` name the same state file as `fk plan m`.
     module.name = module_name(&module.dir);
     let registry = registry(&module, &variables, &mut diagnostics);
-    if !diagnostics.has_errors() {
-        diagnostics.extend(validate::check(&module, &registry));
-    }
+    // Every check that needs no state, whatever the config phase found: every mistake at once.
+    let more = crate::plan::check(&module, &variables, &registry, &diagnostics);
+    diagnostics.extend(more);
     if report(&diagnostics, &module.sources) {
         return Err(EXIT_ERROR);
     }
@@ -151,21 +150,28 @@ pub fn provider_values(
     let Some(block) = module.providers.get(name) else {
         return BTreeMap::new();
     };
-    let scope = VariablesOnly(variables);
+    // A declared variable without a usable value is already reported: what uses it is left
+    // unset rather than reported again as an unknown reference.
+    let mut with_missing = variables.clone();
+    for name in module.variables.keys() {
+        with_missing.entry(name.clone()).or_insert(Value::Unknown);
+    }
+    let scope = VariablesOnly(&with_missing);
     let mut values = BTreeMap::new();
     for (key, attr) in &block.attributes {
         match evaluate(&attr.value, &scope) {
-            Ok(value) => {
+            Ok(value) if value.is_wholly_known() => {
                 values.insert(key.clone(), value);
             }
+            Ok(_) => {}
             Err(diagnostic) => diagnostics.push(diagnostic),
         }
     }
     values
 }
 
-/// The providers a module uses: the built-in and PKI (`tls`) types always; `fake` when the module
-/// configures it.
+/// The providers a module uses: the built-in and PKI (`tls`) types always, Azure's when the
+/// module uses them, and in test builds (`test-providers`) the `fake` test provider.
 pub fn registry(
     module: &Module,
     variables: &BTreeMap<String, Value>,
@@ -174,20 +180,75 @@ pub fn registry(
     let mut registry = Registry::new();
     registry.register(Arc::new(DataProvider));
     registry.register(Arc::new(TlsProvider));
-    let fake_values = provider_values(module, "fake", variables, diagnostics);
-    let mut fake_config = FakeConfig::from_values(&fake_values);
-    if let Some(world) = &fake_config.world_file
-        && world.is_relative()
-    {
-        fake_config.world_file = Some(module.dir.join(world));
-    }
-    registry.register(Arc::new(FakeProvider::new(fake_config)));
-    if uses_azure(module)
-        && let Some(azure) = azure_provider(module, variables, diagnostics)
-    {
-        registry.register(Arc::new(azure));
+    #[cfg(feature = "test-providers")]
+    register_fake(&mut registry, module, variables, diagnostics);
+    if uses_azure(module) {
+        // With a broken `[provider.azure]` (already reported), its resources are still
+        // checked against their schemas, by a provider that can never reach Azure.
+        let n_before = diagnostics.n_errors();
+        let azure = azure_provider(module, variables, diagnostics).or_else(|| {
+            (diagnostics.n_errors() > n_before)
+                .then(unreachable_azure)
+                .flatten()
+        });
+        if let Some(azure) = azure {
+            registry.register(Arc::new(azure));
+        }
     }
     registry
+}
+
+/// An Azure provider with default settings and no credentials, for checking only.
+fn unreachable_azure() -> Option<AzureProvider> {
+    let mut env = EnvSnapshot::new(std::iter::empty());
+    env.set(
+        "AZURE_SUBSCRIPTION_ID",
+        "00000000-0000-0000-0000-000000000000",
+    );
+    let config = AzureConfig::from_module(&BTreeMap::new(), &env).ok()?;
+    let why = UnavailableToken("the `[provider.azure]` block has errors".into());
+    AzureProvider::new(config, Arc::new(why)).ok()
+}
+
+/// The `fake` test provider. Its world file is a plain file name inside the state folder
+/// (`state/`): no provider writes anywhere else.
+#[cfg(feature = "test-providers")]
+fn register_fake(
+    registry: &mut Registry,
+    module: &Module,
+    variables: &BTreeMap<String, Value>,
+    diagnostics: &mut Diagnostics,
+) {
+    use crate::provider::fake::{FakeConfig, FakeProvider};
+    let fake_values = provider_values(module, "fake", variables, diagnostics);
+    let mut fake_config = FakeConfig::from_values(&fake_values);
+    if let Some(world) = fake_config.world_file.take() {
+        let plain_name = world.components().count() == 1
+            && matches!(
+                world.components().next(),
+                Some(std::path::Component::Normal(_))
+            );
+        if plain_name {
+            fake_config.world_file = Some(PathBuf::from("state").join(world));
+        } else {
+            let mut diagnostic = Diagnostic::error(
+                "fk::fake::world",
+                format!(
+                    "`world = \"{}\"` must be a plain file name: the world lives in the state folder",
+                    world.display()
+                ),
+            );
+            if let Some(attr) = module
+                .providers
+                .get("fake")
+                .and_then(|block| block.attributes.get("world"))
+            {
+                diagnostic = diagnostic.at(attr.value.span, "not a plain file name");
+            }
+            diagnostics.push(diagnostic);
+        }
+    }
+    registry.register(Arc::new(FakeProvider::new(fake_config)));
 }
 
 const AZURE_TYPES: &[&str] = &[
@@ -400,4 +461,18 @@ pub fn parse_addresses(texts: &[String], flag: &str) -> Result<Vec<Address>, u8>
         }
     }
     Ok(out)
+}
+
+#[cfg(all(test, not(feature = "test-providers")))]
+mod tests {
+    use super::*;
+
+    /// `cargo build` (and `--release`) has no test provider: `fake_thing` is an unknown type.
+    #[test]
+    fn the_product_registers_no_test_provider() {
+        let mut diagnostics = Diagnostics::default();
+        let registry = registry(&Module::default(), &BTreeMap::new(), &mut diagnostics);
+        assert!(registry.schema("data").is_some());
+        assert!(registry.schema("fake_thing").is_none());
+    }
 }

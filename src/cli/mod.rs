@@ -2,7 +2,8 @@
 //! Commands are thin: parse flags, load, call one engine operation, print.
 //!
 //! Exit codes (one place): 0 success; 1 error; 2 `plan --detailed-exitcode` found changes;
-//! 130 stopped by a second interrupt.
+//! 130 interrupted (Ctrl-C); 143 interrupted by SIGTERM (128 + the signal's number, as
+//! shells report it).
 
 mod apply;
 mod args;
@@ -29,6 +30,7 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_CHANGES: u8 = 2;
 pub const EXIT_INTERRUPTED: u8 = 130;
+pub const EXIT_TERMINATED: u8 = 143;
 
 #[derive(Parser, Debug)]
 #[command(

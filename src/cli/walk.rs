@@ -1,7 +1,8 @@
 //! What a walk (apply, destroy, stop, start) needs from the terminal and the store: the
-//! journal, Ctrl-C handling, the progress display, and the compaction at the end.
+//! journal, Ctrl-C and SIGTERM handling, the progress display, and the compaction at the end.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -10,7 +11,7 @@ use crate::apply::ApplyEvent;
 use crate::state::{Journal, State, StateStore};
 
 use super::progress;
-use super::{EXIT_ERROR, EXIT_INTERRUPTED};
+use super::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED};
 
 /// Handed to the engine's walk.
 pub struct WalkIo {
@@ -23,6 +24,8 @@ pub struct WalkIo {
 pub struct WalkHandles {
     interrupts: JoinHandle<()>,
     display: JoinHandle<()>,
+    /// The exit code of the first signal received (0: none yet).
+    first_signal: Arc<AtomicU8>,
 }
 
 /// Opens the journal, starts watching for Ctrl-C and starts the progress display.
@@ -32,7 +35,8 @@ pub async fn open(store: &dyn StateStore) -> Result<(WalkIo, WalkHandles), u8> {
         EXIT_ERROR
     })?;
     let (interrupt_tx, interrupt) = watch::channel(false);
-    let interrupts = tokio::spawn(watch_interrupts(interrupt_tx));
+    let first_signal = Arc::new(AtomicU8::new(0));
+    let interrupts = tokio::spawn(watch_interrupts(interrupt_tx, Arc::clone(&first_signal)));
     let (events, events_rx) = mpsc::unbounded_channel();
     let display = progress::spawn(events_rx);
     Ok((
@@ -44,15 +48,21 @@ pub async fn open(store: &dyn StateStore) -> Result<(WalkIo, WalkHandles), u8> {
         WalkHandles {
             interrupts,
             display,
+            first_signal,
         },
     ))
 }
 
 impl WalkHandles {
-    /// Stops watching for Ctrl-C and lets the display print its last lines.
-    pub async fn finish(self) {
+    /// Stops watching for signals and lets the display print its last lines. Returns the
+    /// exit code of an interrupted walk: 143 when SIGTERM came first, else 130.
+    pub async fn finish(self) -> u8 {
         self.interrupts.abort();
         let _ = self.display.await;
+        match self.first_signal.load(Ordering::SeqCst) {
+            0 => EXIT_INTERRUPTED,
+            code => code,
+        }
     }
 }
 
@@ -67,18 +77,58 @@ pub async fn persist(store: &dyn StateStore, state: &State) -> Result<(), u8> {
     })
 }
 
-async fn watch_interrupts(interrupt: watch::Sender<bool>) {
-    if tokio::signal::ctrl_c().await.is_err() {
+/// The first SIGINT (Ctrl-C) or SIGTERM (what CI runners and `timeout` send) starts
+/// nothing new and lets what runs finish; a second signal of either kind stops at once.
+async fn watch_interrupts(interrupt: watch::Sender<bool>, first_signal: Arc<AtomicU8>) {
+    let mut signals = Signals::new();
+    let Some(code) = signals.next().await else {
         return;
-    }
+    };
+    first_signal.store(code, Ordering::SeqCst);
     let _ = interrupt.send(true);
+    let what = if code == EXIT_TERMINATED {
+        "SIGTERM"
+    } else {
+        "Interrupt"
+    };
     eprintln!(
-        "\nInterrupt received: starting nothing new, waiting for the operations in flight to finish.\nPress Ctrl-C again to stop at once (the state stays consistent: every finished operation is already recorded)."
+        "\n{what} received: starting nothing new, waiting for the operations in flight to finish.\nPress Ctrl-C again (or send SIGTERM again) to stop at once (the state stays consistent: every finished operation is already recorded)."
     );
-    if tokio::signal::ctrl_c().await.is_ok() {
+    if let Some(code) = signals.next().await {
         eprintln!(
             "\nStopping now. Interrupted creates are recorded and will be adopted by the next run."
         );
-        std::process::exit(i32::from(EXIT_INTERRUPTED));
+        std::process::exit(i32::from(code));
+    }
+}
+
+/// SIGINT and SIGTERM as one stream of exit codes (130, 143).
+struct Signals {
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        Signals {
+            #[cfg(unix)]
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .ok(),
+        }
+    }
+
+    /// The exit code of the next signal; `None` when signals cannot be watched.
+    async fn next(&mut self) -> Option<u8> {
+        #[cfg(unix)]
+        if let Some(terminate) = self.terminate.as_mut() {
+            return tokio::select! {
+                interrupted = tokio::signal::ctrl_c() => interrupted.ok().map(|()| EXIT_INTERRUPTED),
+                _ = terminate.recv() => Some(EXIT_TERMINATED),
+            };
+        }
+        tokio::signal::ctrl_c()
+            .await
+            .ok()
+            .map(|()| EXIT_INTERRUPTED)
     }
 }

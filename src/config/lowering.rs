@@ -152,7 +152,22 @@ impl<'r> Lowering<'r> {
             }
             DeValue::Float(float) => {
                 let digits = float.as_str().replace('_', "");
-                Value::Float(digits.parse().unwrap_or(f64::NAN))
+                match digits.parse::<f64>() {
+                    Ok(number) if number.is_finite() => Value::Float(number),
+                    _ => {
+                        let span = self.span(value.span());
+                        self.error(
+                            Diagnostic::error(
+                                "fk::config::invalid_value",
+                                format!("`{float}` is not a finite number"),
+                            )
+                            .at(span, "NaN and infinities are refused")
+                            .help("write a number such as `1.5`"),
+                        );
+                        // Unknown, so no later check repeats the complaint.
+                        Value::Unknown
+                    }
+                }
             }
             DeValue::Datetime(datetime) => Value::String(datetime.to_string()),
             DeValue::String(text) => Value::String(text.to_string()),

@@ -36,7 +36,14 @@ pub use variables::parse_var_file;
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use lowering::Lowering;
 
-/// Reads the module in `dir`: every `*.toml` file in it, in name order, merged.
+/// The largest `*.toml` file of a module fk reads.
+pub const MAX_MODULE_FILE_BYTES: u64 = 8 << 20;
+/// The largest file `file("...")` reads.
+pub const MAX_FILE_FUNCTION_BYTES: u64 = 1 << 20;
+
+/// Reads the module in `dir`: every `*.toml` file in it, in name order, merged. A `*.toml`
+/// that cannot be read (a dangling link, a link loop, no permission, not a regular file, a
+/// link leading out of the folder) is an error naming it, never skipped.
 pub fn parse(dir: &Path) -> (Module, Diagnostics) {
     let name = module_name(dir);
     let mut diagnostics = Diagnostics::default();
@@ -53,29 +60,127 @@ pub fn parse(dir: &Path) -> (Module, Diagnostics) {
             return (empty_module(name, dir), diagnostics);
         }
     };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "toml") && path.is_file())
-        .collect();
-    paths.sort();
-    let mut files = Vec::new();
-    for path in paths {
-        match std::fs::read_to_string(&path) {
-            Ok(text) => files.push((path, text)),
+    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) if is_module_file(&entry.path()) => paths.push(entry.path()),
+            Ok(_) => {}
             Err(err) => diagnostics.push(Diagnostic::error(
                 "fk::config::unreadable_file",
-                format!("cannot read `{}`: {err}", path.display()),
+                format!("cannot list module folder `{}`: {err}", dir.display()),
             )),
         }
     }
-    let dir_for_reads = dir.to_path_buf();
+    paths.sort();
+    let mut files = Vec::new();
+    for path in &paths {
+        let read = read_inside(&root, path, MAX_MODULE_FILE_BYTES);
+        match read {
+            Ok(bytes) => files.push(ModuleFile::decode(path.clone(), bytes)),
+            Err(reason) => diagnostics.push(
+                Diagnostic::error(
+                    "fk::config::unreadable_file",
+                    format!("cannot read `{}`: {reason}", path.display()),
+                )
+                .help("every `*.toml` file in the module folder is part of the module: fix or remove it"),
+            ),
+        }
+    }
     let mut read_file = |relative: &str| {
-        std::fs::read_to_string(dir_for_reads.join(relative)).map_err(|err| err.to_string())
+        let bytes = read_inside(&root, &root.join(relative), MAX_FILE_FUNCTION_BYTES)?;
+        String::from_utf8(bytes).map_err(|err| {
+            let (line, column) = line_col_of(err.as_bytes(), err.utf8_error().valid_up_to());
+            format!("it is not UTF-8 text: the first bad byte is at line {line}, column {column}")
+        })
     };
-    let (module, more) = parse_with(name, dir, files, &mut read_file);
+    let (module, more) = parse_with(name, dir, files, paths.len(), &mut read_file);
     diagnostics.extend(more);
     (module, diagnostics)
+}
+
+/// The bytes of `path`, which after every symbolic link must be a regular file inside
+/// `root` (canonical) of at most `limit` bytes. The reason it cannot be read otherwise;
+/// the reason never names where a link outside the folder leads.
+fn read_inside(root: &Path, path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let resolved = path.canonicalize().map_err(|err| {
+        let is_link = path.symlink_metadata().is_ok_and(|meta| meta.is_symlink());
+        if err.raw_os_error() == Some(libc::ELOOP) {
+            "it is a loop of symbolic links".to_string()
+        } else if is_link && err.kind() == std::io::ErrorKind::NotFound {
+            "it is a symbolic link to a file that does not exist".to_string()
+        } else {
+            err.to_string()
+        }
+    })?;
+    if !resolved.starts_with(root) {
+        return Err("it is a symbolic link leading outside the module folder".to_string());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // Opening a FIFO for reading would wait for a writer; non-blocking, it opens at once
+    // and the check below refuses it.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(&resolved).map_err(|err| err.to_string())?;
+    let metadata = file.metadata().map_err(|err| err.to_string())?;
+    if !metadata.is_file() {
+        let kind = if metadata.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a FIFO, a device or a socket)"
+        };
+        return Err(format!("it is {kind}"));
+    }
+    let too_big = |size: u64| format!("it is {size} bytes, more than the {limit} fk reads");
+    if metadata.len() > limit {
+        return Err(too_big(metadata.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| err.to_string())?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `bytes`, which are valid
+/// UTF-8 up to there.
+fn line_col_of(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = String::from_utf8_lossy(&bytes[..offset.min(bytes.len())]);
+    let line_start = before.rfind('\n').map_or(0, |idx| idx + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
+/// A module file's text; `bad_utf8_at` is the offset of its first byte that is not UTF-8
+/// (the text then holds U+FFFD in its place, so the rest is still checked).
+struct ModuleFile {
+    path: PathBuf,
+    text: String,
+    bad_utf8_at: Option<usize>,
+}
+
+impl ModuleFile {
+    fn decode(path: PathBuf, bytes: Vec<u8>) -> ModuleFile {
+        match String::from_utf8(bytes) {
+            Ok(text) => ModuleFile {
+                path,
+                text,
+                bad_utf8_at: None,
+            },
+            Err(err) => ModuleFile {
+                path,
+                bad_utf8_at: Some(err.utf8_error().valid_up_to()),
+                text: String::from_utf8_lossy(err.as_bytes()).into_owned(),
+            },
+        }
+    }
 }
 
 /// Parses a module from text in memory. `files` holds the module's `*.toml` files and any
@@ -98,27 +203,36 @@ pub fn parse_sources(
             .map(|(_, text)| text.clone())
             .ok_or_else(|| "no such file".to_string())
     };
-    let module_files = files
+    let module_files: Vec<ModuleFile> = files
         .into_iter()
         .filter(|(path, _)| is_module_file(path))
+        .map(|(path, text)| ModuleFile {
+            path,
+            text,
+            bad_utf8_at: None,
+        })
         .collect();
-    parse_with(name.to_string(), dir, module_files, &mut read_file)
+    let n_found = module_files.len();
+    parse_with(name.to_string(), dir, module_files, n_found, &mut read_file)
 }
 
 fn is_module_file(path: &Path) -> bool {
     path.extension().is_some_and(|ext| ext == "toml")
 }
 
+/// `n_found` counts the `*.toml` files found, read or not: a folder whose files could not
+/// be read is not called empty.
 fn parse_with(
     name: String,
     dir: &Path,
-    mut files: Vec<(PathBuf, String)>,
+    mut files: Vec<ModuleFile>,
+    n_found: usize,
     read_file: &mut dyn FnMut(&str) -> Result<String, String>,
 ) -> (Module, Diagnostics) {
-    files.sort_by(|left, right| left.0.cmp(&right.0));
+    files.sort_by(|left, right| left.path.cmp(&right.path));
     let mut module = empty_module(name, dir);
     let mut diagnostics = Diagnostics::default();
-    if files.is_empty() {
+    if n_found == 0 {
         diagnostics.push(
             Diagnostic::error(
                 "fk::config::no_module",
@@ -134,12 +248,28 @@ fn parse_with(
         files_read.insert(relative.to_string(), text.clone());
         Ok(text)
     };
-    for (path, text) in files {
+    for ModuleFile {
+        path,
+        text,
+        bad_utf8_at,
+    } in files
+    {
         let file_name = path
             .file_name()
             .map(|name| name.to_string_lossy().into_owned());
         digest_entry(&mut digest, file_name.as_deref().unwrap_or(""), &text);
         let file = module.sources.add(path, text.clone());
+        if let Some(offset) = bad_utf8_at {
+            let width = '\u{FFFD}'.len_utf8();
+            diagnostics.push(
+                Diagnostic::error(
+                    "fk::config::invalid_utf8",
+                    "the file is not UTF-8 text: this byte is not UTF-8",
+                )
+                .at(Span::new(file, offset..offset + width), "not UTF-8")
+                .help("save the file as UTF-8"),
+            );
+        }
         let (document, errors) = DeTable::parse_recoverable(&text);
         let has_syntax_errors = !errors.is_empty();
         for error in &errors {
@@ -264,6 +394,126 @@ mod tests {
         let (module, diagnostics) = parse(dir.path());
         assert_eq!(diagnostics.0[0].code, "fk::config::no_module");
         assert!(module.resources.is_empty());
+    }
+
+    fn codes_and_text(dir: &Path) -> (Vec<&'static str>, String) {
+        let (module, diagnostics) = parse(dir);
+        let codes = diagnostics.iter().map(|diag| diag.code).collect();
+        (codes, diagnostics.render(&module.sources))
+    }
+
+    #[test]
+    fn a_toml_file_that_cannot_be_read_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let module_dir = dir.path().join("m");
+        std::fs::create_dir(&module_dir).unwrap();
+        std::fs::write(
+            module_dir.join("main.toml"),
+            "[resource.data.a]\ninput = 1\n",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("nowhere.toml", module_dir.join("gone.toml")).unwrap();
+        std::os::unix::fs::symlink("loop-b.toml", module_dir.join("loop-a.toml")).unwrap();
+        std::os::unix::fs::symlink("loop-a.toml", module_dir.join("loop-b.toml")).unwrap();
+        std::fs::create_dir(module_dir.join("folder.toml")).unwrap();
+        let (codes, text) = codes_and_text(&module_dir);
+        assert_eq!(codes, ["fk::config::unreadable_file"; 4], "{text}");
+        for (name, reason) in [
+            ("gone.toml", "symbolic link to a file that does not exist"),
+            ("loop-a.toml", "loop of symbolic links"),
+            ("loop-b.toml", "loop of symbolic links"),
+            ("folder.toml", "it is a folder"),
+        ] {
+            let wanted = format!("cannot read `{}`: ", module_dir.join(name).display());
+            assert!(text.contains(&wanted), "{name} not named:\n{text}");
+            assert!(text.contains(reason), "{reason}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_toml_link_leading_out_of_the_folder_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let module_dir = dir.path().join("m");
+        std::fs::create_dir(&module_dir).unwrap();
+        std::fs::write(dir.path().join("outside.toml"), "SECRET-OUTSIDE = [\n").unwrap();
+        std::os::unix::fs::symlink("../outside.toml", module_dir.join("main.toml")).unwrap();
+        let (codes, text) = codes_and_text(&module_dir);
+        assert_eq!(codes, ["fk::config::unreadable_file"], "{text}");
+        assert!(text.contains("leading outside the module folder"), "{text}");
+        assert!(!text.contains("SECRET-OUTSIDE"), "{text}");
+        assert!(!text.contains("no `*.toml` files"), "{text}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_at_its_line_and_column_and_the_rest_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let module_dir = dir.path().join("m");
+        std::fs::create_dir(&module_dir).unwrap();
+        let mut bytes = b"[resource.data.a]\ninput = \"ok\"\nname = \"caf".to_vec();
+        bytes.extend([0xC3, 0x28]);
+        bytes.extend(b"\"\n[bogus]\n");
+        std::fs::write(module_dir.join("main.toml"), bytes).unwrap();
+        let (module, diagnostics) = parse(&module_dir);
+        let codes: Vec<&str> = diagnostics.iter().map(|diag| diag.code).collect();
+        assert_eq!(
+            codes,
+            ["fk::config::invalid_utf8", "fk::config::unknown_section"]
+        );
+        let text = diagnostics.render(&module.sources);
+        assert!(text.contains("main.toml:3:12"), "{text}");
+    }
+
+    #[test]
+    fn file_refuses_links_out_of_the_folder_special_files_and_big_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let module_dir = dir.path().join("m");
+        std::fs::create_dir(&module_dir).unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "SECRET-OUTSIDE").unwrap();
+        std::os::unix::fs::symlink("../secret.txt", module_dir.join("passwd")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", module_dir.join("zero")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(module_dir.join("fifo"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        let limit = usize::try_from(MAX_FILE_FUNCTION_BYTES).unwrap();
+        std::fs::write(module_dir.join("big"), vec![b'a'; limit + 1]).unwrap();
+        std::fs::write(module_dir.join("bad-utf8"), [b'a', b'\n', 0xFF]).unwrap();
+        std::fs::write(module_dir.join("inside.txt"), "fine").unwrap();
+        std::os::unix::fs::symlink("inside.txt", module_dir.join("link")).unwrap();
+        let calls = ["passwd", "zero", "fifo", "big", "bad-utf8", "link"];
+        let toml: String = calls
+            .iter()
+            .enumerate()
+            .map(|(idx, name)| format!("[resource.data.r{idx}]\ninput = '${{file(\"{name}\")}}'\n"))
+            .collect();
+        std::fs::write(module_dir.join("main.toml"), toml).unwrap();
+        let (module, diagnostics) = parse(&module_dir);
+        let text = diagnostics.render(&module.sources);
+        let codes: Vec<&str> = diagnostics.iter().map(|diag| diag.code).collect();
+        assert_eq!(codes, ["fk::config::file_unreadable"; 5], "{text}");
+        for (line, reason) in [
+            (2, "leading outside the module folder"),
+            (4, "leading outside the module folder"),
+            (6, "it is not a regular file (a FIFO"),
+            (8, "more than the 1048576 fk reads"),
+            (
+                10,
+                "not UTF-8 text: the first bad byte is at line 2, column 1",
+            ),
+        ] {
+            assert!(
+                text.contains(&format!("main.toml:{line}:17")),
+                "{line}:\n{text}"
+            );
+            assert!(text.contains(reason), "{reason}:\n{text}");
+        }
+        assert!(!text.contains("SECRET-OUTSIDE"), "{text}");
+        assert!(!text.contains("secret.txt"), "{text}");
+        let input = &module.resources[&Address::new("data", "r5")].attributes["input"];
+        assert!(
+            matches!(&input.value.kind, ExprKind::Literal(Value::String(text)) if text == "fine")
+        );
     }
 
     #[test]

@@ -382,7 +382,11 @@ impl ExprParser<'_, '_, '_> {
                         format!("cannot read `{path}`: {reason}"),
                     )
                     .at(arg.span, "this file")
-                    .help("paths are relative to the module folder"),
+                    .help(format!(
+                        "`file` reads a regular file inside the module folder (path relative \
+                         to it), UTF-8 text of at most {} bytes",
+                        crate::config::MAX_FILE_FUNCTION_BYTES
+                    )),
                 );
                 literal(String::new())
             }

@@ -165,8 +165,13 @@ fn convert_raw(variable: &Variable, text: &str, origin: &VarOrigin) -> Result<Va
             .trim()
             .parse::<i64>()
             .map(Value::Int)
-            .or_else(|_| text.trim().parse::<f64>().map(Value::Float))
-            .map_err(|_| invalid("a number")),
+            .ok()
+            .or_else(|| {
+                // NaN and the infinities parse as floats but are no number a module can use.
+                let float = text.trim().parse::<f64>().ok()?;
+                float.is_finite().then_some(Value::Float(float))
+            })
+            .ok_or_else(|| invalid("a finite number")),
         VarType::Bool => match text.trim() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),

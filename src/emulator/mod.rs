@@ -87,7 +87,9 @@ use std::time::Duration;
 pub struct EmulatorConfig {
     /// The JSON file holding the emulated cloud; `None` keeps the world in memory only.
     pub world_file: Option<PathBuf>,
-    /// The folder with `containerinstance/2026-05-01/containerInstance.json`, or that file.
+    /// The folder with `containerinstance/2026-05-01/containerInstance.json`, or that file:
+    /// request bodies are then checked against the official specs; `None` checks them
+    /// against the emulator's own description (`schema::described`).
     pub specs_dir: Option<PathBuf>,
     /// How long a container group (or storage account, resource-group delete) takes to
     /// provision; the first half is `Pending`, the second `Creating`.

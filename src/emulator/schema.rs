@@ -6,6 +6,8 @@
 use serde_json::{Map, Value};
 use std::path::Path;
 
+pub mod described;
+
 /// Deeper nesting than this is not followed (guards against reference cycles).
 const MAX_DEPTH: usize = 64;
 

@@ -6,7 +6,7 @@ use super::arm_response::ArmResponse;
 use super::faults::{FaultConfig, FaultInjector};
 use super::providers;
 use super::request_router::{ArmRoute, RequestContext, dispatch};
-use super::schema::SpecValidator;
+use super::schema::{SpecValidator, described};
 use super::world::{LogEntry, World};
 use super::{EmulatorConfig, EmulatorError, container_groups, resource_groups};
 use axum::Router;
@@ -17,7 +17,6 @@ use axum::response::Response;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
@@ -26,7 +25,6 @@ use tokio::net::TcpListener;
 const CONTAINER_INSTANCE_SPEC: &str = "containerinstance/2026-05-01/containerInstance.json";
 /// The file-share spec, beside it in the same specs folder.
 const FILE_SHARE_SPEC: &str = "storage/2025-01-01/file.json";
-static WARNED_NO_SPEC: AtomicBool = AtomicBool::new(false);
 
 /// The state every request shares.
 pub(crate) struct Shared {
@@ -172,66 +170,42 @@ fn prepare(config: &EmulatorConfig, local_addr: SocketAddr) -> Result<Arc<Shared
         None => World::default(),
     };
     world.log_epoch_ms = now_ms();
-    let spec_path = find_spec(config.specs_dir.as_deref());
-    let file_share_validator = spec_path
-        .as_ref()
-        .and_then(|path| {
-            path.to_str()?
-                .strip_suffix(CONTAINER_INSTANCE_SPEC)
-                .map(PathBuf::from)
-        })
-        .map(|root| root.join(FILE_SHARE_SPEC))
-        .filter(|path| path.is_file())
-        .and_then(|path| SpecValidator::load(&path).ok());
-    let validator = match spec_path {
-        Some(path) => Some(
-            SpecValidator::load(&path).map_err(|error| EmulatorError::Spec {
-                path: path.clone(),
-                message: error.to_string(),
-            })?,
-        ),
-        None => {
-            if !WARNED_NO_SPEC.swap(true, Ordering::Relaxed) {
-                eprintln!(
-                    "warning: `{CONTAINER_INSTANCE_SPEC}` not found (set --specs or \
-                     FK_AZURE_SPECS); container-group bodies are not checked against the schema"
-                );
-            }
-            None
-        }
+    let (validator, file_share_validator) = match &config.specs_dir {
+        Some(specs_dir) => official_validators(specs_dir)?,
+        None => (described::validator(), described::validator()),
     };
     Ok(Arc::new(Shared {
         world: Mutex::new(world),
         faults: Mutex::new(FaultInjector::new(config.faults.clone())),
         world_file: config.world_file.clone(),
-        validator,
-        file_share_validator,
+        validator: Some(validator),
+        file_share_validator: Some(file_share_validator),
         delay_ms: u64::try_from(config.provisioning_delay.as_millis()).unwrap_or(u64::MAX),
         local_addr,
     }))
 }
 
-/// The container-instance spec: `specs_dir` (a folder or the file itself), else
-/// `FK_AZURE_SPECS`, else `shared/reference/azure-specs` beside the current folder or one
-/// of its parents.
-fn find_spec(specs_dir: Option<&Path>) -> Option<PathBuf> {
-    let in_folder = |folder: &Path| {
-        if folder.is_file() {
-            return Some(folder.to_path_buf());
-        }
-        let file = folder.join(CONTAINER_INSTANCE_SPEC);
-        file.is_file().then_some(file)
+/// Validators from the official specs in `specs_dir` (a specs folder, or the
+/// container-instance spec file itself); the file-share spec is used when it sits beside it,
+/// else the emulator's own description of a share.
+fn official_validators(specs_dir: &Path) -> Result<(SpecValidator, SpecValidator), EmulatorError> {
+    let (container_spec, root) = if specs_dir.is_file() {
+        (specs_dir.to_path_buf(), None)
+    } else {
+        (specs_dir.join(CONTAINER_INSTANCE_SPEC), Some(specs_dir))
     };
-    if let Some(specs_dir) = specs_dir {
-        return in_folder(specs_dir);
-    }
-    if let Some(from_env) = std::env::var_os("FK_AZURE_SPECS") {
-        return in_folder(Path::new(&from_env));
-    }
-    let current = std::env::current_dir().ok()?;
-    current
-        .ancestors()
-        .find_map(|folder| in_folder(&folder.join("shared/reference/azure-specs")))
+    let load = |path: &Path| {
+        SpecValidator::load(path).map_err(|error| EmulatorError::Spec {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })
+    };
+    let validator = load(&container_spec)?;
+    let file_share_validator = match root.map(|root| root.join(FILE_SHARE_SPEC)) {
+        Some(path) if path.is_file() => load(&path)?,
+        _ => described::validator(),
+    };
+    Ok((validator, file_share_validator))
 }
 
 /// Milliseconds since the Unix epoch: the emulator's only clock.

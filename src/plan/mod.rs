@@ -3,9 +3,11 @@
 //! Invariant: `plan` does no IO. The same module, variables and state give the same plan,
 //! byte for byte.
 
+pub mod check;
 pub mod cost;
 pub mod diff;
 pub mod model;
 
+pub use check::check;
 pub use diff::{PlanInput, diff};
 pub use model::*;

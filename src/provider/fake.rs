@@ -126,6 +126,13 @@ impl FakeProvider {
         if let Some(path) = &self.config.world_file {
             let bytes = serde_json::to_vec_pretty(&*world)
                 .map_err(|err| ProviderError::new("fk::fake::io", err.to_string()))?;
+            if let Some(folder) = path
+                .parent()
+                .filter(|folder| !folder.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(folder)
+                    .map_err(|err| ProviderError::new("fk::fake::io", err.to_string()))?;
+            }
             let temp = path.with_extension("tmp");
             std::fs::write(&temp, bytes)
                 .and_then(|()| std::fs::rename(&temp, path))

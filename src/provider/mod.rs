@@ -7,6 +7,7 @@
 
 pub mod azure;
 pub mod builtin;
+#[cfg(any(test, feature = "test-providers"))]
 pub mod fake;
 pub mod schema;
 pub mod tls;

@@ -38,8 +38,8 @@ fn text(output: &Output) -> String {
     )
 }
 
-/// A workspace: `m/` holds the module, the fake cloud lives in `m/world.json`, state in
-/// `state/m.json`.
+/// A workspace: `m/` holds the module, the fake cloud lives in `state/world.json` (the fake
+/// writes nowhere but the state folder), state in `state/m.json`.
 struct Workspace {
     _dir: tempfile::TempDir,
     root: PathBuf,
@@ -59,7 +59,7 @@ impl Workspace {
     }
 
     fn world(&self) -> FakeWorld {
-        std::fs::read(self.root.join("m/world.json"))
+        std::fs::read(self.root.join("state/world.json"))
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default()
@@ -560,4 +560,242 @@ fn killed_mid_apply_with_encryption_the_next_apply_converges() {
     assert_eq!(world.objects.len(), n_things);
     assert_eq!(world.n_creates as usize, n_things, "{:?}", world.log);
     assert_eq!(n_private_keys(&written_files(&workspace.root)), 0);
+}
+
+/// Eight independent mistakes in three files, with the built-in types.
+fn write_eight_mistakes(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("variables.toml"),
+        "[variable.region]\ndescription = \"where\"\n\n[variable.zones]\ndefault = [\"1\", \"2\"]\n\n\
+         [variable.replicas]\ndefault = nan\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("main.toml"),
+        "[resource.data.a]\ninput = \"${var.regoin}\"\n\n[resource.tls_private_key.ca]\n\
+         algorithm = \"DSA\"\n\n[resource.data.b]\nimput = 1\n\n[resource.data.hash]\n\
+         input = '${upper(\"a\", \"b\")}'\n\n[resource.data.zone]\ninput = \"${var.zones[5]}\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("outputs.toml"),
+        "[output.key]\nvalue = \"${tls_private_key.ca.private_key_pem}\"\n\n[output.region]\n\
+         value = \"${var.region}\"\n",
+    )
+    .unwrap();
+}
+
+/// The `error[...]` headers and `-->` places of a run's diagnostics.
+fn diagnostics_of(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|line| line.starts_with("error[") || line.trim_start().starts_with("-->"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn validate_and_plan_report_every_mistake_at_once_and_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    write_eight_mistakes(&dir.path().join("m"));
+    let validated = fk(dir.path(), &["validate", "m"]);
+    assert_eq!(validated.status.code(), Some(1), "{}", text(&validated));
+    let found = diagnostics_of(&validated);
+    let places: Vec<&str> = found
+        .iter()
+        .filter_map(|line| line.trim_start().strip_prefix("--> "))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            "m/main.toml:2:12",
+            "m/main.toml:5:13",
+            "m/main.toml:8:1",
+            "m/main.toml:11:12",
+            "m/main.toml:14:12",
+            "m/outputs.toml:2:12",
+            "m/variables.toml:1:1",
+            "m/variables.toml:8:11",
+        ],
+        "{}",
+        text(&validated)
+    );
+    assert!(text(&validated).contains("8 errors: nothing was changed"));
+    let planned = fk(dir.path(), &["plan", "m", "--refresh=false"]);
+    assert_eq!(planned.status.code(), Some(1));
+    assert_eq!(diagnostics_of(&planned), found);
+    assert!(!dir.path().join("state").exists(), "nothing was written");
+}
+
+#[test]
+fn validate_takes_variables_as_plan_does_and_refuses_nan() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("m");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(
+        module.join("main.toml"),
+        "[variable.region]\ntype = \"string\"\n\n[variable.cpu]\ntype = \"number\"\ndefault = 1\n\n\
+         [resource.data.a]\ninput = \"${var.region}-${var.cpu}\"\n",
+    )
+    .unwrap();
+    let missing = fk(dir.path(), &["validate", "m"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing).contains("-var region=..."),
+        "{}",
+        text(&missing)
+    );
+    let given = fk(dir.path(), &["validate", "m", "-var", "region=eu"]);
+    assert_eq!(given.status.code(), Some(0), "{}", text(&given));
+    std::fs::write(dir.path().join("vars.toml"), "region = \"eu\"\n").unwrap();
+    let from_file = fk(dir.path(), &["validate", "m", "--var-file", "vars.toml"]);
+    assert_eq!(from_file.status.code(), Some(0), "{}", text(&from_file));
+    let from_env = Command::new(env!("CARGO_BIN_EXE_fk"))
+        .args(["validate", "m"])
+        .current_dir(dir.path())
+        .env("FK_VAR_region", "eu")
+        .output()
+        .unwrap();
+    assert_eq!(from_env.status.code(), Some(0), "{}", text(&from_env));
+    for bad in ["cpu=nan", "cpu=inf", "cpu=-infinity"] {
+        let refused = fk(
+            dir.path(),
+            &["validate", "m", "-var", "region=eu", "-var", bad],
+        );
+        assert_eq!(refused.status.code(), Some(1), "{bad}");
+        assert!(
+            text(&refused).contains("expects a finite number"),
+            "{}",
+            text(&refused)
+        );
+    }
+    std::fs::write(dir.path().join("nan.toml"), "region = \"eu\"\ncpu = nan\n").unwrap();
+    let refused = fk(dir.path(), &["validate", "m", "--var-file", "nan.toml"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused).contains("nan.toml:2:7"),
+        "at its position: {}",
+        text(&refused)
+    );
+}
+
+/// SIGTERM (what CI runners and `timeout` send) acts as the first Ctrl-C: nothing new
+/// starts, what runs finishes and is recorded, the summary prints, and the exit code is 143.
+#[test]
+fn sigterm_lets_in_flight_work_finish_prints_the_summary_and_exits_143() {
+    let workspace = Workspace::new(&slow_module(9, 600));
+    let child = spawn_fk(
+        &workspace.root,
+        &["apply", "m", "-auto-approve", "-parallelism", "2"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while workspace.world().n_creates == 0 {
+        assert!(Instant::now() < deadline, "the apply never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let said = text(&output);
+    assert_eq!(output.status.code(), Some(143), "{said}");
+    assert!(said.contains("SIGTERM received"), "{said}");
+    assert!(said.contains("Apply interrupted: "), "the summary: {said}");
+    assert!(said.contains("not started"), "{said}");
+    let world = workspace.world();
+    assert!(world.objects.len() < 9, "too late: {:?}", world.log);
+    assert_eq!(workspace.state().resources.len(), world.objects.len());
+    let apply = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert_eq!(workspace.world().n_creates, 9);
+}
+
+/// A second signal, of either kind, stops at once, without waiting for what is in flight.
+#[test]
+fn a_second_sigterm_stops_at_once() {
+    use std::io::{BufRead, BufReader, Read};
+    let workspace = Workspace::new(&slow_module(4, 60_000));
+    let mut child = spawn_fk(
+        &workspace.root,
+        &["apply", "m", "-auto-approve", "-parallelism", "2"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while workspace.world().log.is_empty() {
+        assert!(Instant::now() < deadline, "the apply never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    let term = || {
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+    };
+    term();
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    while !seen.contains("SIGTERM received") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{seen}");
+        seen.push_str(&line);
+    }
+    term();
+    stderr.read_to_string(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "{seen}");
+    // Had the second signal been ignored, the minute-long creates would have finished and
+    // the summary been printed.
+    assert!(seen.contains("Stopping now"), "{seen}");
+    assert!(!seen.contains("Apply interrupted"), "{seen}");
+}
+
+/// The fake test provider writes its world only inside the state folder: a world file
+/// anywhere else is refused before anything is written.
+#[test]
+fn the_fake_world_stays_in_the_state_folder() {
+    let workspace = Workspace::new(
+        "[provider.fake]\nworld = \"../victim\"\n\n[resource.fake_thing.a]\nname = \"a\"\n",
+    );
+    std::fs::write(workspace.root.join("victim"), "precious").unwrap();
+    let applied = fk(&workspace.root, &["apply", "m", "-auto-approve"]);
+    assert_eq!(applied.status.code(), Some(1), "{}", text(&applied));
+    assert!(
+        text(&applied).contains("fk::fake::world"),
+        "{}",
+        text(&applied)
+    );
+    assert!(
+        text(&applied).contains("m/main.toml:2:9"),
+        "{}",
+        text(&applied)
+    );
+    let victim = std::fs::read_to_string(workspace.root.join("victim")).unwrap();
+    assert_eq!(victim, "precious");
+}
+
+/// A variable without a value is reported once, where it is declared; a provider block that
+/// uses it is not reported again as naming an undeclared variable.
+#[test]
+fn a_missing_variable_used_by_a_provider_block_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("m");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(
+        module.join("main.toml"),
+        "[variable.sub]\ntype = \"string\"\n\n[provider.azure]\nsubscription_id = \"${var.sub}\"\n\n\
+         [resource.azure_resource_group.rg]\nname = \"rg\"\nlocation = \"westeurope\"\n",
+    )
+    .unwrap();
+    let output = fk(dir.path(), &["validate", "m"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        diagnostics_of(&output),
+        [
+            "error[fk::config::missing_variable]: variable `sub` has no value",
+            "  --> m/main.toml:1:1"
+        ],
+        "{}",
+        text(&output)
+    );
 }

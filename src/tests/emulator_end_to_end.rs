@@ -17,7 +17,6 @@ fn toml_value(text: &str) -> Value {
 async fn provider_applies_replans_and_destroys_a_module_against_the_emulator() {
     let emulator = fk::emulator::start(fk::emulator::EmulatorConfig {
         provisioning_delay: Duration::from_millis(200),
-        specs_dir: Some("/work/shared/reference/azure-specs".into()),
         ..Default::default()
     })
     .await

@@ -42,7 +42,7 @@ fn assignment_body(principal: &str) -> Value {
 
 /// The validator of a spec file, when the specs are there.
 fn spec(relative: &str) -> Option<SpecValidator> {
-    let path = specs_dir().join(relative);
+    let path = official_specs(relative)?.join(relative);
     path.is_file()
         .then(|| SpecValidator::load(&path).expect("the spec loads"))
 }

@@ -1,20 +1,24 @@
 //! The emulator against the official spec: every example request in `azure-specs/` is
 //! accepted with a status the example lists, responses match the examples' important fields,
-//! and container-group bodies are validated against `containerInstance.json`.
+//! container-group bodies are validated against `containerInstance.json`, and the emulator's
+//! own description of what it checks (`schema::described`) agrees with the spec. The checks
+//! that need the official specs run when they are at hand (`official_specs`); the others
+//! run everywhere.
 
 mod emulator_support;
 
 use emulator_support::*;
-use fk::emulator::schema::SpecValidator;
+use fk::emulator::EmulatorConfig;
+use fk::emulator::schema::{SpecValidator, described};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-fn example_files() -> Vec<PathBuf> {
+fn example_files(specs: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for service in ["containerinstance", "storage"] {
-        let Ok(versions) = std::fs::read_dir(specs_dir().join(service)) else {
+        let Ok(versions) = std::fs::read_dir(specs.join(service)) else {
             continue;
         };
         for version in versions.flatten() {
@@ -76,8 +80,23 @@ fn important_fields(group: &Value) -> Value {
 
 #[tokio::test]
 async fn accepts_every_example_request_with_a_listed_status() {
-    let cloud = Cloud::start(test_config()).await;
-    let files = example_files();
+    let Some(specs) = official_specs("accepts_every_example_request_with_a_listed_status") else {
+        return;
+    };
+    let files = example_files(&specs);
+    // The emulator checking bodies against the official spec, then against its own
+    // description: both accept what Azure's own examples send.
+    let official = EmulatorConfig {
+        specs_dir: Some(specs),
+        ..test_config()
+    };
+    for config in [official, test_config()] {
+        accepts_every_example(config, &files).await;
+    }
+}
+
+async fn accepts_every_example(config: EmulatorConfig, files: &[PathBuf]) {
+    let cloud = Cloud::start(config).await;
     assert!(files.len() >= 13, "examples found: {files:?}");
     let mut handled = BTreeSet::new();
     let order = [
@@ -322,25 +341,42 @@ async fn accepts_every_example_request_with_a_listed_status() {
     );
 }
 
-fn validator() -> SpecValidator {
-    SpecValidator::load(&specs_dir().join("containerinstance/2026-05-01/containerInstance.json"))
-        .expect("spec loads")
-}
+const CONTAINER_SPEC: &str = "containerinstance/2026-05-01/containerInstance.json";
+const FILE_SHARE_SPEC: &str = "storage/2025-01-01/file.json";
 
 #[test]
 fn example_container_group_body_validates_clean() {
-    let path = specs_dir()
-        .join("containerinstance/2026-05-01/examples/ContainerGroupsCreateOrUpdate.json");
+    let Some(specs) = official_specs("example_container_group_body_validates_clean") else {
+        return;
+    };
+    let official = SpecValidator::load(&specs.join(CONTAINER_SPEC)).expect("spec loads");
+    let path =
+        specs.join("containerinstance/2026-05-01/examples/ContainerGroupsCreateOrUpdate.json");
     let example = read_example(&path);
+    let body = &example["parameters"]["containerGroup"];
+    assert_eq!(official.validate("ContainerGroup", body), vec![]);
     assert_eq!(
-        validator().validate("ContainerGroup", &example["parameters"]["containerGroup"]),
+        described::validator().validate("ContainerGroup", body),
         vec![]
     );
 }
 
+/// Runs everywhere: the emulator's own description refuses these bodies. With the official
+/// specs at hand, the emulator checking against them refuses the same bodies.
 #[tokio::test]
 async fn refuses_bodies_that_break_the_schema_naming_the_path() {
-    let cloud = Cloud::start(test_config()).await;
+    refuses_broken_bodies(test_config()).await;
+    if let Some(specs) = official_specs("refuses_bodies_that_break_the_schema (official specs)") {
+        refuses_broken_bodies(EmulatorConfig {
+            specs_dir: Some(specs),
+            ..test_config()
+        })
+        .await;
+    }
+}
+
+async fn refuses_broken_bodies(config: EmulatorConfig) {
+    let cloud = Cloud::start(config).await;
     cloud.create_resource_group("demo", "eastus").await;
     let cases = [
         (
@@ -410,4 +446,140 @@ async fn refuses_bodies_that_break_the_schema_naming_the_path() {
     with_read_only["properties"]["restartPolicy"] = json!("SomethingNew");
     let accepted = cloud.put(&cg_path("demo", "web"), with_read_only).await;
     assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.body);
+}
+
+/// The emulator's own description (`schema::described`) against the official specs: every
+/// member it describes exists there with the same JSON type, the same read-only mark, the
+/// same required members and the same set of values (closed or open alike).
+#[test]
+fn described_schema_agrees_with_the_official_spec() {
+    let Some(specs) = official_specs("described_schema_agrees_with_the_official_spec") else {
+        return;
+    };
+    let ours = described::document();
+    let mut problems = Vec::new();
+    for (definition, file) in [
+        (described::CONTAINER_GROUP, CONTAINER_SPEC),
+        (described::FILE_SHARE, FILE_SHARE_SPEC),
+    ] {
+        let theirs: Value = serde_json::from_str(
+            &std::fs::read_to_string(specs.join(file)).expect("spec readable"),
+        )
+        .expect("spec is json");
+        agree(
+            &ours["definitions"][definition],
+            &theirs,
+            &theirs["definitions"][definition],
+            definition,
+            &mut problems,
+        );
+    }
+    assert_eq!(problems, Vec::<String>::new());
+}
+
+/// `schema` with its local `$ref` followed.
+fn resolved<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"]
+        .as_str()
+        .and_then(|reference| reference.strip_prefix("#/definitions/"))
+    {
+        Some(name) => resolved(document, &document["definitions"][name]),
+        None => schema,
+    }
+}
+
+/// The members a schema declares, its own and those of its local `allOf` parts.
+fn members<'a>(document: &'a Value, schema: &'a Value) -> serde_json::Map<String, Value> {
+    let mut found = schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        if part["$ref"].as_str().is_some_and(|r| r.starts_with('#')) {
+            found.extend(members(document, resolved(document, part)));
+        }
+    }
+    found
+}
+
+fn agree(ours: &Value, document: &Value, theirs: &Value, at: &str, problems: &mut Vec<String>) {
+    let read_only = |schema: &Value| schema["readOnly"].as_bool().unwrap_or(false);
+    if read_only(ours) != (read_only(theirs) || read_only(resolved(document, theirs))) {
+        problems.push(format!("{at}: read-only differs"));
+    }
+    if read_only(ours) {
+        return;
+    }
+    let theirs = resolved(document, theirs);
+    if let (Some(our_type), Some(their_type)) = (ours["type"].as_str(), theirs["type"].as_str())
+        && our_type != their_type
+    {
+        problems.push(format!("{at}: type {our_type}, the spec says {their_type}"));
+    }
+    let names = |schema: &Value| -> BTreeSet<String> {
+        schema["enum"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|name| name.as_str().map(str::to_owned))
+            .collect()
+    };
+    let open = |schema: &Value| schema["x-ms-enum"]["modelAsString"].as_bool();
+    if names(ours) != names(theirs)
+        || (ours.get("enum").is_some()
+            && open(ours).unwrap_or(false) != open(theirs).unwrap_or(false))
+    {
+        problems.push(format!(
+            "{at}: values {:?} (open: {:?}), the spec says {:?} (open: {:?})",
+            names(ours),
+            open(ours),
+            names(theirs),
+            open(theirs)
+        ));
+    }
+    if ours.get("properties").is_some() {
+        let required = |schema: &Value| -> BTreeSet<String> {
+            schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|name| name.as_str().map(str::to_owned))
+                .collect()
+        };
+        if required(ours) != required(theirs) {
+            problems.push(format!(
+                "{at}: requires {:?}, the spec says {:?}",
+                required(ours),
+                required(theirs)
+            ));
+        }
+        let their_members = members(document, theirs);
+        for (name, our_member) in ours["properties"].as_object().into_iter().flatten() {
+            match their_members.get(name) {
+                Some(their_member) => agree(
+                    our_member,
+                    document,
+                    their_member,
+                    &format!("{at}.{name}"),
+                    problems,
+                ),
+                None => problems.push(format!("{at}.{name}: not in the spec")),
+            }
+        }
+    }
+    for nested in ["items", "additionalProperties"] {
+        if ours[nested].is_object() {
+            if theirs[nested].is_object() {
+                agree(
+                    &ours[nested],
+                    document,
+                    &theirs[nested],
+                    &format!("{at}[{nested}]"),
+                    problems,
+                );
+            } else {
+                problems.push(format!("{at}: the spec has no `{nested}`"));
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
-//! Every folder under `testdata/validate/` is a module; parse + validate it and compare the
-//! rendered diagnostics with the snapshot beside it. A folder named after a diagnostic code
+//! Every folder under `testdata/validate/` is a module; check it as `fk validate` does
+//! (parse, variables, then `plan::check`) and compare the rendered diagnostics with the
+//! snapshot beside it. A folder named after a diagnostic code
 //! (`unknown-attribute`) must also produce that code; `clean` must produce nothing.
 
 mod schema_support;
@@ -7,7 +8,19 @@ use schema_support as support;
 
 use std::path::{Path, PathBuf};
 
-use fk::{config, validate};
+use fk::config::Module;
+use fk::diag::Diagnostics;
+use fk::{config, plan};
+
+/// What `fk validate` finds in `case_dir`, with no variables given.
+fn check_module(case_dir: &Path) -> (Module, Diagnostics) {
+    let (module, mut diagnostics) = config::parse(case_dir);
+    let (variables, more) = config::variables::resolve(&module, &[]);
+    diagnostics.extend(more);
+    let more = plan::check(&module, &variables, &support::registry(), &diagnostics);
+    diagnostics.extend(more);
+    (module, diagnostics)
+}
 
 fn case_dirs() -> Vec<PathBuf> {
     let root = Path::new("testdata/validate");
@@ -27,8 +40,7 @@ fn check_case(case_dir: &Path) {
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (module, mut diagnostics) = config::parse(case_dir);
-    diagnostics.extend(validate::check(&module, &support::registry()));
+    let (module, diagnostics) = check_module(case_dir);
     let rendered = diagnostics.render(&module.sources);
     if case == "clean" {
         assert!(
@@ -39,7 +51,10 @@ fn check_case(case_dir: &Path) {
     let wanted_code = format!("::{}", case.replace('-', "_"));
     let codes: Vec<&str> = diagnostics.iter().map(|diag| diag.code).collect();
     let names_a_code = codes.iter().any(|code| code.ends_with(&wanted_code));
-    let is_code_case = !matches!(case.as_str(), "clean" | "five-mistakes" | "provider-checks");
+    let is_code_case = !matches!(
+        case.as_str(),
+        "clean" | "five-mistakes" | "eight-mistakes" | "provider-checks"
+    );
     assert!(
         !is_code_case || names_a_code,
         "case `{case}` does not report `{wanted_code}`:\n{rendered}"
@@ -70,8 +85,7 @@ fn every_validate_case_matches_its_snapshot() {
 #[test]
 fn five_mistakes_are_all_reported_on_their_lines() {
     let case_dir = Path::new("testdata/validate/five-mistakes");
-    let (module, mut diagnostics) = config::parse(case_dir);
-    diagnostics.extend(validate::check(&module, &support::registry()));
+    let (module, diagnostics) = check_module(case_dir);
     let mut codes: Vec<&str> = diagnostics.iter().map(|diag| diag.code).collect();
     codes.sort();
     codes.dedup();
@@ -84,4 +98,38 @@ fn five_mistakes_are_all_reported_on_their_lines() {
     lines.sort();
     lines.dedup();
     assert_eq!(lines.len(), 5, "each mistake on its own line: {lines:?}");
+}
+
+/// A config-phase error (a variable without a value, a NaN, a call with too many arguments)
+/// stops nothing: the schema, reference, index and secrecy checks of the other files run
+/// too, and each of the eight mistakes is reported once, at its own place.
+#[test]
+fn eight_mistakes_in_three_files_are_all_reported_at_their_positions() {
+    let (module, diagnostics) = check_module(Path::new("testdata/validate/eight-mistakes"));
+    let mut found: Vec<(String, usize, usize, &str)> = diagnostics
+        .iter()
+        .map(|diag| {
+            let label = diag.primary.as_ref().expect("every mistake has a place");
+            let (line, column) = module.sources.line_col(label.span.file, label.span.start);
+            let path = &module.sources.get(label.span.file).expect("file").path;
+            let file = path.file_name().unwrap().to_string_lossy().into_owned();
+            (file, line, column, diag.code)
+        })
+        .collect();
+    found.sort();
+    let expected = [
+        ("main.toml", 2, 11, "fk::validate::unknown_reference"),
+        ("main.toml", 3, 7, "fk::validate::type_mismatch"),
+        ("main.toml", 4, 1, "fk::validate::unknown_attribute"),
+        ("main.toml", 7, 12, "fk::config::bad_call"),
+        ("main.toml", 10, 12, "fk::eval::invalid_index"),
+        ("outputs.toml", 2, 12, "fk::validate::sensitive_output"),
+        ("variables.toml", 3, 1, "fk::config::missing_variable"),
+        ("variables.toml", 10, 11, "fk::config::invalid_value"),
+    ];
+    let expected: Vec<(String, usize, usize, &str)> = expected
+        .iter()
+        .map(|(file, line, column, code)| (file.to_string(), *line, *column, *code))
+        .collect();
+    assert_eq!(found, expected);
 }
