@@ -287,21 +287,9 @@ pub(crate) fn logs(
     name: &str,
     container: &str,
 ) -> ArmResponse {
-    let record = match find(world, subscription, group, name) {
-        Ok(record) => record.clone(),
+    let (record, spec) = match find_container(world, subscription, group, name, container) {
+        Ok(found) => found,
         Err(answer) => return answer,
-    };
-    let containers = record.body.pointer("/properties/containers");
-    let Some(spec) = containers
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
-    else {
-        return ArmResponse::not_found(
-            "ContainerNotFound",
-            format!("The container '{container}' is not found in container group '{name}'."),
-        );
     };
     let phase = GroupPhase::of(&record, context.now_ms, context.delay_ms);
     let mut lines = Vec::new();
@@ -441,6 +429,95 @@ fn refuse_while_busy(
             ),
         )
     })
+}
+
+/// A group and one of its containers, or the answer ARM gives when either is missing.
+fn find_container(
+    world: &World,
+    subscription: &str,
+    group: &str,
+    name: &str,
+    container: &str,
+) -> Result<(ContainerGroupRecord, Value), ArmResponse> {
+    let record = find(world, subscription, group, name)?;
+    record
+        .body
+        .pointer("/properties/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
+        .map(|spec| (record.clone(), spec.clone()))
+        .ok_or_else(|| {
+            ArmResponse::not_found(
+                "ContainerNotFound",
+                format!("The container '{container}' does not exist in container group '{name}'."),
+            )
+        })
+}
+
+/// `POST .../containers/{container}/exec` and `.../attach` (Containers_ExecuteCommand,
+/// Containers_Attach): ARM answers with a websocket session to the running container, its
+/// URI and a one-time password to send as the `Authorization` header. The emulator opens the
+/// session (checks the group, the container, that the group runs, and the exec body) but
+/// serves no websocket: its URI names the emulator and the session, nothing more.
+pub(crate) fn session(
+    world: &mut World,
+    context: &RequestContext<'_>,
+    target: (&str, &str, &str, &str),
+    exec_body: Option<&[u8]>,
+) -> ArmResponse {
+    let (subscription, group, name, container) = target;
+    let record = match find_container(world, subscription, group, name, container) {
+        Ok((record, _)) => record,
+        Err(answer) => return answer,
+    };
+    if let Some(body) = exec_body {
+        let request = match parse_json_body(body) {
+            Ok(request) => request,
+            Err(answer) => return answer,
+        };
+        let command = request.get("command");
+        if !command.is_some_and(|command| command.as_str().is_some_and(|c| !c.trim().is_empty())) {
+            return ArmResponse::bad_request(
+                "InvalidRequestContent",
+                "The request content was invalid: `command` must be a non-empty string.",
+            );
+        }
+        let size_ok = |axis: &str| {
+            request
+                .pointer(&format!("/terminalSize/{axis}"))
+                .is_none_or(|value| {
+                    value
+                        .as_i64()
+                        .is_some_and(|n| (0..=i64::from(i32::MAX)).contains(&n))
+                })
+        };
+        if !size_ok("rows") || !size_ok("cols") {
+            return ArmResponse::bad_request(
+                "InvalidRequestContent",
+                "The request content was invalid: `terminalSize` rows and cols are 32-bit integers.",
+            );
+        }
+    }
+    if GroupPhase::of(&record, context.now_ms, context.delay_ms) != GroupPhase::Succeeded {
+        // The message is the one ARM gives for a stopped group (azure-cli#8136); the code is
+        // the emulator's own, as no public source names it.
+        return ArmResponse::cloud_error(
+            StatusCode::CONFLICT,
+            "ContainerGroupNotRunning",
+            format!("Container Group '{name}' in resource group '{group}' is not running."),
+        );
+    }
+    let session = uuid::Uuid::new_v4();
+    let socket_base = context.base_url.replacen("http", "ws", 1);
+    ArmResponse::json(
+        StatusCode::OK,
+        json!({
+            "webSocketUri": format!("{socket_base}/_emulator/sessions/{session}"),
+            "password": uuid::Uuid::new_v4().simple().to_string(),
+        }),
+    )
 }
 
 fn find<'w>(

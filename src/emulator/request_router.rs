@@ -103,6 +103,14 @@ pub(crate) enum ArmRoute {
         name: String,
         container: String,
     },
+    /// `exec` or `attach` on one container.
+    ContainerSession {
+        subscription: String,
+        group: String,
+        name: String,
+        container: String,
+        kind: String,
+    },
     ContainerGroupOperation {
         operation: String,
     },
@@ -319,6 +327,25 @@ impl ArmRoute {
                 "resourcegroups",
                 _,
                 "providers",
+                "microsoft.containerinstance",
+                "containergroups",
+                _,
+                "containers",
+                _,
+                kind @ ("exec" | "attach"),
+            ] => ArmRoute::ContainerSession {
+                subscription: s(1),
+                group: s(3),
+                name: s(7),
+                container: s(9),
+                kind: (*kind).to_owned(),
+            },
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
                 "microsoft.managedidentity",
                 "userassignedidentities",
                 _,
@@ -346,7 +373,8 @@ impl ArmRoute {
             ArmRoute::ContainerGroups { .. }
             | ArmRoute::ContainerGroup { .. }
             | ArmRoute::ContainerGroupAction { .. }
-            | ArmRoute::ContainerLogs { .. } => ApiFamily::ContainerInstance,
+            | ArmRoute::ContainerLogs { .. }
+            | ArmRoute::ContainerSession { .. } => ApiFamily::ContainerInstance,
             ArmRoute::ContainerGroupOperation { .. } => ApiFamily::ContainerInstanceOperation,
             ArmRoute::Identity { .. } => ApiFamily::ManagedIdentity,
             ArmRoute::RoleAssignment { .. } => ApiFamily::Authorization,
@@ -363,7 +391,8 @@ impl ArmRoute {
             ArmRoute::ContainerGroups { subscription, .. }
             | ArmRoute::ContainerGroup { subscription, .. }
             | ArmRoute::ContainerGroupAction { subscription, .. }
-            | ArmRoute::ContainerLogs { subscription, .. } => {
+            | ArmRoute::ContainerLogs { subscription, .. }
+            | ArmRoute::ContainerSession { subscription, .. } => {
                 Some((subscription, "Microsoft.ContainerInstance"))
             }
             ArmRoute::Identity { subscription, .. } => {
@@ -591,6 +620,21 @@ pub(crate) fn dispatch(
                 container,
             },
         ) => container_groups::logs(world, context, &subscription, &group, &name, &container),
+        (
+            "POST",
+            ArmRoute::ContainerSession {
+                subscription,
+                group,
+                name,
+                container,
+                kind,
+            },
+        ) => container_groups::session(
+            world,
+            context,
+            (&subscription, &group, &name, &container),
+            (kind == "exec").then_some(body),
+        ),
         ("GET", ArmRoute::ContainerGroupOperation { operation }) => {
             operations::async_operation_status(world, context, &operation)
         }

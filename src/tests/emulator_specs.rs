@@ -104,6 +104,8 @@ async fn accepts_every_example(config: EmulatorConfig, files: &[PathBuf]) {
         "ContainerGroupsGet_Succeeded.json",
         "ContainerGroupsUpdate.json",
         "ContainerListLogs.json",
+        "ContainerExec.json",
+        "ContainerAttach.json",
         "ContainerGroupsList.json",
         "ContainerGroupsStop.json",
         "ContainerGroupsStart.json",
@@ -156,16 +158,7 @@ async fn accepts_every_example(config: EmulatorConfig, files: &[PathBuf]) {
                 // the example's `tail`.
                 let name = format!("{}-logs", param(&example, "containerGroupName"));
                 let container = param(&example, "containerName");
-                let path = cg_path(group, &name);
-                let body = json!({"location": "eastus", "properties": {
-                    "osType": "Linux",
-                    "containers": [{"name": container, "properties": {
-                        "image": "busybox:1.36", "command": ["sh", "-c", "echo hello"],
-                        "resources": {"requests": {"cpu": 1, "memoryInGB": 1}}}}]}});
-                let created = cloud.put(&path, body).await;
-                if let Some(operation) = created.header("azure-asyncoperation") {
-                    cloud.wait_async(&operation).await;
-                }
+                let (path, created) = one_container_group(&cloud, group, &name, container).await;
                 let tail = example["parameters"]["tail"].as_u64().unwrap_or(10);
                 let logs_path =
                     path.replace('?', &format!("/containers/{container}/logs?tail={tail}&"));
@@ -175,6 +168,59 @@ async fn accepts_every_example(config: EmulatorConfig, files: &[PathBuf]) {
                 });
                 assert!(content.contains("echo hello"), "{content}");
                 assert!(content.lines().count() as u64 <= tail);
+                answer
+            }
+            "ContainerExec.json" | "ContainerAttach.json" => {
+                // A running group of our own holding the example's container: the session
+                // answer has the example's members; a missing container is 404
+                // ContainerNotFound, a stopped group is refused.
+                let exec = file_name == "ContainerExec.json";
+                let name = format!(
+                    "{}-{}",
+                    param(&example, "containerGroupName"),
+                    if exec { "exec" } else { "attach" }
+                );
+                let container = param(&example, "containerName");
+                let (path, _) = one_container_group(&cloud, group, &name, container).await;
+                let action = if exec { "exec" } else { "attach" };
+                let request = exec.then(|| example["parameters"]["containerExecRequest"].clone());
+                let session = |container: &str| {
+                    path.replace('?', &format!("/containers/{container}/{action}?"))
+                };
+                let answer = cloud.post(&session(container), request.clone()).await;
+                let expected = &example["responses"]["200"]["body"];
+                let members = |body: &Value| -> BTreeSet<String> {
+                    body.as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(key, _)| key.clone())
+                        .collect()
+                };
+                assert_eq!(members(&answer.body), members(expected), "{}", answer.body);
+                assert!(
+                    answer.body["webSocketUri"]
+                        .as_str()
+                        .is_some_and(|uri| uri.starts_with("ws"))
+                );
+                assert!(
+                    answer.body["password"]
+                        .as_str()
+                        .is_some_and(|p| !p.is_empty())
+                );
+                let missing = cloud
+                    .post(&session("no-such-container"), request.clone())
+                    .await;
+                assert_eq!(missing.status, StatusCode::NOT_FOUND);
+                assert_eq!(missing.code(), "ContainerNotFound");
+                if exec {
+                    let empty = cloud
+                        .post(&session(container), Some(json!({"command": ""})))
+                        .await;
+                    assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{}", empty.body);
+                }
+                cloud.post(&path.replace('?', "/stop?"), None).await;
+                let stopped = cloud.post(&session(container), request).await;
+                assert_eq!(stopped.status, StatusCode::CONFLICT, "{}", stopped.body);
                 answer
             }
             "ContainerGroupsUpdate.json" => {
@@ -582,4 +628,25 @@ fn agree(ours: &Value, document: &Value, theirs: &Value, at: &str, problems: &mu
             }
         }
     }
+}
+
+/// A running group `name` in `group` with one container, `container`, that prints a line;
+/// its path and the answer to its creation.
+async fn one_container_group(
+    cloud: &Cloud,
+    group: &str,
+    name: &str,
+    container: &str,
+) -> (String, Answer) {
+    let path = cg_path(group, name);
+    let body = json!({"location": "eastus", "properties": {
+        "osType": "Linux",
+        "containers": [{"name": container, "properties": {
+            "image": "busybox:1.36", "command": ["sh", "-c", "echo hello"],
+            "resources": {"requests": {"cpu": 1, "memoryInGB": 1}}}}]}});
+    let created = cloud.put(&path, body).await;
+    if let Some(operation) = created.header("azure-asyncoperation") {
+        cloud.wait_async(&operation).await;
+    }
+    (path, created)
 }
