@@ -36,6 +36,29 @@ fn find_post(log: &[LogEntry], action: &str, name: &str) -> Option<u64> {
     })
 }
 
+/// Sequence number of the first successful data-plane request `method` whose path ends
+/// with `suffix`.
+fn data_plane_seq(log: &[LogEntry], wanted_method: &str, suffix: &str) -> u64 {
+    log.iter()
+        .find_map(|entry| match entry {
+            LogEntry::Request {
+                seq,
+                method,
+                path,
+                status,
+                ..
+            } if method == wanted_method
+                && path.ends_with(suffix)
+                && !path.starts_with("/subscriptions")
+                && (200..300).contains(status) =>
+            {
+                Some(*seq)
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no {wanted_method} …{suffix}"))
+}
+
 /// Sequence number of the emulator event `wanted` of the group `name`.
 fn event_seq(log: &[LogEntry], name: &str, wanted: &str) -> u64 {
     log.iter()
@@ -71,6 +94,18 @@ async fn stops_in_reverse_and_starts_in_dependency_order_with_empty_plans_betwee
         );
     }
     assert!(stopped("apiserver") < stopped("etcd"), "etcd stops last");
+    // Before etcd's group stops, fk asks its backup sidecar for a last snapshot through the
+    // share (the emulator answers as the sidecar does) and reports it.
+    let asked = data_plane_seq(&log, "PUT", "/snapshot-request");
+    let answered = data_plane_seq(&log, "GET", "/snapshot-answer");
+    assert!(asked < answered && answered < stopped("etcd"), "{log:?}");
+    let said = text(&stop);
+    assert!(
+        said.contains("azure_container_group.etcd: before stop: `snapshot-")
+            && said.contains("bytes) is on share `etcd-snapshots`"),
+        "{said}"
+    );
+    assert_eq!(said.matches("before stop: `snapshot-").count(), 1, "{said}");
 
     let plan = cluster.on_module("plan", &["--detailed-exitcode"]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
