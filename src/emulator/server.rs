@@ -154,8 +154,12 @@ async fn serve_shared(
     shared: Arc<Shared>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), EmulatorError> {
+    // Azure Files takes ranges of up to 4 MiB in one Put Range.
     let router = Router::new()
         .fallback(handle)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            4 * 1024 * 1024 + 64 * 1024,
+        ))
         .with_state(Arc::clone(&shared));
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)

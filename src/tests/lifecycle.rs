@@ -198,3 +198,71 @@ async fn a_failed_start_is_stopped_again_skips_its_dependents_and_a_second_start
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     assert!(!text(&plan).contains("stopped"), "{}", text(&plan));
 }
+
+/// The module in a folder of the same name (so it shares the state) with etcd's
+/// `before_stop` asking for a file nobody answers, within 1 s.
+fn module_nobody_answers(cluster: &Cluster) -> std::path::PathBuf {
+    let copy = cluster.dir.path().join("unanswered/frankenetes");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(cluster_support::module_dir()).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    let etcd = std::fs::read_to_string(copy.join("etcd.toml")).unwrap();
+    let changed = etcd.replace(
+        r#"request = "snapshot-request", answer = "snapshot-answer", timeout_seconds = 300"#,
+        r#"request = "nobody-reads-this", answer = "snapshot-answer", timeout_seconds = 1"#,
+    );
+    assert_ne!(etcd, changed, "etcd.toml declares before_stop as expected");
+    std::fs::write(copy.join("etcd.toml"), changed).unwrap();
+    copy
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_whose_last_snapshot_is_not_answered_fails_unless_skipped() {
+    let cluster = Cluster::start(300).await;
+    let apply = cluster.on_module("apply", &["--auto-approve"]).await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let copy = module_nobody_answers(&cluster);
+    let copy = copy.to_str().unwrap();
+    // Only fk's own setting changes: an update in place, no new deployment.
+    let apply = cluster
+        .command(&["apply", copy, "--auto-approve"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert!(
+        !text(&apply).contains("must be replaced"),
+        "{}",
+        text(&apply)
+    );
+
+    let before = cluster.emulator.log_entries().len();
+    let stop = cluster.command(&["stop", copy]).output().await.unwrap();
+    let said = text(&stop);
+    assert_eq!(stop.status.code(), Some(1), "{said}");
+    assert!(said.contains("no answer in `snapshot-answer`"), "{said}");
+    assert!(said.contains("--skip-before-stop"), "{said}");
+    let log = cluster.emulator.log_entries().split_off(before);
+    assert!(
+        find_post(&log, "stop", "etcd").is_none(),
+        "etcd was stopped anyway"
+    );
+    assert!(
+        find_post(&log, "stop", "apiserver").is_some(),
+        "its dependents stopped first"
+    );
+
+    let stop = cluster
+        .command(&["stop", copy, "--skip-before-stop"])
+        .output()
+        .await
+        .unwrap();
+    let said = text(&stop);
+    assert_eq!(stop.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("before stop: skipped (--skip-before-stop)"),
+        "{said}"
+    );
+}

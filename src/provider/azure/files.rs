@@ -144,7 +144,7 @@ impl FilesClient {
             .map(|_| ())
     }
 
-    /// One signed request; `Ok(None)` on 404.
+    /// One signed request; `Ok(None)` when a GET or DELETE finds nothing (404).
     async fn send(
         &self,
         method: Method,
@@ -202,7 +202,9 @@ impl FilesClient {
                 url: url.to_string(),
                 message: error.to_string(),
             })?;
-        if status == 404 {
+        // A missing file is an answer for a read or a delete; for a write it is a failure
+        // (the share or the file is gone).
+        if status == 404 && method != Method::PUT {
             return Ok(None);
         }
         if !(200..300).contains(&status) {
