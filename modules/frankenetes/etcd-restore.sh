@@ -65,7 +65,8 @@ for name in $names; do
       echo "etcd-restore: restored $name"
       exit 0
     fi
-    reason=$(grep -i 'error' "$why" | tail -n 1) || reason=$(tail -n 1 "$why")
+    reason=$(grep -i 'error' "$why" | tail -n 1)
+    [ -n "$reason" ] || reason=$(tail -n 1 "$why")
   fi
   echo "etcd-restore: skipped $name: $reason" >&2
   skipped="$skipped $name"
