@@ -200,3 +200,50 @@ async fn check_answer(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_setting_with_a_default_timeout_and_ignores_a_group_without_one() {
+        let group = Value::Map(
+            [(
+                "before_stop".to_owned(),
+                Value::Map(
+                    [
+                        ("volume".to_owned(), Value::str("snapshots")),
+                        ("request".to_owned(), Value::str("req")),
+                        ("answer".to_owned(), Value::str("ans")),
+                    ]
+                    .into_iter()
+                    .collect(),
+                ),
+            )]
+            .into_iter()
+            .collect(),
+        );
+        assert_eq!(
+            BeforeStop::of(&group),
+            Some(BeforeStop {
+                volume: "snapshots".into(),
+                request: "req".into(),
+                answer: "ans".into(),
+                timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECONDS),
+            })
+        );
+        assert_eq!(BeforeStop::of(&Value::Map(Default::default())), None);
+    }
+
+    #[test]
+    fn the_file_endpoint_follows_the_cloud_and_is_path_style_on_a_local_arm() {
+        assert_eq!(
+            file_endpoint(&CloudProfile::public(), "acct"),
+            "https://acct.file.core.windows.net"
+        );
+        assert_eq!(
+            file_endpoint(&CloudProfile::custom("http://127.0.0.1:8787"), "acct"),
+            "http://127.0.0.1:8787/acct"
+        );
+    }
+}
