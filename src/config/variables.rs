@@ -55,7 +55,7 @@ impl fmt::Display for VarOrigin {
 /// variables come back as [`Value::Sensitive`].
 pub fn resolve(module: &Module, inputs: &[VarInput]) -> (BTreeMap<String, Value>, Diagnostics) {
     let mut diagnostics = Diagnostics::default();
-    let mut given: BTreeMap<&str, Value> = BTreeMap::new();
+    let mut given: BTreeMap<&str, (Value, &VarInput)> = BTreeMap::new();
     for input in inputs {
         let Some(variable) = module.variables.get(&input.name) else {
             diagnostics.push(unknown_variable(module, input));
@@ -63,15 +63,20 @@ pub fn resolve(module: &Module, inputs: &[VarInput]) -> (BTreeMap<String, Value>
         };
         match convert(variable, input) {
             Ok(value) => {
-                given.insert(variable.name.as_str(), value);
+                given.insert(variable.name.as_str(), (value, input));
             }
             Err(diagnostic) => diagnostics.push(diagnostic),
         }
     }
     let mut values = BTreeMap::new();
     for (name, variable) in &module.variables {
-        let value = match given
-            .remove(name.as_str())
+        let from_input = given.remove(name.as_str());
+        if let Some(diagnostic) = below_minimum(variable, from_input.as_ref()) {
+            diagnostics.push(diagnostic);
+            continue;
+        }
+        let value = match from_input
+            .map(|(value, _)| value)
             .or_else(|| variable.default.clone())
         {
             Some(value) => value,
@@ -97,6 +102,47 @@ pub fn resolve(module: &Module, inputs: &[VarInput]) -> (BTreeMap<String, Value>
         values.insert(name.clone(), value);
     }
     (values, diagnostics)
+}
+
+/// `fk::config::variable_below_minimum` when the value (given, else the default) is a number
+/// under the variable's `minimum`.
+fn below_minimum(variable: &Variable, given: Option<&(Value, &VarInput)>) -> Option<Diagnostic> {
+    let (minimum, minimum_span) = variable.minimum?;
+    let (value, origin, value_span) = match given {
+        Some((value, input)) => {
+            let span = match &input.value {
+                VarText::Value(_, span) => *span,
+                VarText::Raw(_) => None,
+            };
+            (value, input.origin.to_string(), span)
+        }
+        None => (
+            variable.default.as_ref()?,
+            "its default".to_owned(),
+            variable.default_span,
+        ),
+    };
+    let number = value.unmarked().as_f64()?;
+    if number >= minimum {
+        return None;
+    }
+    let mut diagnostic = Diagnostic::error(
+        "fk::config::variable_below_minimum",
+        format!(
+            "variable `{}` is {number}, from {origin}, below its minimum {minimum}",
+            variable.name
+        ),
+    );
+    if let Some(span) = value_span {
+        diagnostic = diagnostic.at(span, format!("below {minimum}"));
+        diagnostic = diagnostic.also(minimum_span, "the minimum is declared here");
+    } else {
+        diagnostic = diagnostic.at(minimum_span, format!("{number} is below this minimum"));
+    }
+    Some(diagnostic.help(format!(
+        "give `{}` a value of at least {minimum}",
+        variable.name
+    )))
 }
 
 fn unknown_variable(module: &Module, input: &VarInput) -> Diagnostic {
@@ -403,5 +449,48 @@ default = "changeme"
         let mut sources = SourceMap::default();
         let (_, diagnostics) = parse_var_file(Path::new("bad.toml"), "a = \n", &mut sources);
         assert_eq!(diagnostics.0[0].code, "fk::config::syntax");
+    }
+
+    #[test]
+    fn a_number_below_its_minimum_is_refused_wherever_it_comes_from() {
+        let text = "[variable.kept]\ndefault = 5\nminimum = 2\n\n[variable.low]\ndefault = 0\nminimum = 1\n\n[variable.named]\ndefault = \"x\"\nminimum = 1\n";
+        let files = vec![(PathBuf::from("m/main.toml"), text.to_string())];
+        let (module, diagnostics) = parse_sources("m", &PathBuf::from("m"), files);
+        let rendered = diagnostics.render(&module.sources);
+        assert!(
+            rendered.contains("`minimum` applies to number variables; `named` is a string")
+                && rendered.contains("main.toml:11:11"),
+            "{rendered}"
+        );
+
+        // The default of `low` is below; `kept` is fine until `-var` sets it to 1.
+        let (values, diagnostics) = resolve(&module, &[]);
+        let rendered = diagnostics.render(&module.sources);
+        assert!(
+            rendered.contains(
+                "error[fk::config::variable_below_minimum]: variable `low` is 0, from its \
+                 default, below its minimum 1"
+            ) && rendered.contains("main.toml:6:11"),
+            "{rendered}"
+        );
+        assert_eq!(diagnostics.0.len(), 1, "{rendered}");
+        assert_eq!(values["kept"], Value::Int(5));
+        assert!(!values.contains_key("low"));
+        let (_, diagnostics) = resolve(&module, &[raw("kept", "1", VarOrigin::Cli)]);
+        let rendered = diagnostics.render(&module.sources);
+        assert!(
+            rendered.contains("variable `kept` is 1, from `-var`, below its minimum 2")
+                && rendered.contains("main.toml:3:11")
+                && rendered.contains("give `kept` a value of at least 2"),
+            "{rendered}"
+        );
+        let (values, diagnostics) = resolve(&module, &[raw("kept", "2", VarOrigin::Cli)]);
+        assert!(
+            diagnostics
+                .0
+                .iter()
+                .all(|diag| !diag.message.contains("`kept`"))
+        );
+        assert_eq!(values["kept"], Value::Int(2));
     }
 }

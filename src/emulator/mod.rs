@@ -60,6 +60,7 @@ mod container_group_rules;
 mod container_group_view;
 mod container_groups;
 mod faults;
+mod file_data;
 mod file_shares;
 mod identities;
 mod names;

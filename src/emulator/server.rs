@@ -4,6 +4,7 @@
 use super::admin;
 use super::arm_response::ArmResponse;
 use super::faults::{FaultConfig, FaultInjector};
+use super::file_data;
 use super::providers;
 use super::request_router::{ArmRoute, RequestContext, dispatch};
 use super::schema::{SpecValidator, described};
@@ -151,8 +152,12 @@ async fn serve_shared(
     shared: Arc<Shared>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), EmulatorError> {
+    // Azure Files takes ranges of up to 4 MiB in one Put Range.
     let router = Router::new()
         .fallback(handle)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            4 * 1024 * 1024 + 64 * 1024,
+        ))
         .with_state(Arc::clone(&shared));
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
@@ -235,6 +240,10 @@ async fn handle(
         path: path.clone(),
         seq_at_start: shared.lock_world().next_log_seq,
     };
+    let is_file_request = file_data::is_file_request(&shared.lock_world(), &headers, &path);
+    if is_file_request {
+        return handle_file(&shared, &line, &uri, &headers, &body, &base_url);
+    }
     let (answer, logged) = if path.starts_with("/_emulator/") {
         (admin::handle(&shared, &method, &path, &body), false)
     } else if path.eq_ignore_ascii_case("/msi/token") {
@@ -249,6 +258,42 @@ async fn handle(
         record(&shared, &mut world, &line, &answer, 0).unwrap_or(answer)
     };
     into_response(answer, &method, &headers)
+}
+
+/// A request to the Azure Files data plane: answered, logged and persisted like ARM's.
+fn handle_file(
+    shared: &Shared,
+    line: &RequestLine,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    base_url: &str,
+) -> Response {
+    let path_and_query = uri
+        .path_and_query()
+        .map_or(line.path.as_str(), |path| path.as_str());
+    let mut world = shared.lock_world();
+    let answer = file_data::handle(
+        &mut world,
+        now_ms(),
+        shared.delay_ms(),
+        base_url,
+        &line.method,
+        path_and_query,
+        headers,
+        body,
+    );
+    let logged = ArmResponse::empty(answer.status);
+    if let Some(failure) = record(shared, &mut world, line, &logged, 0) {
+        return into_response(failure, &line.method, headers);
+    }
+    let mut response = Response::builder().status(answer.status);
+    for (name, value) in answer.headers {
+        response = response.header(name, value);
+    }
+    response
+        .body(Body::from(answer.body))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
 /// What the log needs of a request, taken before it is handled.

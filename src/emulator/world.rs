@@ -28,6 +28,8 @@ pub struct World {
     pub container_groups: BTreeMap<String, ContainerGroupRecord>,
     pub identities: BTreeMap<String, IdentityRecord>,
     pub role_assignments: BTreeMap<String, RoleAssignmentRecord>,
+    /// Files on shares (the data plane), keyed `<account lowercase>/<share>/<path>`.
+    pub files: BTreeMap<String, FileRecord>,
     pub operations: BTreeMap<String, OperationRecord>,
     /// `"{subscription}/{namespace}"` (lowercase) → when registration was requested (ms).
     pub registrations: BTreeMap<String, u64>,
@@ -50,6 +52,13 @@ pub struct ResourceGroupRecord {
     pub tags: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleting_since_ms: Option<u64>,
+}
+
+/// A file on a share.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub content: Vec<u8>,
+    pub last_modified_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -431,3 +431,72 @@ async fn answers_any_path_casing_with_canonical_ids() {
     assert_eq!(resource_group.body["name"], "Demo-RG");
     assert_eq!(resource_group.body["location"], "eastus");
 }
+
+/// The Azure Files data plane of a share the emulator holds, through fk's own client:
+/// SharedKey-signed create, put range, get, list and delete; a wrong key and an unknown
+/// share are refused as Azure refuses them.
+#[tokio::test]
+async fn serves_the_file_data_plane_of_its_shares_to_a_shared_key_client() {
+    use fk::provider::azure::files::{FilesClient, FilesError};
+    let cloud = Cloud::start(test_config()).await;
+    cloud.create_resource_group("files", "eastus").await;
+    let account = cloud
+        .put(&account_path("files", "fkfiles1"), account_body("eastus"))
+        .await;
+    cloud
+        .wait_location(&account.header("location").expect("Location"))
+        .await;
+    let share =
+        account_path("files", "fkfiles1").replace('?', "/fileServices/default/shares/snapshots?");
+    let created = cloud.put(&share, json!({ "properties": {} })).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let keys = cloud
+        .post(
+            &account_path("files", "fkfiles1").replace('?', "/listKeys?"),
+            None,
+        )
+        .await;
+    let key = keys.body["keys"][1]["value"].as_str().unwrap().to_owned();
+    let endpoint = format!("{}/fkfiles1", cloud.emulator.base_url);
+    let files = FilesClient::new(&endpoint, "fkfiles1", &key).unwrap();
+
+    assert_eq!(files.list("snapshots", "").await.unwrap(), vec![]);
+    let content: Vec<u8> = (0..5_000_000u32).map(|n| (n % 251) as u8).collect();
+    files
+        .put("snapshots", "snapshot-1.db", &content)
+        .await
+        .unwrap();
+    files.put("snapshots", "notes.txt", b"x").await.unwrap();
+    assert_eq!(
+        files.get("snapshots", "snapshot-1.db").await.unwrap(),
+        Some(content)
+    );
+    let listed = files.list("snapshots", "").await.unwrap();
+    let sizes: Vec<(&str, u64)> = listed
+        .iter()
+        .map(|entry| (entry.name.as_str(), entry.size))
+        .collect();
+    assert_eq!(sizes, vec![("notes.txt", 1), ("snapshot-1.db", 5_000_000)]);
+    assert!(
+        listed[0]
+            .last_modified
+            .as_deref()
+            .is_some_and(|time| time.ends_with(" GMT"))
+    );
+    files.delete("snapshots", "notes.txt").await.unwrap();
+    assert_eq!(files.get("snapshots", "notes.txt").await.unwrap(), None);
+    files.delete("snapshots", "notes.txt").await.unwrap();
+
+    let other_key = "c2VjcmV0LWtleS10aGF0LWlzLW5vdC10aGUtYWNjb3VudHM=";
+    let forged = FilesClient::new(&endpoint, "fkfiles1", other_key).unwrap();
+    let refused = forged.get("snapshots", "snapshot-1.db").await.unwrap_err();
+    assert!(
+        matches!(&refused, FilesError::Refused { status: 403, message, .. } if message == "AuthenticationFailed"),
+        "{refused}"
+    );
+    let missing = files.put("nothere", "a", b"a").await.unwrap_err();
+    assert!(
+        matches!(&missing, FilesError::Refused { status: 404, message, .. } if message == "ShareNotFound"),
+        "{missing}"
+    );
+}

@@ -281,6 +281,26 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
         );
     }
     assert!(delete("apiserver") < delete("etcd"));
+    // etcd's last snapshot is asked for, answered and on the share before its group goes.
+    let answered = log.iter().find_map(|entry| match entry {
+        LogEntry::Request {
+            seq,
+            method,
+            path,
+            status,
+            ..
+        } if method == "GET" && path.ends_with("/snapshot-answer") && *status == 200 => Some(*seq),
+        _ => None,
+    });
+    assert!(
+        answered.is_some_and(|answered| answered < delete("etcd")),
+        "{log:?}"
+    );
+    assert!(
+        text(&destroy).contains("azure_container_group.etcd: before stop: `snapshot-"),
+        "{}",
+        text(&destroy)
+    );
     assert!(text(&destroy).contains("is kept"), "{}", text(&destroy));
     let deleted_storage = log.iter().any(|entry| {
         matches!(entry, LogEntry::Request { method, path, .. }

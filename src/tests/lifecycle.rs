@@ -36,6 +36,29 @@ fn find_post(log: &[LogEntry], action: &str, name: &str) -> Option<u64> {
     })
 }
 
+/// Sequence number of the first successful data-plane request `method` whose path ends
+/// with `suffix`.
+fn data_plane_seq(log: &[LogEntry], wanted_method: &str, suffix: &str) -> u64 {
+    log.iter()
+        .find_map(|entry| match entry {
+            LogEntry::Request {
+                seq,
+                method,
+                path,
+                status,
+                ..
+            } if method == wanted_method
+                && path.ends_with(suffix)
+                && !path.starts_with("/subscriptions")
+                && (200..300).contains(status) =>
+            {
+                Some(*seq)
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no {wanted_method} …{suffix}"))
+}
+
 /// Sequence number of the emulator event `wanted` of the group `name`.
 fn event_seq(log: &[LogEntry], name: &str, wanted: &str) -> u64 {
     log.iter()
@@ -71,6 +94,18 @@ async fn stops_in_reverse_and_starts_in_dependency_order_with_empty_plans_betwee
         );
     }
     assert!(stopped("apiserver") < stopped("etcd"), "etcd stops last");
+    // Before etcd's group stops, fk asks its backup sidecar for a last snapshot through the
+    // share (the emulator answers as the sidecar does) and reports it.
+    let asked = data_plane_seq(&log, "PUT", "/snapshot-request");
+    let answered = data_plane_seq(&log, "GET", "/snapshot-answer");
+    assert!(asked < answered && answered < stopped("etcd"), "{log:?}");
+    let said = text(&stop);
+    assert!(
+        said.contains("azure_container_group.etcd: before stop: `snapshot-")
+            && said.contains("bytes) is on share `etcd-snapshots`"),
+        "{said}"
+    );
+    assert_eq!(said.matches("before stop: `snapshot-").count(), 1, "{said}");
 
     let plan = cluster.on_module("plan", &["--detailed-exitcode"]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
@@ -418,4 +453,72 @@ async fn encrypted_state_carries_the_cluster_through_its_life_with_no_key_on_dis
     let keys = fk::state::StateKeys::from_passphrases(PASSPHRASE, None);
     let opened = keys.open(backup.trim_ascii_end()).unwrap();
     assert!(String::from_utf8_lossy(&opened).contains("PRIVATE KEY"));
+}
+
+/// The module in a folder of the same name (so it shares the state) with etcd's
+/// `before_stop` asking for a file nobody answers, within 1 s.
+fn module_nobody_answers(cluster: &Cluster) -> std::path::PathBuf {
+    let copy = cluster.dir.path().join("unanswered/frankenetes");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(cluster_support::module_dir()).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    let etcd = std::fs::read_to_string(copy.join("etcd.toml")).unwrap();
+    let changed = etcd.replace(
+        r#"request = "snapshot-request", answer = "snapshot-answer", timeout_seconds = 300"#,
+        r#"request = "nobody-reads-this", answer = "snapshot-answer", timeout_seconds = 1"#,
+    );
+    assert_ne!(etcd, changed, "etcd.toml declares before_stop as expected");
+    std::fs::write(copy.join("etcd.toml"), changed).unwrap();
+    copy
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_whose_last_snapshot_is_not_answered_fails_unless_skipped() {
+    let cluster = Cluster::start(300).await;
+    let apply = cluster.on_module("apply", &["--auto-approve"]).await;
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let copy = module_nobody_answers(&cluster);
+    let copy = copy.to_str().unwrap();
+    // Only fk's own setting changes: an update in place, no new deployment.
+    let apply = cluster
+        .command(&["apply", copy, "--auto-approve"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert!(
+        !text(&apply).contains("must be replaced"),
+        "{}",
+        text(&apply)
+    );
+
+    let before = cluster.emulator.log_entries().len();
+    let stop = cluster.command(&["stop", copy]).output().await.unwrap();
+    let said = text(&stop);
+    assert_eq!(stop.status.code(), Some(1), "{said}");
+    assert!(said.contains("no answer in `snapshot-answer`"), "{said}");
+    assert!(said.contains("--skip-before-stop"), "{said}");
+    let log = cluster.emulator.log_entries().split_off(before);
+    assert!(
+        find_post(&log, "stop", "etcd").is_none(),
+        "etcd was stopped anyway"
+    );
+    assert!(
+        find_post(&log, "stop", "apiserver").is_some(),
+        "its dependents stopped first"
+    );
+
+    let stop = cluster
+        .command(&["stop", copy, "--skip-before-stop"])
+        .output()
+        .await
+        .unwrap();
+    let said = text(&stop);
+    assert_eq!(stop.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("before stop: skipped (--skip-before-stop)"),
+        "{said}"
+    );
 }

@@ -14,6 +14,9 @@
 //! | `max_attempts` | integer, attempts per request (retries + 1) | 6 |
 //! | `price_vcpu_hour` | number, USD per vCPU-hour of a container group (plan cost) | the [`super::pricing`] table |
 //! | `price_gb_hour` | number, USD per GB-hour of a container group (plan cost) | the [`super::pricing`] table |
+//!
+//! `FK_SKIP_BEFORE_STOP=1` (set by `--skip-before-stop`) lets stop, destroy and apply go on
+//! without a container group's `before_stop` handshake.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -49,6 +52,9 @@ pub struct AzureConfig {
     pub retry: RetryPolicy,
     /// Prices that replace the built-in table in plan cost estimates.
     pub prices: PriceOverride,
+    /// Go on without a group's `before_stop` handshake (`--skip-before-stop`, or
+    /// `FK_SKIP_BEFORE_STOP=1`).
+    pub skip_before_stop: bool,
 }
 
 impl AzureConfig {
@@ -62,6 +68,7 @@ impl AzureConfig {
             max_wait: Duration::from_secs(30 * 60),
             retry: RetryPolicy::default(),
             prices: PriceOverride::default(),
+            skip_before_stop: false,
         }
     }
 
@@ -196,6 +203,9 @@ impl AzureConfig {
                 ..RetryPolicy::default()
             },
             prices,
+            skip_before_stop: env
+                .get("FK_SKIP_BEFORE_STOP")
+                .is_some_and(|value| matches!(value, "1" | "true")),
         })
     }
 

@@ -160,6 +160,20 @@ pub fn schema() -> ResourceSchema {
                 "ids of user-assigned managed identities the containers may take tokens for \
                  (`${azure_user_assigned_identity.x.id}`); changed in place",
             ),
+            Attribute::optional(
+                "before_stop",
+                Type::Object(vec![
+                    Attribute::required("volume", Type::String),
+                    Attribute::required("request", Type::String),
+                    Attribute::required("answer", Type::String),
+                    Attribute::optional("timeout_seconds", Type::Int),
+                ]),
+            )
+            .describe(
+                "fk only, never sent to ARM: before stopping or deleting the running group, \
+                 write a request file on this Azure Files volume and wait for the group's \
+                 answer (see `provider::azure::before_stop`)",
+            ),
             Attribute::computed("id", Type::String),
             Attribute::computed("ip_address", Type::String),
             Attribute::computed("fqdn", Type::String),

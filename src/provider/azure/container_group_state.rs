@@ -344,6 +344,10 @@ pub fn keep_write_only(read: &mut Value, prior: &Value) {
     let Some(fields) = read.as_map_mut() else {
         return;
     };
+    // fk's own setting, never sent to ARM.
+    if let Some(hook) = prior.get("before_stop").filter(|hook| !hook.is_null()) {
+        fields.insert("before_stop".into(), hook.clone());
+    }
     for key in ["containers", "init_containers"] {
         let Some(Value::List(containers)) = fields.get_mut(key) else {
             continue;

@@ -17,6 +17,7 @@
 //! never a request body, so secrets stay out of output.
 
 pub mod auth;
+pub mod before_stop;
 pub mod client;
 pub mod cloud;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod container_group_state;
 pub mod dns_label;
 pub mod error;
 pub mod file_share;
+pub mod files;
 pub mod lro;
 pub mod pricing;
 pub mod resource_group;
@@ -143,6 +145,18 @@ impl AzureProvider {
 
     pub fn config(&self) -> &AzureConfig {
         &self.config
+    }
+
+    /// The group's `before_stop` handshake, if it declares one (see [`before_stop`]).
+    async fn before_stop(&self, ctx: &OpContext, group: &Value) -> Result<(), ProviderError> {
+        before_stop::run(
+            ctx,
+            &self.config.cloud,
+            group,
+            self.config.poll_interval,
+            self.config.skip_before_stop,
+        )
+        .await
     }
 
     fn groups(&self) -> ContainerGroups<'_> {
@@ -362,7 +376,7 @@ impl Provider for AzureProvider {
         ctx: &OpContext,
         resource_type: &str,
         id: &str,
-        _prior: &Value,
+        prior: &Value,
     ) -> Result<(), ProviderError> {
         let fail = |error: ArmError| error.for_resource(&ctx.address);
         let max_wait = self.config.max_wait;
@@ -374,7 +388,10 @@ impl Provider for AzureProvider {
                 .await
                 .map_err(fail),
             file_share::TYPE => file_share::delete(&self.client, id).await.map_err(fail),
-            container_group::TYPE => self.groups().delete(id).await.map_err(fail),
+            container_group::TYPE => {
+                self.before_stop(ctx, prior).await?;
+                self.groups().delete(id).await.map_err(fail)
+            }
             dns_label::TYPE => Ok(()),
             user_assigned_identity::TYPE => user_assigned_identity::delete(&self.client, id)
                 .await
@@ -409,7 +426,10 @@ impl Provider for AzureProvider {
             ));
         }
         let state = match action {
-            Action::Stop => self.groups().stop(ctx, id, prior).await?,
+            Action::Stop => {
+                self.before_stop(ctx, prior).await?;
+                self.groups().stop(ctx, id, prior).await?
+            }
             Action::Start => self.groups().start(ctx, id, prior).await?,
         };
         Ok(Some(state))
