@@ -477,8 +477,8 @@ pub(crate) fn session(
             Ok(request) => request,
             Err(answer) => return answer,
         };
-        let command = request.get("command");
-        if !command.is_some_and(|command| command.as_str().is_some_and(|c| !c.trim().is_empty())) {
+        let command = request.get("command").and_then(Value::as_str);
+        if command.is_none_or(|command| command.trim().is_empty()) {
             return ArmResponse::bad_request(
                 "InvalidRequestContent",
                 "The request content was invalid: `command` must be a non-empty string.",
