@@ -12,9 +12,9 @@ use super::{EXIT_ERROR, EXIT_OK, load};
 use crate::addr::Address;
 use crate::diag::Diagnostics;
 use crate::provider::Provider;
-use crate::provider::azure::AzureProvider;
 use crate::provider::azure::container_group::TYPE as GROUP_TYPE;
 use crate::provider::azure::container_group_state::health;
+use crate::provider::azure::{AzureProvider, before_stop};
 use crate::state::State;
 use crate::value::Value;
 
@@ -314,6 +314,7 @@ async fn group_status(
                 per_hour
             }
         });
+    let shipped = shipped_status(provider, value).await;
     json!({
         "address": address.to_string(),
         "name": text("/name"),
@@ -325,7 +326,34 @@ async fn group_status(
         "last_events": last_events,
         "running_seconds": running_secs,
         "cost_per_hour_usd": cost,
+        "shipped": shipped,
     })
+}
+
+/// For a group with a `before_stop` hook (etcd: its snapshots), the newest file on the
+/// hook's share, its size and age, read through the Azure Files data plane with the account
+/// key the group's volume holds; `null` for a group without one.
+async fn shipped_status(provider: &AzureProvider, value: &Value) -> Json {
+    match before_stop::newest_shipped(&provider.config().cloud, value).await {
+        Ok(None) => Json::Null,
+        Ok(Some(shipped)) => match shipped.newest {
+            None => json!({"share": shipped.share, "newest": null}),
+            Some(file) => {
+                let age = file
+                    .last_modified
+                    .as_deref()
+                    .and_then(before_stop::http_date)
+                    .map(|at| {
+                        (time::OffsetDateTime::now_utc() - at)
+                            .whole_seconds()
+                            .max(0)
+                    });
+                json!({"share": shipped.share, "newest": file.name,
+                       "size_bytes": file.size, "age_seconds": age})
+            }
+        },
+        Err(error) => json!({"error": error.to_string()}),
+    }
 }
 
 pub async fn status(args: StatusArgs) -> u8 {
@@ -503,6 +531,34 @@ fn print_group(group: &Json) {
                 .and_then(Json::as_i64)
                 .unwrap_or(0)
         );
+    }
+    if let Some(shipped) = group.get("shipped").filter(|shipped| !shipped.is_null()) {
+        let field = |key: &str| shipped.get(key).and_then(Json::as_str).unwrap_or("");
+        if let Some(error) = shipped.get("error").and_then(Json::as_str) {
+            println!("      newest on its share: cannot read it: {error}");
+        } else if field("newest").is_empty() {
+            println!("      newest on share `{}`: nothing yet", field("share"));
+        } else {
+            let age = shipped
+                .get("age_seconds")
+                .and_then(Json::as_i64)
+                .map(|secs| {
+                    format!(
+                        ", {} old",
+                        super::progress::format_elapsed(Duration::from_secs(secs.unsigned_abs()))
+                    )
+                })
+                .unwrap_or_default();
+            println!(
+                "      newest on share `{}`: {} ({} bytes{age})",
+                field("share"),
+                field("newest"),
+                shipped
+                    .get("size_bytes")
+                    .and_then(Json::as_u64)
+                    .unwrap_or(0)
+            );
+        }
     }
     for event in group
         .get("last_events")

@@ -107,6 +107,38 @@ async fn stops_in_reverse_and_starts_in_dependency_order_with_empty_plans_betwee
     );
     assert_eq!(said.matches("before stop: `snapshot-").count(), 1, "{said}");
 
+    // `fk status` reads the share through the Azure Files data plane: the newest snapshot
+    // on it is the one the stop just asked for, with its size; the stopped cluster is healthy.
+    let snapshot = said
+        .split("before stop: `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .expect("the stop names the snapshot");
+    let status = cluster.on_module("status", &["--json"]).await;
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    let report: serde_json::Value =
+        serde_json::from_slice(&status.stdout).expect("status --json prints JSON");
+    let groups = report["container_groups"].as_array().expect("groups");
+    let etcd = groups
+        .iter()
+        .find(|group| group["address"] == "azure_container_group.etcd")
+        .expect("etcd's group");
+    assert_eq!(etcd["shipped"]["share"], "etcd-snapshots", "{etcd}");
+    assert_eq!(etcd["shipped"]["newest"], snapshot, "{etcd}");
+    assert!(etcd["shipped"]["size_bytes"].as_u64() > Some(0), "{etcd}");
+    assert!(etcd["shipped"]["age_seconds"].is_i64(), "{etcd}");
+    let others = groups
+        .iter()
+        .filter(|group| group["address"] != "azure_container_group.etcd");
+    assert!(others.clone().count() >= 4);
+    assert!(others.into_iter().all(|group| group["shipped"].is_null()));
+    let status = cluster.on_module("status", &[]).await;
+    assert!(
+        text(&status).contains(&format!("newest on share `etcd-snapshots`: {snapshot} (")),
+        "{}",
+        text(&status)
+    );
+
     let plan = cluster.on_module("plan", &["--detailed-exitcode"]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     assert!(

@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use super::cloud::{CloudName, CloudProfile};
-use super::files::FilesClient;
+use super::files::{FileEntry, FilesClient, FilesError};
 use crate::provider::{OpContext, ProviderError};
 use crate::value::Value;
 
@@ -93,27 +93,7 @@ pub async fn run(
         ctx.report("before stop: skipped (--skip-before-stop)");
         return Ok(());
     }
-    let volume = group
-        .get("volumes")
-        .and_then(Value::as_list)
-        .into_iter()
-        .flatten()
-        .find(|volume| {
-            volume.get("name").and_then(|name| name.unmarked().as_str()) == Some(&hook.volume)
-        })
-        .and_then(|volume| volume.get("azure_file"))
-        .filter(|file| !file.is_null());
-    let field = |name: &str| {
-        volume
-            .and_then(|file| file.get(name))
-            .and_then(|value| value.unmarked().as_str())
-            .map(str::to_owned)
-    };
-    let (Some(share), Some(account), Some(key)) = (
-        field("share_name"),
-        field("storage_account_name"),
-        field("storage_account_key"),
-    ) else {
+    let Some((share, account, key)) = share_of(group, &hook) else {
         return Err(failure(
             ctx,
             "fk::azure::before_stop",
@@ -172,6 +152,85 @@ pub async fn run(
         }
         tokio::time::sleep(poll).await;
     }
+}
+
+/// The share, account and key of the Azure Files volume the hook names.
+fn share_of(group: &Value, hook: &BeforeStop) -> Option<(String, String, String)> {
+    let volume = group
+        .get("volumes")
+        .and_then(Value::as_list)
+        .into_iter()
+        .flatten()
+        .find(|volume| {
+            volume.get("name").and_then(|name| name.unmarked().as_str()) == Some(&hook.volume)
+        })
+        .and_then(|volume| volume.get("azure_file"))
+        .filter(|file| !file.is_null())?;
+    let field = |name: &str| {
+        volume
+            .get(name)
+            .and_then(|value| value.unmarked().as_str())
+            .map(str::to_owned)
+    };
+    Some((
+        field("share_name")?,
+        field("storage_account_name")?,
+        field("storage_account_key")?,
+    ))
+}
+
+/// What a group with a `before_stop` hook last shipped to its share: the newest non-empty
+/// file that is neither the hook's request nor its answer nor an unfinished `.tmp` copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shipped {
+    pub share: String,
+    /// `None` when the share holds no such file.
+    pub newest: Option<FileEntry>,
+}
+
+/// Reads the share of `group`'s `before_stop` volume (for `fk status`); `Ok(None)` when the
+/// group declares no hook or no usable volume.
+pub async fn newest_shipped(
+    cloud: &CloudProfile,
+    group: &Value,
+) -> Result<Option<Shipped>, FilesError> {
+    let Some(hook) = BeforeStop::of(group) else {
+        return Ok(None);
+    };
+    let Some((share, account, key)) = share_of(group, &hook) else {
+        return Ok(None);
+    };
+    let files = FilesClient::new(&file_endpoint(cloud, &account), &account, &key)?;
+    let listing = files.list(&share, "").await?;
+    let newest = newest_of(listing, &hook);
+    Ok(Some(Shipped { share, newest }))
+}
+
+/// The newest shipped file of a listing: by `Last-Modified`, then by name (snapshots are
+/// named by time), so a listing without times still picks the latest name.
+fn newest_of(listing: Vec<FileEntry>, hook: &BeforeStop) -> Option<FileEntry> {
+    listing
+        .into_iter()
+        .filter(|entry| {
+            entry.size > 0
+                && entry.name != hook.request
+                && entry.name != hook.answer
+                && !entry.name.ends_with(".tmp")
+        })
+        .max_by(|a, b| {
+            let when = |entry: &FileEntry| entry.last_modified.as_deref().and_then(http_date);
+            when(a).cmp(&when(b)).then_with(|| a.name.cmp(&b.name))
+        })
+}
+
+/// An HTTP date (`Wed, 02 Dec 2026 07:00:00 GMT`, RFC 9110 IMF-fixdate) as a time.
+pub fn http_date(text: &str) -> Option<time::OffsetDateTime> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(text.trim(), format)
+        .ok()
+        .map(time::PrimitiveDateTime::assume_utc)
 }
 
 /// The file the answer names is on the share and not empty.
@@ -245,5 +304,60 @@ mod tests {
             file_endpoint(&CloudProfile::custom("http://127.0.0.1:8787"), "acct"),
             "http://127.0.0.1:8787/acct"
         );
+    }
+
+    #[test]
+    fn the_newest_shipped_file_skips_the_handshake_files_unfinished_copies_and_empty_markers() {
+        let hook = BeforeStop {
+            volume: "snapshots".into(),
+            request: "req".into(),
+            answer: "ans".into(),
+            timeout: Duration::from_secs(1),
+        };
+        let entry = |name: &str, size: u64, at: Option<&str>| FileEntry {
+            name: name.into(),
+            size,
+            last_modified: at.map(str::to_owned),
+        };
+        let listing = vec![
+            entry(
+                "snapshot-20261202T070000Z.db",
+                10,
+                Some("Wed, 02 Dec 2026 07:00:00 GMT"),
+            ),
+            entry(
+                "snapshot-20261202T060000Z.db",
+                10,
+                Some("Wed, 02 Dec 2026 06:00:00 GMT"),
+            ),
+            entry(
+                "snapshot-20261202T080000Z.db.tmp",
+                5,
+                Some("Wed, 02 Dec 2026 08:00:00 GMT"),
+            ),
+            entry("req", 36, Some("Wed, 02 Dec 2026 09:00:00 GMT")),
+            entry("ans", 40, Some("Wed, 02 Dec 2026 09:00:01 GMT")),
+            entry("start-empty", 0, Some("Wed, 02 Dec 2026 09:00:02 GMT")),
+        ];
+        let newest = newest_of(listing.clone(), &hook).map(|entry| entry.name);
+        assert_eq!(newest.as_deref(), Some("snapshot-20261202T070000Z.db"));
+        // Without times the name decides (snapshots are named by time).
+        let untimed = listing
+            .into_iter()
+            .map(|entry| FileEntry {
+                last_modified: None,
+                ..entry
+            })
+            .collect();
+        let newest = newest_of(untimed, &hook).map(|entry| entry.name);
+        assert_eq!(newest.as_deref(), Some("snapshot-20261202T070000Z.db"));
+        assert_eq!(newest_of(Vec::new(), &hook), None);
+    }
+
+    #[test]
+    fn http_dates_parse_as_utc() {
+        let at = http_date("Wed, 02 Dec 2026 07:00:05 GMT").map(|at| at.unix_timestamp());
+        assert_eq!(at, Some(1_796_194_805));
+        assert_eq!(http_date("2026-12-02T07:00:05Z"), None);
     }
 }
