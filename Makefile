@@ -27,7 +27,7 @@ lint:
 
 ## Rewrite insta snapshots; review the result with `git diff`.
 snap:
-	INSTA_UPDATE=always $(CARGO) test --all-targets --features test-providers --features test-providers
+	INSTA_UPDATE=always $(CARGO) test --all-targets --features test-providers
 
 ## Speed and memory figures (release build; prints, never asserts).
 bench:
