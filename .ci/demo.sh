@@ -37,6 +37,8 @@ step "fk plan modules/frankenetes (again: nothing to do)"
 "$FK" plan modules/frankenetes --state "$state" --detailed-exitcode
 step "fk stop modules/frankenetes (billing stops; DNS names and data stay)"
 "$FK" stop modules/frankenetes --state "$state"
+step "fk status modules/frankenetes (every group stopped; etcd's last snapshot on its share)"
+"$FK" status modules/frankenetes --state "$state"
 step "fk plan modules/frankenetes (a stopped cluster: nothing to do, costs nothing)"
 "$FK" plan modules/frankenetes --state "$state" --detailed-exitcode
 step "fk start modules/frankenetes (each group ready before its dependents)"
