@@ -3,8 +3,7 @@
 //! binary (two applies at once, a holder killed with SIGKILL, apply and destroy).
 //! Outcomes are decided on HTTP status codes, never on error strings.
 
-#[path = "support/azurite.rs"]
-mod azurite;
+use crate::support::azurite;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

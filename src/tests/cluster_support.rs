@@ -1,6 +1,5 @@
 //! The Frankenetes module run by the real `fk` binary against an in-process emulator, as
 //! the end-to-end tests (frankenetes, lifecycle, cost) share it.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Output, Stdio};

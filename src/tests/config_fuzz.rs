@@ -1,7 +1,7 @@
 //! Property tests: no input makes the front end panic. Arbitrary text and generated
 //! module-shaped TOML go through parse, validate, evaluate, variable resolution and rendering.
 
-mod schema_support;
+use crate::schema_support;
 use schema_support as support;
 
 use std::collections::BTreeMap;

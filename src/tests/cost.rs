@@ -4,7 +4,7 @@
 
 use std::process::Output;
 
-mod cluster_support;
+use crate::cluster_support;
 use cluster_support::Cluster;
 use serde_json::Value as Json;
 

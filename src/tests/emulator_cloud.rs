@@ -1,7 +1,7 @@
 //! The emulator's resource groups, storage, faults, authentication and world file over real
 //! HTTP.
 
-mod emulator_support;
+use crate::emulator_support;
 
 use emulator_support::*;
 use fk::emulator::{EmulatorConfig, FaultConfig};

@@ -1,7 +1,7 @@
 //! The emulator's container groups over real HTTP: the create LRO, instance views, secrets,
 //! update rules, DNS labels, stop / start, failures and the log.
 
-mod emulator_support;
+use crate::emulator_support;
 
 use emulator_support::*;
 use fk::emulator::FaultConfig;

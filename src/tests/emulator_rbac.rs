@@ -4,7 +4,7 @@
 //! principal has replicated, `RoleAssignmentExists`, DELETE 200 then 204. When the specs are
 //! present, the emulator's answers and fk's request bodies are checked against them.
 
-mod emulator_support;
+use crate::emulator_support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

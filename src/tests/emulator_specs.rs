@@ -5,7 +5,7 @@
 //! that need the official specs run when they are at hand (`official_specs`); the others
 //! run everywhere.
 
-mod emulator_support;
+use crate::emulator_support;
 
 use emulator_support::*;
 use fk::emulator::EmulatorConfig;

@@ -1,7 +1,7 @@
 //! The whole engine with the Azure provider against the in-process emulator: validate, plan,
 //! apply, re-plan (no changes), destroy.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use fk::plan::Mode;
 use fk::provider::azure::{AzureConfig, AzureProvider, StaticToken};
-use fk::provider::fake::FakeConfig;
 use fk::state::State;
-use support::{PlanOptions, Session, fake};
+use support::{PlanOptions, Session};
 
 #[tokio::test]
 async fn azure_module_applies_converges_and_destroys_against_the_emulator() {
@@ -48,7 +47,6 @@ async fn azure_module_applies_converges_and_destroys_against_the_emulator() {
         module,
         variables,
         registry,
-        fake: fake(FakeConfig::default()),
     };
     let plan = session
         .plan(&State::fresh(), &PlanOptions::default())

@@ -2,7 +2,7 @@
 //! destroy runs in reverse, a failure skips exactly its dependents, plan → apply → plan is
 //! empty, and state round-trips through its file format.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -6,7 +6,7 @@
 //! on `PATH`; without them the test fails, saying how to install them.
 
 mod etcd_scripts;
-mod support;
+use crate::support;
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;

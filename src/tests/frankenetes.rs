@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fk::emulator::{FaultConfig, LogEntry};
 
-mod cluster_support;
+use crate::cluster_support;
 use cluster_support::{Cluster, module_dir, text};
 
 const GROUPS: [&str; 5] = [

@@ -3,7 +3,7 @@
 
 use fk::emulator::{FaultConfig, LogEntry};
 
-mod cluster_support;
+use crate::cluster_support;
 use cluster_support::{Cluster, text};
 
 const KUBE_COMPONENTS: [&str; 3] = ["controller-manager", "scheduler", "virtual-kubelet"];

@@ -2,7 +2,7 @@
 //! kubectl, renewed when refresh finds a certificate inside its window, and never shown in a
 //! plan.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

@@ -15,7 +15,7 @@
 //! beside the case. Every successful plan is then applied and planned again: the second plan
 //! must have no changes (convergence).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

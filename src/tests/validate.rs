@@ -3,7 +3,7 @@
 //! snapshot beside it. A folder named after a diagnostic code
 //! (`unknown-attribute`) must also produce that code; `clean` must produce nothing.
 
-mod schema_support;
+use crate::schema_support;
 use schema_support as support;
 
 use std::path::{Path, PathBuf};

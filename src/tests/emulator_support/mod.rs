@@ -1,7 +1,5 @@
 //! Helpers shared by the emulator's HTTP tests: start one on 127.0.0.1:0, talk ARM to it.
 
-#![allow(dead_code)]
-
 use fk::emulator::{EmulatorConfig, RunningEmulator};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;

@@ -1,6 +1,6 @@
 //! What the integration tests share: an in-memory journal, and the engine run in-process the
 //! way the CLI runs it (parse → validate → graph → refresh → plan → apply).
-#![allow(dead_code)]
+pub mod azurite;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,7 +38,6 @@ pub struct Session {
     pub module: Module,
     pub variables: BTreeMap<String, Value>,
     pub registry: Registry,
-    pub fake: Arc<FakeProvider>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -59,7 +58,7 @@ pub fn session(
     let mut registry = Registry::new();
     registry.register(Arc::new(DataProvider));
     registry.register(Arc::new(TlsProvider));
-    registry.register(fake.clone());
+    registry.register(fake);
     let (mut resolved, var_diagnostics) = config::variables::resolve(&module, &[]);
     diagnostics.extend(var_diagnostics);
     resolved.extend(variables);
@@ -73,7 +72,6 @@ pub fn session(
         module,
         variables: resolved,
         registry,
-        fake,
     })
 }
 
