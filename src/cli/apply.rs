@@ -16,20 +16,37 @@ use super::walk;
 use super::{EXIT_ERROR, EXIT_OK};
 
 pub async fn run(args: ApplyArgs) -> u8 {
-    load::SKIP_BEFORE_STOP.store(args.skip_before_stop, std::sync::atomic::Ordering::Relaxed);
+    let flags = load::ProviderFlags {
+        skip_before_stop: args.skip_before_stop,
+    };
     let result = if args.target.is_file() {
-        apply_saved(&args).await
+        apply_saved(&args, flags).await
     } else {
-        plan_and_apply(&args.target, &args.run, Mode::Normal, args.auto_approve).await
+        plan_and_apply(
+            &args.target,
+            &args.run,
+            Mode::Normal,
+            args.auto_approve,
+            flags,
+        )
+        .await
     };
     result.unwrap_or_else(|code| code)
 }
 
 pub async fn destroy(args: DestroyArgs) -> u8 {
-    load::SKIP_BEFORE_STOP.store(args.skip_before_stop, std::sync::atomic::Ordering::Relaxed);
-    plan_and_apply(&args.module, &args.run, Mode::Destroy, args.auto_approve)
-        .await
-        .unwrap_or_else(|code| code)
+    let flags = load::ProviderFlags {
+        skip_before_stop: args.skip_before_stop,
+    };
+    plan_and_apply(
+        &args.module,
+        &args.run,
+        Mode::Destroy,
+        args.auto_approve,
+        flags,
+    )
+    .await
+    .unwrap_or_else(|code| code)
 }
 
 async fn plan_and_apply(
@@ -37,8 +54,9 @@ async fn plan_and_apply(
     run: &RunArgs,
     mode: Mode,
     auto_approve: bool,
+    flags: load::ProviderFlags,
 ) -> Result<u8, u8> {
-    let loaded = load::module(module_dir, &run.vars)?;
+    let loaded = load::module(module_dir, &run.vars, flags)?;
     let store = load::store(&loaded.module, &loaded.variables, &run.state)?;
     let operation = if mode == Mode::Destroy {
         "destroy"
@@ -64,7 +82,7 @@ async fn plan_and_apply(
     execute(&loaded, &plan, store.as_ref(), run.parallelism).await
 }
 
-async fn apply_saved(args: &ApplyArgs) -> Result<u8, u8> {
+async fn apply_saved(args: &ApplyArgs, flags: load::ProviderFlags) -> Result<u8, u8> {
     let saved = load_saved(&args.target)?;
     if !args.run.vars.vars.is_empty() || !args.run.vars.var_files.is_empty() {
         eprintln!(
@@ -73,7 +91,7 @@ async fn apply_saved(args: &ApplyArgs) -> Result<u8, u8> {
         return Err(EXIT_ERROR);
     }
     let plan = saved.plan;
-    let loaded = load::module_with_variables(&saved.module_dir, plan.variables.clone())?;
+    let loaded = load::module_with_variables(&saved.module_dir, plan.variables.clone(), flags)?;
     if loaded.module.digest != plan.module_digest {
         eprintln!(
             "error[fk::cli::stale_plan]: the module `{}` changed since this plan was made\n  = help: make a new plan with `fk plan {} -out {}`",

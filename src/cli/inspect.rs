@@ -15,7 +15,7 @@ use super::{EXIT_ERROR, EXIT_OK};
 
 /// Every check that needs no state (`plan::check`), with the variables `plan` would use.
 pub async fn validate(args: ModuleArgs) -> u8 {
-    let loaded = match load::module(&args.module, &args.vars) {
+    let loaded = match load::module(&args.module, &args.vars, load::ProviderFlags::default()) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -30,7 +30,11 @@ pub async fn validate(args: ModuleArgs) -> u8 {
 }
 
 pub async fn graph(args: GraphArgs) -> u8 {
-    let loaded = match load::module(&args.module, &VarArgs::default()) {
+    let loaded = match load::module(
+        &args.module,
+        &VarArgs::default(),
+        load::ProviderFlags::default(),
+    ) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };

@@ -18,8 +18,6 @@ use super::walk;
 use super::{EXIT_ERROR, EXIT_OK};
 
 pub async fn run(args: LifecycleArgs, action: Action) -> u8 {
-    super::load::SKIP_BEFORE_STOP
-        .store(args.skip_before_stop, std::sync::atomic::Ordering::Relaxed);
     act(&args, action).await.unwrap_or_else(|code| code)
 }
 
@@ -33,7 +31,10 @@ fn words(action: Action) -> (&'static str, &'static str, &'static str) {
 
 async fn act(args: &LifecycleArgs, action: Action) -> Result<u8, u8> {
     let (verb, past, order) = words(action);
-    let loaded = load::module(&args.module, &args.vars)?;
+    let flags = load::ProviderFlags {
+        skip_before_stop: args.skip_before_stop,
+    };
+    let loaded = load::module(&args.module, &args.vars, flags)?;
     let store = load::store(&loaded.module, &loaded.variables, &args.state)?;
     let _lock = lock(store.as_ref(), verb, args.lock_timeout).await?;
     let Some(state) = store.load().await.map_err(|err| {

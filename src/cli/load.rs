@@ -43,28 +43,33 @@ pub fn report(diagnostics: &Diagnostics, sources: &SourceMap) -> bool {
 
 /// Parses, resolves variables, builds the providers and validates. On any error the
 /// diagnostics are printed and `Err(1)` returned.
-pub fn module(dir: &Path, vars: &VarArgs) -> Result<Loaded, u8> {
+pub fn module(dir: &Path, vars: &VarArgs, flags: ProviderFlags) -> Result<Loaded, u8> {
     let (mut module, mut diagnostics) = config::parse(dir);
     let inputs = variable_inputs(vars, &mut module.sources, &mut diagnostics);
     let (variables, var_diagnostics) = config::variables::resolve(&module, &inputs);
     diagnostics.extend(var_diagnostics);
-    prepare(module, variables, diagnostics)
+    prepare(module, variables, flags, diagnostics)
 }
 
 /// A module with variables already resolved (a saved plan's).
-pub fn module_with_variables(dir: &Path, variables: BTreeMap<String, Value>) -> Result<Loaded, u8> {
+pub fn module_with_variables(
+    dir: &Path,
+    variables: BTreeMap<String, Value>,
+    flags: ProviderFlags,
+) -> Result<Loaded, u8> {
     let (module, diagnostics) = config::parse(dir);
-    prepare(module, variables, diagnostics)
+    prepare(module, variables, flags, diagnostics)
 }
 
 fn prepare(
     mut module: Module,
     variables: BTreeMap<String, Value>,
+    flags: ProviderFlags,
     mut diagnostics: Diagnostics,
 ) -> Result<Loaded, u8> {
     // `fk plan .` and `fk plan ../m` name the same state file as `fk plan m`.
     module.name = module_name(&module.dir);
-    let registry = registry(&module, &variables, &mut diagnostics);
+    let registry = registry(&module, &variables, flags, &mut diagnostics);
     // Every check that needs no state, whatever the config phase found: every mistake at once.
     let more = crate::plan::check(&module, &variables, &registry, &diagnostics);
     diagnostics.extend(more);
@@ -170,15 +175,21 @@ pub fn provider_values(
     values
 }
 
-/// `--skip-before-stop` of the running command, handed to the Azure provider's settings.
-pub static SKIP_BEFORE_STOP: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
+/// What the running command's flags ask of the providers, handed to them where they are
+/// built (the module and the environment say the rest).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProviderFlags {
+    /// `--skip-before-stop`: the Azure provider goes on without a container group's
+    /// `before_stop` handshake.
+    pub skip_before_stop: bool,
+}
 
 /// The providers a module uses: the built-in and PKI (`tls`) types always, Azure's when the
 /// module uses them, and in test builds (`test-providers`) the `fake` test provider.
 pub fn registry(
     module: &Module,
     variables: &BTreeMap<String, Value>,
+    flags: ProviderFlags,
     diagnostics: &mut Diagnostics,
 ) -> Registry {
     let mut registry = Registry::new();
@@ -190,7 +201,7 @@ pub fn registry(
         // With a broken `[provider.azure]` (already reported), its resources are still
         // checked against their schemas, by a provider that can never reach Azure.
         let n_before = diagnostics.n_errors();
-        let azure = azure_provider(module, variables, diagnostics).or_else(|| {
+        let azure = azure_provider(module, variables, flags, diagnostics).or_else(|| {
             (diagnostics.n_errors() > n_before)
                 .then(unreachable_azure)
                 .flatten()
@@ -277,15 +288,17 @@ fn uses_azure(module: &Module) -> bool {
 pub fn azure_provider(
     module: &Module,
     variables: &BTreeMap<String, Value>,
+    flags: ProviderFlags,
     diagnostics: &mut Diagnostics,
 ) -> Option<AzureProvider> {
     let values = provider_values(module, "azure", variables, diagnostics);
-    let mut env = EnvSnapshot::new(std::env::vars());
-    if SKIP_BEFORE_STOP.load(std::sync::atomic::Ordering::Relaxed) {
-        env.set("FK_SKIP_BEFORE_STOP", "1");
-    }
+    let env = EnvSnapshot::new(std::env::vars());
+    let with_flags = |mut config: AzureConfig| {
+        config.skip_before_stop |= flags.skip_before_stop;
+        config
+    };
     let config = match AzureConfig::from_module(&values, &env) {
-        Ok(config) => config,
+        Ok(config) => with_flags(config),
         // Without a subscription, validate and a first plan still work; the first call to
         // Azure says what is missing.
         Err(problems)
@@ -301,6 +314,7 @@ pub fn azure_provider(
             let Ok(config) = AzureConfig::from_module(&values, &with_placeholder) else {
                 return None;
             };
+            let config = with_flags(config);
             let message = problems
                 .into_iter()
                 .map(|problem| problem.message)
@@ -470,16 +484,47 @@ pub fn parse_addresses(texts: &[String], flag: &str) -> Result<Vec<Address>, u8>
     Ok(out)
 }
 
-#[cfg(all(test, not(feature = "test-providers")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
     /// `cargo build` (and `--release`) has no test provider: `fake_thing` is an unknown type.
+    #[cfg(not(feature = "test-providers"))]
     #[test]
     fn the_product_registers_no_test_provider() {
         let mut diagnostics = Diagnostics::default();
-        let registry = registry(&Module::default(), &BTreeMap::new(), &mut diagnostics);
+        let registry = registry(
+            &Module::default(),
+            &BTreeMap::new(),
+            ProviderFlags::default(),
+            &mut diagnostics,
+        );
         assert!(registry.schema("data").is_some());
         assert!(registry.schema("fake_thing").is_none());
+    }
+
+    /// `--skip-before-stop` reaches the Azure provider's settings through the value the
+    /// command passes, and only the command that passes it.
+    #[test]
+    fn skip_before_stop_is_set_from_the_flags_the_provider_is_built_with() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("main.toml"),
+            "[provider.azure]\nsubscription_id = \"00000000-0000-0000-0000-000000000000\"\nendpoint = \"http://127.0.0.1:9\"\n",
+        )
+        .unwrap();
+        let (module, diagnostics) = config::parse(dir.path());
+        assert!(!diagnostics.has_errors());
+        let skip_of = |flags: ProviderFlags| {
+            let mut diagnostics = Diagnostics::default();
+            let provider = azure_provider(&module, &BTreeMap::new(), flags, &mut diagnostics);
+            assert!(!diagnostics.has_errors());
+            provider.map(|provider| provider.config().skip_before_stop)
+        };
+        let skipping = ProviderFlags {
+            skip_before_stop: true,
+        };
+        assert_eq!(skip_of(skipping), Some(true));
+        assert_eq!(skip_of(ProviderFlags::default()), Some(false));
     }
 }

@@ -62,9 +62,14 @@ async fn open(
     vars: &VarArgs,
     state: &StateArgs,
 ) -> Result<(AzureProvider, State), u8> {
-    let loaded = load::module(module, vars)?;
+    let loaded = load::module(module, vars, load::ProviderFlags::default())?;
     let mut diagnostics = Diagnostics::default();
-    let provider = load::azure_provider(&loaded.module, &loaded.variables, &mut diagnostics);
+    let provider = load::azure_provider(
+        &loaded.module,
+        &loaded.variables,
+        load::ProviderFlags::default(),
+        &mut diagnostics,
+    );
     let Some(provider) = provider else {
         for diagnostic in diagnostics.iter() {
             eprintln!("error[{}]: {}", diagnostic.code, diagnostic.message);

@@ -21,7 +21,7 @@ pub async fn run(args: PlanArgs) -> u8 {
 }
 
 async fn plan_command(args: PlanArgs) -> Result<u8, u8> {
-    let loaded = load::module(&args.module, &args.run.vars)?;
+    let loaded = load::module(&args.module, &args.run.vars, load::ProviderFlags::default())?;
     let store = load::store(&loaded.module, &loaded.variables, &args.run.state)?;
     let _lock = lock(store.as_ref(), "plan", args.run.lock_timeout).await?;
     let mode = if args.destroy {

@@ -15,8 +15,9 @@
 //! | `price_vcpu_hour` | number, USD per vCPU-hour of a container group (plan cost) | the [`super::pricing`] table |
 //! | `price_gb_hour` | number, USD per GB-hour of a container group (plan cost) | the [`super::pricing`] table |
 //!
-//! `FK_SKIP_BEFORE_STOP=1` (set by `--skip-before-stop`) lets stop, destroy and apply go on
-//! without a container group's `before_stop` handshake.
+//! `skip_before_stop` (set from `--skip-before-stop` by the command that builds the provider,
+//! or `FK_SKIP_BEFORE_STOP=1` in the environment) lets stop, destroy and apply go on without a
+//! container group's `before_stop` handshake.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
