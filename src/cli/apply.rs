@@ -56,7 +56,12 @@ async fn plan_and_apply(
     auto_approve: bool,
     flags: load::ProviderFlags,
 ) -> Result<u8, u8> {
-    let loaded = load::module(module_dir, &run.vars, flags)?;
+    // A destroy plans no resource's values: the module's evaluation is checked first.
+    let loaded = if mode == Mode::Destroy {
+        load::module(module_dir, &run.vars, flags)?
+    } else {
+        load::module_to_plan(module_dir, &run.vars, flags)?
+    };
     let store = load::store(&loaded.module, &loaded.variables, &run.state)?;
     let operation = if mode == Mode::Destroy {
         "destroy"

@@ -44,11 +44,26 @@ pub fn report(diagnostics: &Diagnostics, sources: &SourceMap) -> bool {
 /// Parses, resolves variables, builds the providers and validates. On any error the
 /// diagnostics are printed and `Err(1)` returned.
 pub fn module(dir: &Path, vars: &VarArgs, flags: ProviderFlags) -> Result<Loaded, u8> {
+    load_module(dir, vars, flags, true)
+}
+
+/// [`module`] for a command that plans the module next (`fk plan`, `fk apply`): a clean
+/// module is not also planned from empty state by the checks (see [`crate::plan::check`]).
+pub fn module_to_plan(dir: &Path, vars: &VarArgs, flags: ProviderFlags) -> Result<Loaded, u8> {
+    load_module(dir, vars, flags, false)
+}
+
+fn load_module(
+    dir: &Path,
+    vars: &VarArgs,
+    flags: ProviderFlags,
+    evaluate_clean: bool,
+) -> Result<Loaded, u8> {
     let (mut module, mut diagnostics) = config::parse(dir);
     let inputs = variable_inputs(vars, &mut module.sources, &mut diagnostics);
     let (variables, var_diagnostics) = config::variables::resolve(&module, &inputs);
     diagnostics.extend(var_diagnostics);
-    prepare(module, variables, flags, diagnostics)
+    prepare(module, variables, flags, diagnostics, evaluate_clean)
 }
 
 /// A module with variables already resolved (a saved plan's).
@@ -58,7 +73,7 @@ pub fn module_with_variables(
     flags: ProviderFlags,
 ) -> Result<Loaded, u8> {
     let (module, diagnostics) = config::parse(dir);
-    prepare(module, variables, flags, diagnostics)
+    prepare(module, variables, flags, diagnostics, true)
 }
 
 fn prepare(
@@ -66,12 +81,13 @@ fn prepare(
     variables: BTreeMap<String, Value>,
     flags: ProviderFlags,
     mut diagnostics: Diagnostics,
+    evaluate_clean: bool,
 ) -> Result<Loaded, u8> {
     // `fk plan .` and `fk plan ../m` name the same state file as `fk plan m`.
     module.name = module_name(&module.dir);
     let registry = registry(&module, &variables, flags, &mut diagnostics);
     // Every check that needs no state, whatever the config phase found: every mistake at once.
-    let more = crate::plan::check(&module, &variables, &registry, &diagnostics);
+    let more = crate::plan::check(&module, &variables, &registry, &diagnostics, evaluate_clean);
     diagnostics.extend(more);
     if report(&diagnostics, &module.sources) {
         return Err(EXIT_ERROR);

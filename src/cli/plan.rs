@@ -21,7 +21,12 @@ pub async fn run(args: PlanArgs) -> u8 {
 }
 
 async fn plan_command(args: PlanArgs) -> Result<u8, u8> {
-    let loaded = load::module(&args.module, &args.run.vars, load::ProviderFlags::default())?;
+    // A destroy plans no resource's values: the module's evaluation is checked first.
+    let loaded = if args.destroy {
+        load::module(&args.module, &args.run.vars, load::ProviderFlags::default())?
+    } else {
+        load::module_to_plan(&args.module, &args.run.vars, load::ProviderFlags::default())?
+    };
     let store = load::store(&loaded.module, &loaded.variables, &args.run.state)?;
     let _lock = lock(store.as_ref(), "plan", args.run.lock_timeout).await?;
     let mode = if args.destroy {

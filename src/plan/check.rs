@@ -21,11 +21,16 @@ use crate::validate;
 use crate::value::Value;
 
 /// The diagnostics the phases after the config phase add to `earlier` (the config phase's).
+/// `evaluate_clean: false` is for a command that plans the module itself next (`fk plan`,
+/// `fk apply`): when nothing before the plan from empty state found an error, that plan is
+/// skipped, since the command's own diff reports the same mistakes (and a large module is
+/// not planned twice); with an error it still runs, so every mistake is reported at once.
 pub fn check(
     module: &Module,
     variables: &BTreeMap<String, Value>,
     registry: &Registry,
     earlier: &Diagnostics,
+    evaluate_clean: bool,
 ) -> Diagnostics {
     let mut found = Merged {
         earlier,
@@ -39,6 +44,10 @@ pub fn check(
         return found.added;
     }
     let had_errors = found.has_errors();
+    if !had_errors && !evaluate_clean {
+        // The caller plans this module next and reports the same mistakes from that diff.
+        return found.added;
+    }
     let broken = found.broken_resources(module);
     // A variable without a usable value (already reported) is not known yet.
     let mut values = variables.clone();

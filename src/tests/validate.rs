@@ -17,7 +17,13 @@ fn check_module(case_dir: &Path) -> (Module, Diagnostics) {
     let (module, mut diagnostics) = config::parse(case_dir);
     let (variables, more) = config::variables::resolve(&module, &[]);
     diagnostics.extend(more);
-    let more = plan::check(&module, &variables, &support::registry(), &diagnostics);
+    let more = plan::check(
+        &module,
+        &variables,
+        &support::registry(),
+        &diagnostics,
+        true,
+    );
     diagnostics.extend(more);
     (module, diagnostics)
 }
