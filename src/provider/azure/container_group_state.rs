@@ -144,12 +144,20 @@ pub fn health(body: &Json) -> Value {
     if group_state == Some("Stopped") {
         return Value::Null;
     }
-    let container_lines = container_lines(&props);
+    let failed_init = failed_init_containers(&props);
+    let mut container_lines = container_lines(&props);
     let not_running: Vec<&(String, bool)> = container_lines
         .iter()
         .filter(|(_, running)| !running)
         .collect();
     let (problem, repair) = match (provisioning, group_state) {
+        (Some("Succeeded"), _) if should_run && !failed_init.is_empty() => (
+            format!(
+                "init container {} failed: the group's containers wait for it",
+                failed_init.join(", ")
+            ),
+            REPAIR_REDEPLOY,
+        ),
         (Some(state @ ("Failed" | "Canceled")), _) => (
             format!("provisioningState {state}: ACI keeps retrying a failed deployment"),
             REPAIR_REPLACE,
@@ -168,6 +176,11 @@ pub fn health(body: &Json) -> Value {
         ),
         _ => return Value::Null,
     };
+    container_lines.extend(
+        failed_init
+            .iter()
+            .map(|line| (format!("init container {line}"), false)),
+    );
     let events = super::container_group_api::events(body);
     object(vec![
         ("problem", Value::str(problem)),
@@ -186,6 +199,43 @@ pub fn health(body: &Json) -> Value {
             Value::List(events.into_iter().map(Value::str).collect()),
         ),
     ])
+}
+
+/// One line per init container that exited non-zero or is backing off after doing so
+/// (`` `restore` (Terminated, Error, exit code 1) ``): an init container that never
+/// completes keeps every container of its group from starting.
+pub(crate) fn failed_init_containers(props: &Json) -> Vec<String> {
+    let init_containers = props.get("initContainers").and_then(Json::as_array);
+    let mut lines = Vec::new();
+    for container in init_containers.into_iter().flatten() {
+        let Some(state) = container.pointer("/properties/instanceView/currentState") else {
+            continue;
+        };
+        let text = |key: &str| state.get(key).and_then(Json::as_str).unwrap_or("");
+        let exit_code = state.get("exitCode").and_then(Json::as_i64);
+        let failed = match text("state") {
+            "Terminated" => exit_code.is_some_and(|code| code != 0),
+            "Waiting" => text("detailStatus") == "CrashLoopBackOff",
+            _ => false,
+        };
+        if !failed {
+            continue;
+        }
+        let name = container.get("name").and_then(Json::as_str).unwrap_or("?");
+        let mut details: Vec<String> = Vec::new();
+        if !text("detailStatus").is_empty() {
+            details.push(text("detailStatus").to_owned());
+        }
+        if let Some(code) = exit_code {
+            details.push(format!("exit code {code}"));
+        }
+        lines.push(format!(
+            "`{name}` ({}, {})",
+            text("state"),
+            details.join(", ")
+        ));
+    }
+    lines
 }
 
 /// One line per container with an instance view (`etcd: Waiting (CrashLoopBackOff), 3
