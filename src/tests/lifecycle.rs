@@ -675,6 +675,64 @@ async fn a_damaged_newest_snapshot_is_skipped_and_the_previous_one_restored() {
     );
     let plan = cluster.plan(&[]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+
+    // Now every snapshot is damaged, and ACI restarts the running group by itself (as on a
+    // host move; ARM's restart action stands in for it): the restore refuses, the group's
+    // containers wait, and `fk status` and `fk plan` name the failed init container.
+    flip_a_byte(&files, &older).await;
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(cluster.dir.path().join("state/frankenetes.json")).expect("state"),
+    )
+    .expect("state is JSON");
+    let etcd_id = state["resources"]["azure_container_group.etcd"]["attributes"]["id"]
+        .as_str()
+        .expect("etcd's group id")
+        .to_owned();
+    let arm = reqwest::Client::new();
+    let restart = arm
+        .post(format!(
+            "{}{etcd_id}/restart?api-version=2025-09-01",
+            cluster.emulator.base_url
+        ))
+        .bearer_auth("emulator-test")
+        .send()
+        .await
+        .expect("the emulator answers");
+    assert!(restart.status().is_success(), "{}", restart.status());
+    let mut said = String::new();
+    for _ in 0..50 {
+        let status = cluster.on_module("status", &[]).await;
+        said = text(&status);
+        if said.contains("init container `restore`") {
+            assert_eq!(status.status.code(), Some(1), "{said}");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(said.contains("BAD azure_container_group.etcd"), "{said}");
+    assert!(
+        said.contains("init container `restore` (Terminated, Error, exit code 1) failed"),
+        "{said}"
+    );
+    let plan = cluster.plan(&[]).await;
+    let plan_text = text(&plan);
+    assert_eq!(plan.status.code(), Some(2), "{plan_text}");
+    assert!(
+        plan_text.contains("init container `restore`"),
+        "{plan_text}"
+    );
+    assert!(
+        plan_text.contains("Back-off restarting failed container"),
+        "{plan_text}"
+    );
+    // `start-empty` on the share, then the repair the plan shows.
+    files.put(SHARE, "start-empty", b"").await.expect("written");
+    let repair = cluster.apply().await;
+    assert_eq!(repair.status.code(), Some(0), "{}", text(&repair));
+    let plan = cluster.plan(&[]).await;
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let log = restore_log(&cluster).await;
+    assert!(log.contains("etcd starts a NEW, EMPTY cluster"), "{log}");
 }
 
 /// Issue 12 end to end: when every snapshot on the share is damaged, the restore refuses to
