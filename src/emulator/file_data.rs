@@ -600,3 +600,121 @@ fn http_date(ms: u64) -> String {
         .and_then(|moment| moment.format(&format).ok())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod restore_tests {
+    use super::{FileRecord, World, file_key, run_init_containers, with_sha256_trailer};
+    use serde_json::{Value, json};
+
+    /// A group shaped like the Frankenetes etcd group: a `tools` init container without
+    /// `SNAPSHOT_DIR`, then one (named anything) with `SNAPSHOT_DIR` mounted from a share.
+    fn group(extra_env: &[(&str, &str)]) -> Value {
+        let mut env = vec![json!({ "name": "SNAPSHOT_DIR", "value": "/snapshots" })];
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(name, value)| json!({ "name": name, "value": value })),
+        );
+        json!({ "properties": {
+            "initContainers": [
+                { "name": "tools", "properties": { "image": "busybox" } },
+                { "name": "first", "properties": {
+                    "image": "etcd",
+                    "environmentVariables": env,
+                    "volumeMounts": [{ "name": "snaps", "mountPath": "/snapshots/" }],
+                } },
+            ],
+            "volumes": [{ "name": "snaps", "azureFile": {
+                "shareName": "share", "storageAccountName": "Acct",
+            } }],
+        } })
+    }
+
+    fn put(world: &mut World, name: &str, content: Vec<u8>) {
+        world.files.insert(
+            file_key("acct", "share", name),
+            FileRecord {
+                content,
+                last_modified_ms: 0,
+            },
+        );
+    }
+
+    #[test]
+    fn the_newest_snapshot_whose_trailer_verifies_is_restored_past_damaged_ones() {
+        let mut world = World::default();
+        put(
+            &mut world,
+            "snapshot-20260101T000000Z.db",
+            with_sha256_trailer(b"old".to_vec()),
+        );
+        let mut damaged = with_sha256_trailer(b"new".to_vec());
+        damaged[1] ^= 1;
+        put(&mut world, "snapshot-20260102T000000Z.db", damaged);
+        put(
+            &mut world,
+            "snapshot-20260103T000000Z.db.tmp",
+            b"partial".to_vec(),
+        );
+        put(
+            &mut world,
+            "snapshot-20260104T000000Z.db",
+            b"short".to_vec(),
+        );
+        let (logs, failure) = run_init_containers(&world, &group(&[]));
+        assert_eq!(failure, None);
+        let lines = &logs["first"];
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].starts_with(
+            "etcd-restore: skipped snapshot-20260104T000000Z.db: Error: snapshot file is 5 bytes"
+        ));
+        assert!(lines[1].starts_with(
+            "etcd-restore: skipped snapshot-20260102T000000Z.db: Error: expected sha256 "
+        ));
+        assert_eq!(
+            lines[2],
+            "etcd-restore: restored snapshot-20260101T000000Z.db"
+        );
+        assert!(!logs.contains_key("tools"));
+    }
+
+    #[test]
+    fn nothing_verifying_fails_the_init_container_unless_the_start_empty_marker_is_there() {
+        let mut world = World::default();
+        put(
+            &mut world,
+            "snapshot-20260101T000000Z.db",
+            b"no trailer at all, 33 bytes long!".to_vec(),
+        );
+        let (logs, failure) = run_init_containers(&world, &group(&[]));
+        let failure = failure.expect("the restore fails");
+        assert_eq!(
+            (failure.container.as_str(), failure.exit_code),
+            ("first", 1)
+        );
+        assert!(logs["first"][1].contains("refusing to start an empty cluster"));
+
+        put(&mut world, "go-empty", Vec::new());
+        let (_, failure) = run_init_containers(&world, &group(&[]));
+        assert!(failure.is_some(), "the default marker is start-empty");
+        let (logs, failure) =
+            run_init_containers(&world, &group(&[("START_EMPTY_MARKER", "go-empty")]));
+        assert_eq!(failure, None);
+        assert!(logs["first"][1].ends_with("etcd starts a NEW, EMPTY cluster"));
+    }
+
+    #[test]
+    fn an_empty_share_starts_a_new_cluster_and_an_unmounted_snapshot_dir_is_not_a_restore() {
+        let world = World::default();
+        let (logs, failure) = run_init_containers(&world, &group(&[]));
+        assert_eq!(failure, None);
+        assert_eq!(
+            logs["first"],
+            vec!["etcd-restore: no snapshot on the share; etcd starts a new cluster"]
+        );
+        let mut elsewhere = group(&[]);
+        elsewhere["properties"]["initContainers"][1]["properties"]["volumeMounts"][0]["mountPath"] =
+            json!("/other");
+        assert!(run_init_containers(&world, &elsewhere).0.is_empty());
+    }
+}

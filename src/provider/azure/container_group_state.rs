@@ -454,3 +454,59 @@ fn find_named<'a>(value: &'a Value, list_key: &str, name: &Value) -> Option<&'a 
         .iter()
         .find(|item| item.get("name").is_some_and(|n| n.same_data(name)))
 }
+
+#[cfg(test)]
+mod init_health_tests {
+    use super::{REPAIR_REDEPLOY, health};
+    use serde_json::json;
+
+    /// A group whose init container exited 1 while its containers wait: ACI's runtime
+    /// state is `Pending` (init containers running, azure-arm.md "container state").
+    fn group(init_state: serde_json::Value) -> serde_json::Value {
+        json!({ "properties": {
+            "provisioningState": "Succeeded",
+            "restartPolicy": "Always",
+            "instanceView": { "state": "Pending", "events": [] },
+            "initContainers": [{ "name": "restore", "properties": { "instanceView": {
+                "restartCount": 0, "currentState": init_state,
+                "events": [{ "name": "BackOff", "message": "Back-off restarting failed container" }],
+            } } }],
+            "containers": [{ "name": "etcd", "properties": { "instanceView": {
+                "restartCount": 0,
+                "currentState": { "state": "Waiting", "detailStatus": "PodInitializing" },
+            } } }],
+        } })
+    }
+
+    #[test]
+    fn a_failed_init_container_is_unhealthy_named_with_its_exit_code_and_events() {
+        let health = health(&group(
+            json!({ "state": "Terminated", "exitCode": 1, "detailStatus": "Error" }),
+        ));
+        let text = format!("{health:?}");
+        assert!(
+            health
+                .get("problem")
+                .and_then(|p| p.as_str())
+                .is_some_and(|p| p
+                    == "init container `restore` (Terminated, Error, exit code 1) failed: the \
+                    group's containers wait for it"),
+            "{text}"
+        );
+        assert_eq!(
+            health.get("repair").and_then(|r| r.as_str()),
+            Some(REPAIR_REDEPLOY)
+        );
+        assert!(text.contains("container `restore`: BackOff"), "{text}");
+        assert!(text.contains("etcd: Waiting (PodInitializing)"), "{text}");
+    }
+
+    #[test]
+    fn an_init_container_that_completed_is_not_the_problem() {
+        let health = health(&group(
+            json!({ "state": "Terminated", "exitCode": 0, "detailStatus": "Completed" }),
+        ));
+        let problem = health.get("problem").and_then(|p| p.as_str()).unwrap_or("");
+        assert_eq!(problem, "1 of 1 containers not running");
+    }
+}
