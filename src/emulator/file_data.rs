@@ -11,8 +11,9 @@
 //! Frankenetes etcd backup's protocol, described by the container's environment, not by its
 //! name): a container of a running group with `REQUEST_FILE` and `ANSWER_FILE` in its `env`
 //! and a mount of the share answers a request holding a new id by writing
-//! `snapshot-<UTC time>.db` and the answer (`<id>\nok <snapshot>\n`), as the real sidecar
-//! does after taking, verifying and shipping a snapshot. A stopped group answers nothing.
+//! `snapshot-<UTC time>.db` (ending in its sha256, as etcd's are) and the answer
+//! (`<id>\nok <snapshot>\n`), and removing the `start-empty` marker, as the real sidecar does
+//! after taking, verifying and shipping a snapshot. A stopped group answers nothing.
 
 use std::collections::BTreeMap;
 
@@ -480,12 +481,16 @@ fn answer_snapshot_request(
                         .as_str()
                         .is_some_and(|name| mounted.contains(&name))
                 });
+                let marker = env
+                    .get("START_EMPTY_MARKER")
+                    .cloned()
+                    .unwrap_or_else(|| "start-empty".into());
                 (mounts_share && env.get("REQUEST_FILE").map(String::as_str) == Some(file_path))
-                    .then(|| env.get("ANSWER_FILE").cloned())
+                    .then(|| Some((env.get("ANSWER_FILE").cloned()?, marker)))
                     .flatten()
             })
     });
-    let Some(answer_name) = answer_name else {
+    let Some((answer_name, start_empty_marker)) = answer_name else {
         return;
     };
     let request_key = file_key(account, share, file_path);
@@ -520,6 +525,11 @@ fn answer_snapshot_request(
             last_modified_ms: now_ms,
         },
     );
+    // As the sidecar does once a snapshot is shipped: a new cluster no longer needs leave to
+    // start empty.
+    world
+        .files
+        .remove(&file_key(account, share, &start_empty_marker));
     world.files.insert(
         answer_key,
         FileRecord {

@@ -798,4 +798,11 @@ async fn when_no_snapshot_verifies_etcd_waits_until_start_empty_is_written() {
                 .all(|g| g["healthy"] == serde_json::json!(true))),
         "{report}"
     );
+    // The new cluster's first snapshot takes the marker away, as the sidecar does.
+    let stop = cluster.on_module("stop", &[]).await;
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    assert_eq!(
+        files.get(SHARE, "start-empty").await.expect("answers"),
+        None
+    );
 }
