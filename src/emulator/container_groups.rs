@@ -344,7 +344,7 @@ pub(crate) fn logs(
 
 /// Logs the phase changes of every group since the last request, in order.
 pub(crate) fn settle(world: &mut World, now_ms: u64, delay_ms: u64) {
-    let mut transitions: Vec<(String, Vec<&'static str>)> = Vec::new();
+    let mut transitions: Vec<(String, Vec<&'static str>, bool)> = Vec::new();
     for record in world.container_groups.values_mut() {
         let phase = GroupPhase::of(record, now_ms, delay_ms);
         let sequence = phase_sequence(&record.operation_kind, record.failure.is_some());
@@ -363,13 +363,18 @@ pub(crate) fn settle(world: &mut World, now_ms: u64, delay_ms: u64) {
         }
         let labels: Vec<&'static str> = sequence[from..=current].to_vec();
         record.logged_phase = sequence[current].to_owned();
-        transitions.push((record.id.clone(), labels));
+        transitions.push((record.id.clone(), labels, record.init_failure.is_some()));
     }
-    for (group_id, labels) in transitions {
+    for (group_id, labels, init_failed) in transitions {
         for label in labels {
             world.log_event(now_ms, &group_id, label);
             if label == "Succeeded" {
-                world.log_event(now_ms, &group_id, "containers Running");
+                let containers = if init_failed {
+                    "init container failed; containers Waiting"
+                } else {
+                    "containers Running"
+                };
+                world.log_event(now_ms, &group_id, containers);
             }
         }
     }
