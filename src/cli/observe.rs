@@ -139,10 +139,11 @@ pub async fn logs(args: LogsArgs) -> u8 {
         );
         return EXIT_ERROR;
     };
-    let containers: Vec<String> = value
-        .get("containers")
-        .and_then(Value::as_list)
+    // Containers first (the default is the first), then init containers (`--container
+    // restore` reads what etcd's restore printed).
+    let containers: Vec<String> = ["containers", "init_containers"]
         .into_iter()
+        .filter_map(|key| value.get(key).and_then(Value::as_list))
         .flatten()
         .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
         .collect();

@@ -254,8 +254,24 @@ fn add_instance_views(
         .pointer("/properties/containers")
         .and_then(Value::as_array);
     let originals: Vec<Value> = originals.cloned().unwrap_or_default();
+    // A failed init container (see `file_data::run_init_containers`): what ACI shows then is
+    // not in azure-arm.md nor in the ContainerGroup spec's examples, which only say that an
+    // init container's instance view has the container shape and that containers wait
+    // (`Waiting`) while init containers run, the group's runtime state being `Pending`. The
+    // emulator takes the most conservative shape Kubernetes (which ACI's states mirror) gives
+    // a pod whose init container fails under restart policy Always: provisioning stays
+    // `Succeeded` (the deployment itself worked), the group stays `Pending`, every container
+    // `Waiting` (`PodInitializing`) with no Started event, the failed init container
+    // `Terminated` with its exit code (`Error`) and a `BackOff` warning, later init containers
+    // `Waiting`. Nothing retries it into success: a redeploy or a stop and start runs it anew.
+    let init_failed = (phase == GroupPhase::Succeeded)
+        .then_some(group.init_failure.as_ref())
+        .flatten();
     for (container, original) in array_items(properties.get_mut("containers")).zip(&originals) {
         let current_state = match phase {
+            GroupPhase::Succeeded if init_failed.is_some() => {
+                json!({ "state": "Waiting", "detailStatus": "PodInitializing" })
+            }
             GroupPhase::Waiting | GroupPhase::Creating => {
                 json!({ "state": "Waiting", "detailStatus": "ContainerCreating" })
             }
@@ -276,7 +292,11 @@ fn add_instance_views(
                 "detailStatus": "Stopped",
             }),
         };
-        let mut events = container_events(group, original, phase, delay_ms);
+        let mut events = if init_failed.is_some() {
+            Vec::new()
+        } else {
+            container_events(group, original, phase, delay_ms)
+        };
         let mut restart_count = 0;
         let mut current_state = current_state;
         let name = original.get("name").and_then(Value::as_str).unwrap_or("");
@@ -295,9 +315,33 @@ fn add_instance_views(
             json!({ "restartCount": restart_count, "currentState": current_state, "events": events }),
         );
     }
+    let mut reached_failure = false;
     for init_container in array_items(properties.get_mut("initContainers")) {
-        let current_state = match phase {
-            GroupPhase::Succeeded | GroupPhase::Stopped => json!({
+        let name = init_container
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let mut events = Vec::new();
+        let current_state = match (phase, init_failed) {
+            (GroupPhase::Succeeded, Some(_)) if reached_failure => {
+                json!({ "state": "Waiting", "detailStatus": "PodInitializing" })
+            }
+            (GroupPhase::Succeeded, Some(failure)) if failure.container == name => {
+                reached_failure = true;
+                events = container_events(group, init_container, phase, delay_ms);
+                events.push(event(
+                    "BackOff",
+                    "Back-off restarting failed container",
+                    "Warning",
+                    ready_ms,
+                ));
+                json!({
+                    "state": "Terminated", "exitCode": failure.exit_code, "detailStatus": "Error",
+                    "finishTime": rfc3339(ready_ms),
+                })
+            }
+            (GroupPhase::Succeeded | GroupPhase::Stopped, _) => json!({
                 "state": "Terminated", "exitCode": 0, "detailStatus": "Completed",
                 "finishTime": rfc3339(ready_ms),
             }),
@@ -306,10 +350,11 @@ fn add_instance_views(
         let container_properties = ensure_object(entry(init_container, "properties"));
         container_properties.insert(
             "instanceView".into(),
-            json!({ "restartCount": 0, "currentState": current_state, "events": [] }),
+            json!({ "restartCount": 0, "currentState": current_state, "events": events }),
         );
     }
     let state = match phase {
+        GroupPhase::Succeeded if init_failed.is_some() => "Pending",
         GroupPhase::Succeeded => "Running",
         GroupPhase::Stopped => "Stopped",
         _ => "Pending",

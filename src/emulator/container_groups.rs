@@ -7,6 +7,7 @@ use super::container_group_rules::{
     check_body, claim_fqdn, predict_failure, refuse_in_place_update, refuse_over_quota,
 };
 use super::container_group_view::{self, GroupPhase};
+use super::file_data::run_init_containers;
 use super::names::{
     CONTAINER_INSTANCE_OPERATION_API_VERSION, container_group_id, is_valid_container_group_name,
     key_of, normalize_location,
@@ -85,6 +86,10 @@ pub(crate) fn put(
         Err(answer) => return answer,
     };
     let failure = predict_failure(world, context, name, &request);
+    let (init_logs, init_failure) = match failure {
+        None => run_init_containers(world, &request),
+        Some(_) => Default::default(),
+    };
     let system_assigned = request
         .pointer("/identity/type")
         .and_then(Value::as_str)
@@ -113,6 +118,8 @@ pub(crate) fn put(
         principal_id,
         logged_phase: String::new(),
         crashed: Default::default(),
+        init_logs,
+        init_failure,
     };
     let async_operation = begin_provisioning(world, context, &mut record);
     let body = container_group_view::render(&record, context.now_ms, context.delay_ms, true);
@@ -263,6 +270,10 @@ pub(crate) fn act(
             record.operation_started_ms = context.now_ms;
             record.operation_kind = action.to_owned();
             record.failure = predict_failure(world, context, name, &record.body);
+            (record.init_logs, record.init_failure) = match record.failure {
+                None => run_init_containers(world, &record.body),
+                Some(_) => Default::default(),
+            };
             let async_operation = begin_provisioning(world, context, &mut record);
             if action == "start" {
                 ArmResponse::empty(StatusCode::ACCEPTED)
@@ -287,13 +298,16 @@ pub(crate) fn logs(
     name: &str,
     container: &str,
 ) -> ArmResponse {
-    let (record, spec) = match find_container(world, subscription, group, name, container) {
+    let (record, spec) = match find_container(world, subscription, group, name, container, true) {
         Ok(found) => found,
         Err(answer) => return answer,
     };
     let phase = GroupPhase::of(&record, context.now_ms, context.delay_ms);
+    let is_init = is_init_container(&record, container);
     let mut lines = Vec::new();
-    if matches!(phase, GroupPhase::Succeeded | GroupPhase::Stopped) {
+    if matches!(phase, GroupPhase::Succeeded | GroupPhase::Stopped)
+        && (is_init || record.init_failure.is_none())
+    {
         let command: Vec<&str> = spec
             .pointer("/properties/command")
             .and_then(Value::as_array)
@@ -312,6 +326,9 @@ pub(crate) fn logs(
         };
         lines.push(started);
     }
+    if is_init && matches!(phase, GroupPhase::Succeeded | GroupPhase::Stopped) {
+        lines.extend(record.init_logs.get(container).cloned().unwrap_or_default());
+    }
     let key = format!("{name}/{container}").to_ascii_lowercase();
     lines.extend(world.container_logs.get(&key).cloned().unwrap_or_default());
     if let Some(tail) = context.tail {
@@ -327,7 +344,7 @@ pub(crate) fn logs(
 
 /// Logs the phase changes of every group since the last request, in order.
 pub(crate) fn settle(world: &mut World, now_ms: u64, delay_ms: u64) {
-    let mut transitions: Vec<(String, Vec<&'static str>)> = Vec::new();
+    let mut transitions: Vec<(String, Vec<&'static str>, bool)> = Vec::new();
     for record in world.container_groups.values_mut() {
         let phase = GroupPhase::of(record, now_ms, delay_ms);
         let sequence = phase_sequence(&record.operation_kind, record.failure.is_some());
@@ -346,13 +363,18 @@ pub(crate) fn settle(world: &mut World, now_ms: u64, delay_ms: u64) {
         }
         let labels: Vec<&'static str> = sequence[from..=current].to_vec();
         record.logged_phase = sequence[current].to_owned();
-        transitions.push((record.id.clone(), labels));
+        transitions.push((record.id.clone(), labels, record.init_failure.is_some()));
     }
-    for (group_id, labels) in transitions {
+    for (group_id, labels, init_failed) in transitions {
         for label in labels {
             world.log_event(now_ms, &group_id, label);
             if label == "Succeeded" {
-                world.log_event(now_ms, &group_id, "containers Running");
+                let containers = if init_failed {
+                    "init container failed; containers Waiting"
+                } else {
+                    "containers Running"
+                };
+                world.log_event(now_ms, &group_id, containers);
             }
         }
     }
@@ -431,23 +453,42 @@ fn refuse_while_busy(
     })
 }
 
-/// A group and one of its containers, or the answer ARM gives when either is missing.
+fn is_init_container(record: &ContainerGroupRecord, container: &str) -> bool {
+    record
+        .body
+        .pointer("/properties/initContainers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| c.get("name").and_then(Value::as_str) == Some(container))
+}
+
+/// A group and one of its containers (or init containers, when `include_init`), or the answer ARM gives when either is missing.
 fn find_container(
     world: &World,
     subscription: &str,
     group: &str,
     name: &str,
     container: &str,
+    include_init: bool,
 ) -> Result<(ContainerGroupRecord, Value), ArmResponse> {
     let record = find(world, subscription, group, name)?;
-    record
-        .body
-        .pointer("/properties/containers")
-        .and_then(Value::as_array)
+    let of = |list: &str| {
+        record
+            .body
+            .pointer(&format!("/properties/{list}"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut specs = of("containers");
+    if include_init {
+        specs.extend(of("initContainers"));
+    }
+    specs
         .into_iter()
-        .flatten()
         .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
-        .map(|spec| (record.clone(), spec.clone()))
+        .map(|spec| (record.clone(), spec))
         .ok_or_else(|| {
             ArmResponse::not_found(
                 "ContainerNotFound",
@@ -468,7 +509,7 @@ pub(crate) fn session(
     exec_body: Option<&[u8]>,
 ) -> ArmResponse {
     let (subscription, group, name, container) = target;
-    let record = match find_container(world, subscription, group, name, container) {
+    let record = match find_container(world, subscription, group, name, container, false) {
         Ok((record, _)) => record,
         Err(answer) => return answer,
     };

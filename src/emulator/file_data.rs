@@ -11,8 +11,9 @@
 //! Frankenetes etcd backup's protocol, described by the container's environment, not by its
 //! name): a container of a running group with `REQUEST_FILE` and `ANSWER_FILE` in its `env`
 //! and a mount of the share answers a request holding a new id by writing
-//! `snapshot-<UTC time>.db` and the answer (`<id>\nok <snapshot>\n`), as the real sidecar
-//! does after taking, verifying and shipping a snapshot. A stopped group answers nothing.
+//! `snapshot-<UTC time>.db` (ending in its sha256, as etcd's are) and the answer
+//! (`<id>\nok <snapshot>\n`), and removing the `start-empty` marker, as the real sidecar does
+//! after taking, verifying and shipping a snapshot. A stopped group answers nothing.
 
 use std::collections::BTreeMap;
 
@@ -22,8 +23,9 @@ use serde_json::Value;
 
 use super::container_group_view::GroupPhase;
 use super::storage_accounts::account_keys;
-use super::world::{FileRecord, World, rfc3339};
+use super::world::{FileRecord, InitFailure, World, rfc3339};
 use crate::state::blob::shared_key::{SignedRequest, authorization};
+use sha2::{Digest, Sha256};
 
 /// What the data plane answers: a status, headers and raw bytes.
 pub(crate) struct FileAnswer {
@@ -273,6 +275,171 @@ fn put_range(
     FileAnswer::empty(StatusCode::CREATED)
 }
 
+/// `content` followed by its sha256, as `etcdctl snapshot save` leaves a snapshot (etcd
+/// v3.5.1 `server/etcdserver/api/snap` and `etcdutl/snapshot/v3_snapshot.go`: restore reads
+/// the last 32 bytes as the sha256 of everything before them).
+pub(crate) fn with_sha256_trailer(mut content: Vec<u8>) -> Vec<u8> {
+    let digest = Sha256::digest(&content);
+    content.extend_from_slice(&digest);
+    content
+}
+
+/// Why a snapshot fails the check `etcdutl snapshot restore` makes, or `None` when it passes.
+fn trailer_problem(content: &[u8]) -> Option<String> {
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    if content.len() < 32 {
+        return Some(format!(
+            "Error: snapshot file is {} bytes, too short for its sha256",
+            content.len()
+        ));
+    }
+    let (data, trailer) = content.split_at(content.len() - 32);
+    let digest = Sha256::digest(data);
+    (digest.as_slice() != trailer).then(|| {
+        format!(
+            "Error: expected sha256 {}, got {}",
+            hex(trailer),
+            hex(digest.as_slice())
+        )
+    })
+}
+
+/// What a run of the group's init containers does, as far as the emulator models them: an
+/// init container with `SNAPSHOT_DIR` in its environment and a mount of an Azure Files share
+/// at that path runs the Frankenetes restore (`modules/frankenetes/etcd-restore.sh`, keyed on
+/// that shape, not on a name). It tries the share's `snapshot-<UTC>.db` files newest first,
+/// checks each one's sha256 trailer, logs what it skipped and what it restored, and exits 1
+/// when snapshots exist but none verifies and no `START_EMPTY_MARKER` file (default
+/// `start-empty`) is on the share. The emptyDir that would hold a restored member does not
+/// survive a (re)deploy or a start on ACI, so every run restores. Other init containers
+/// succeed. Returns each init container's log lines and the first failure; init containers
+/// after a failing one never run.
+pub(crate) fn run_init_containers(
+    world: &World,
+    body: &Value,
+) -> (BTreeMap<String, Vec<String>>, Option<InitFailure>) {
+    let mut logs = BTreeMap::new();
+    let Some(properties) = body.get("properties") else {
+        return (logs, None);
+    };
+    let init_containers = properties.get("initContainers").and_then(Value::as_array);
+    for init_container in init_containers.into_iter().flatten() {
+        let name = init_container["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let container = &init_container["properties"];
+        let env = environment(container);
+        let Some(share) = env
+            .get("SNAPSHOT_DIR")
+            .and_then(|dir| mounted_share(properties, container, dir))
+        else {
+            continue;
+        };
+        let (lines, exit_code) = restore(world, &share, &env);
+        logs.insert(name.clone(), lines);
+        if exit_code != 0 {
+            let failure = InitFailure {
+                container: name,
+                exit_code,
+            };
+            return (logs, Some(failure));
+        }
+    }
+    (logs, None)
+}
+
+/// The `(account, share)` of the Azure Files volume `container` mounts at `path`.
+fn mounted_share(properties: &Value, container: &Value, path: &str) -> Option<(String, String)> {
+    let path = path.trim_end_matches('/');
+    let volume_name = container["volumeMounts"]
+        .as_array()?
+        .iter()
+        .find(|mount| mount["mountPath"].as_str().map(|p| p.trim_end_matches('/')) == Some(path))?
+        .get("name")?
+        .as_str()?;
+    let volume = properties["volumes"]
+        .as_array()?
+        .iter()
+        .find(|volume| volume["name"].as_str() == Some(volume_name))?;
+    let file = volume.get("azureFile")?;
+    Some((
+        file["storageAccountName"].as_str()?.to_ascii_lowercase(),
+        file["shareName"].as_str()?.to_owned(),
+    ))
+}
+
+/// The restore script's decisions and log lines over the share's files (see
+/// [`run_init_containers`]); the lines are the script's own.
+fn restore(
+    world: &World,
+    (account, share): &(String, String),
+    env: &BTreeMap<String, String>,
+) -> (Vec<String>, i32) {
+    let prefix = file_key(account, share, "");
+    let mut names: Vec<(&str, &[u8])> = world
+        .files
+        .range(prefix.clone()..)
+        .map_while(|(key, file)| Some((key.strip_prefix(&prefix)?, file.content.as_slice())))
+        .filter(|(name, _)| is_snapshot_name(name))
+        .collect();
+    names.sort_by(|left, right| right.0.cmp(left.0));
+    let mut lines = Vec::new();
+    let mut skipped = Vec::new();
+    for (name, content) in names {
+        match trailer_problem(content) {
+            None => {
+                lines.push(format!("etcd-restore: restored {name}"));
+                return (lines, 0);
+            }
+            Some(reason) => {
+                lines.push(format!("etcd-restore: skipped {name}: {reason}"));
+                skipped.push(format!(" {name}"));
+            }
+        }
+    }
+    if skipped.is_empty() {
+        lines.push("etcd-restore: no snapshot on the share; etcd starts a new cluster".into());
+        return (lines, 0);
+    }
+    let skipped = skipped.concat();
+    let marker = env
+        .get("START_EMPTY_MARKER")
+        .map_or("start-empty", String::as_str);
+    if world.files.contains_key(&file_key(account, share, marker)) {
+        lines.push(format!(
+            "etcd-restore: no snapshot restores (skipped:{skipped}) and {marker} is on the \
+             share: etcd starts a NEW, EMPTY cluster"
+        ));
+        return (lines, 0);
+    }
+    lines.push(format!(
+        "etcd-restore: the share holds snapshots but none restores (skipped:{skipped}); \
+         refusing to start an empty cluster over them. To start empty anyway, put a file \
+         named {marker} on the share"
+    ));
+    (lines, 1)
+}
+
+/// `snapshot-YYYYMMDDTHHMMSSZ.db`, the names the sidecar ships and the restore considers.
+fn is_snapshot_name(name: &str) -> bool {
+    let Some(stamp) = name
+        .strip_prefix("snapshot-")
+        .and_then(|rest| rest.strip_suffix("Z.db"))
+    else {
+        return false;
+    };
+    let bytes = stamp.as_bytes();
+    bytes.len() == 15
+        && bytes.iter().enumerate().all(|(i, b)| {
+            if i == 8 {
+                *b == b'T'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+}
+
 /// The emulated backup sidecar (see the module docs).
 fn answer_snapshot_request(
     world: &mut World,
@@ -283,7 +450,9 @@ fn answer_snapshot_request(
     file_path: &str,
 ) {
     let answer_name = world.container_groups.values().find_map(|group| {
-        if GroupPhase::of(group, now_ms, delay_ms) != GroupPhase::Succeeded {
+        if GroupPhase::of(group, now_ms, delay_ms) != GroupPhase::Succeeded
+            || group.init_failure.is_some()
+        {
             return None;
         }
         let properties = group.body.get("properties")?;
@@ -312,12 +481,16 @@ fn answer_snapshot_request(
                         .as_str()
                         .is_some_and(|name| mounted.contains(&name))
                 });
+                let marker = env
+                    .get("START_EMPTY_MARKER")
+                    .cloned()
+                    .unwrap_or_else(|| "start-empty".into());
                 (mounts_share && env.get("REQUEST_FILE").map(String::as_str) == Some(file_path))
-                    .then(|| env.get("ANSWER_FILE").cloned())
+                    .then(|| Some((env.get("ANSWER_FILE").cloned()?, marker)))
                     .flatten()
             })
     });
-    let Some(answer_name) = answer_name else {
+    let Some((answer_name, start_empty_marker)) = answer_name else {
         return;
     };
     let request_key = file_key(account, share, file_path);
@@ -346,10 +519,17 @@ fn answer_snapshot_request(
     world.files.insert(
         file_key(account, share, &snapshot),
         FileRecord {
-            content: format!("emulated etcd snapshot for request {request_id}\n").into_bytes(),
+            content: with_sha256_trailer(
+                format!("emulated etcd snapshot for request {request_id}\n").into_bytes(),
+            ),
             last_modified_ms: now_ms,
         },
     );
+    // As the sidecar does once a snapshot is shipped: a new cluster no longer needs leave to
+    // start empty.
+    world
+        .files
+        .remove(&file_key(account, share, &start_empty_marker));
     world.files.insert(
         answer_key,
         FileRecord {
@@ -429,4 +609,122 @@ fn http_date(ms: u64) -> String {
         .and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok())
         .and_then(|moment| moment.format(&format).ok())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod restore_tests {
+    use super::{FileRecord, World, file_key, run_init_containers, with_sha256_trailer};
+    use serde_json::{Value, json};
+
+    /// A group shaped like the Frankenetes etcd group: a `tools` init container without
+    /// `SNAPSHOT_DIR`, then one (named anything) with `SNAPSHOT_DIR` mounted from a share.
+    fn group(extra_env: &[(&str, &str)]) -> Value {
+        let mut env = vec![json!({ "name": "SNAPSHOT_DIR", "value": "/snapshots" })];
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(name, value)| json!({ "name": name, "value": value })),
+        );
+        json!({ "properties": {
+            "initContainers": [
+                { "name": "tools", "properties": { "image": "busybox" } },
+                { "name": "first", "properties": {
+                    "image": "etcd",
+                    "environmentVariables": env,
+                    "volumeMounts": [{ "name": "snaps", "mountPath": "/snapshots/" }],
+                } },
+            ],
+            "volumes": [{ "name": "snaps", "azureFile": {
+                "shareName": "share", "storageAccountName": "Acct",
+            } }],
+        } })
+    }
+
+    fn put(world: &mut World, name: &str, content: Vec<u8>) {
+        world.files.insert(
+            file_key("acct", "share", name),
+            FileRecord {
+                content,
+                last_modified_ms: 0,
+            },
+        );
+    }
+
+    #[test]
+    fn the_newest_snapshot_whose_trailer_verifies_is_restored_past_damaged_ones() {
+        let mut world = World::default();
+        put(
+            &mut world,
+            "snapshot-20260101T000000Z.db",
+            with_sha256_trailer(b"old".to_vec()),
+        );
+        let mut damaged = with_sha256_trailer(b"new".to_vec());
+        damaged[1] ^= 1;
+        put(&mut world, "snapshot-20260102T000000Z.db", damaged);
+        put(
+            &mut world,
+            "snapshot-20260103T000000Z.db.tmp",
+            b"partial".to_vec(),
+        );
+        put(
+            &mut world,
+            "snapshot-20260104T000000Z.db",
+            b"short".to_vec(),
+        );
+        let (logs, failure) = run_init_containers(&world, &group(&[]));
+        assert_eq!(failure, None);
+        let lines = &logs["first"];
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].starts_with(
+            "etcd-restore: skipped snapshot-20260104T000000Z.db: Error: snapshot file is 5 bytes"
+        ));
+        assert!(lines[1].starts_with(
+            "etcd-restore: skipped snapshot-20260102T000000Z.db: Error: expected sha256 "
+        ));
+        assert_eq!(
+            lines[2],
+            "etcd-restore: restored snapshot-20260101T000000Z.db"
+        );
+        assert!(!logs.contains_key("tools"));
+    }
+
+    #[test]
+    fn nothing_verifying_fails_the_init_container_unless_the_start_empty_marker_is_there() {
+        let mut world = World::default();
+        put(
+            &mut world,
+            "snapshot-20260101T000000Z.db",
+            b"no trailer at all, 33 bytes long!".to_vec(),
+        );
+        let (logs, failure) = run_init_containers(&world, &group(&[]));
+        let failure = failure.expect("the restore fails");
+        assert_eq!(
+            (failure.container.as_str(), failure.exit_code),
+            ("first", 1)
+        );
+        assert!(logs["first"][1].contains("refusing to start an empty cluster"));
+
+        put(&mut world, "go-empty", Vec::new());
+        let (_, failure) = run_init_containers(&world, &group(&[]));
+        assert!(failure.is_some(), "the default marker is start-empty");
+        let (logs, failure) =
+            run_init_containers(&world, &group(&[("START_EMPTY_MARKER", "go-empty")]));
+        assert_eq!(failure, None);
+        assert!(logs["first"][1].ends_with("etcd starts a NEW, EMPTY cluster"));
+    }
+
+    #[test]
+    fn an_empty_share_starts_a_new_cluster_and_an_unmounted_snapshot_dir_is_not_a_restore() {
+        let world = World::default();
+        let (logs, failure) = run_init_containers(&world, &group(&[]));
+        assert_eq!(failure, None);
+        assert_eq!(
+            logs["first"],
+            vec!["etcd-restore: no snapshot on the share; etcd starts a new cluster"]
+        );
+        let mut elsewhere = group(&[]);
+        elsewhere["properties"]["initContainers"][1]["properties"]["volumeMounts"][0]["mountPath"] =
+            json!("/other");
+        assert!(run_init_containers(&world, &elsewhere).0.is_empty());
+    }
 }

@@ -145,6 +145,21 @@ pub struct ContainerGroupRecord {
     /// redeploy, start or restart runs them afresh.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub crashed: BTreeMap<String, u64>,
+    /// What each init container printed in the group's last run, by name (see
+    /// `file_data::run_init_containers`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub init_logs: BTreeMap<String, Vec<String>>,
+    /// The init container whose last run exited non-zero, and its exit code: the group's
+    /// containers never start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_failure: Option<InitFailure>,
+}
+
+/// An init container that exited non-zero.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InitFailure {
+    pub container: String,
+    pub exit_code: i32,
 }
 
 /// Shows everything but the body, which holds secure values and storage keys.

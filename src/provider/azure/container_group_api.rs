@@ -277,6 +277,14 @@ pub fn readiness(body: &Json) -> Readiness {
         }
         _ => {}
     }
+    // An init container that exited non-zero keeps every container waiting: the group will
+    // not become ready by itself (etcd's restore refusing to start empty over snapshots).
+    let failed_init = super::container_group_state::failed_init_containers(
+        body.get("properties").unwrap_or(&Json::Null),
+    );
+    if !failed_init.is_empty() {
+        return Readiness::Failed(format!("init container {} failed", failed_init.join(", ")));
+    }
     let containers = body
         .pointer("/properties/containers")
         .and_then(Json::as_array);

@@ -144,12 +144,20 @@ pub fn health(body: &Json) -> Value {
     if group_state == Some("Stopped") {
         return Value::Null;
     }
-    let container_lines = container_lines(&props);
+    let failed_init = failed_init_containers(&props);
+    let mut container_lines = container_lines(&props);
     let not_running: Vec<&(String, bool)> = container_lines
         .iter()
         .filter(|(_, running)| !running)
         .collect();
     let (problem, repair) = match (provisioning, group_state) {
+        (Some("Succeeded"), _) if should_run && !failed_init.is_empty() => (
+            format!(
+                "init container {} failed: the group's containers wait for it",
+                failed_init.join(", ")
+            ),
+            REPAIR_REDEPLOY,
+        ),
         (Some(state @ ("Failed" | "Canceled")), _) => (
             format!("provisioningState {state}: ACI keeps retrying a failed deployment"),
             REPAIR_REPLACE,
@@ -168,6 +176,11 @@ pub fn health(body: &Json) -> Value {
         ),
         _ => return Value::Null,
     };
+    container_lines.extend(
+        failed_init
+            .iter()
+            .map(|line| (format!("init container {line}"), false)),
+    );
     let events = super::container_group_api::events(body);
     object(vec![
         ("problem", Value::str(problem)),
@@ -186,6 +199,43 @@ pub fn health(body: &Json) -> Value {
             Value::List(events.into_iter().map(Value::str).collect()),
         ),
     ])
+}
+
+/// One line per init container that exited non-zero or is backing off after doing so
+/// (`` `restore` (Terminated, Error, exit code 1) ``): an init container that never
+/// completes keeps every container of its group from starting.
+pub(crate) fn failed_init_containers(props: &Json) -> Vec<String> {
+    let init_containers = props.get("initContainers").and_then(Json::as_array);
+    let mut lines = Vec::new();
+    for container in init_containers.into_iter().flatten() {
+        let Some(state) = container.pointer("/properties/instanceView/currentState") else {
+            continue;
+        };
+        let text = |key: &str| state.get(key).and_then(Json::as_str).unwrap_or("");
+        let exit_code = state.get("exitCode").and_then(Json::as_i64);
+        let failed = match text("state") {
+            "Terminated" => exit_code.is_some_and(|code| code != 0),
+            "Waiting" => text("detailStatus") == "CrashLoopBackOff",
+            _ => false,
+        };
+        if !failed {
+            continue;
+        }
+        let name = container.get("name").and_then(Json::as_str).unwrap_or("?");
+        let mut details: Vec<String> = Vec::new();
+        if !text("detailStatus").is_empty() {
+            details.push(text("detailStatus").to_owned());
+        }
+        if let Some(code) = exit_code {
+            details.push(format!("exit code {code}"));
+        }
+        lines.push(format!(
+            "`{name}` ({}, {})",
+            text("state"),
+            details.join(", ")
+        ));
+    }
+    lines
 }
 
 /// One line per container with an instance view (`etcd: Waiting (CrashLoopBackOff), 3
@@ -403,4 +453,60 @@ fn find_named<'a>(value: &'a Value, list_key: &str, name: &Value) -> Option<&'a 
         .as_list()?
         .iter()
         .find(|item| item.get("name").is_some_and(|n| n.same_data(name)))
+}
+
+#[cfg(test)]
+mod init_health_tests {
+    use super::{REPAIR_REDEPLOY, health};
+    use serde_json::json;
+
+    /// A group whose init container exited 1 while its containers wait: ACI's runtime
+    /// state is `Pending` (init containers running, azure-arm.md "container state").
+    fn group(init_state: serde_json::Value) -> serde_json::Value {
+        json!({ "properties": {
+            "provisioningState": "Succeeded",
+            "restartPolicy": "Always",
+            "instanceView": { "state": "Pending", "events": [] },
+            "initContainers": [{ "name": "restore", "properties": { "instanceView": {
+                "restartCount": 0, "currentState": init_state,
+                "events": [{ "name": "BackOff", "message": "Back-off restarting failed container" }],
+            } } }],
+            "containers": [{ "name": "etcd", "properties": { "instanceView": {
+                "restartCount": 0,
+                "currentState": { "state": "Waiting", "detailStatus": "PodInitializing" },
+            } } }],
+        } })
+    }
+
+    #[test]
+    fn a_failed_init_container_is_unhealthy_named_with_its_exit_code_and_events() {
+        let health = health(&group(
+            json!({ "state": "Terminated", "exitCode": 1, "detailStatus": "Error" }),
+        ));
+        let text = format!("{health:?}");
+        assert!(
+            health
+                .get("problem")
+                .and_then(|p| p.as_str())
+                .is_some_and(|p| p
+                    == "init container `restore` (Terminated, Error, exit code 1) failed: the \
+                    group's containers wait for it"),
+            "{text}"
+        );
+        assert_eq!(
+            health.get("repair").and_then(|r| r.as_str()),
+            Some(REPAIR_REDEPLOY)
+        );
+        assert!(text.contains("container `restore`: BackOff"), "{text}");
+        assert!(text.contains("etcd: Waiting (PodInitializing)"), "{text}");
+    }
+
+    #[test]
+    fn an_init_container_that_completed_is_not_the_problem() {
+        let health = health(&group(
+            json!({ "state": "Terminated", "exitCode": 0, "detailStatus": "Completed" }),
+        ));
+        let problem = health.get("problem").and_then(|p| p.as_str()).unwrap_or("");
+        assert_eq!(problem, "1 of 1 containers not running");
+    }
 }
