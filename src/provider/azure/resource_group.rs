@@ -10,7 +10,10 @@ use super::client::{ArmClient, RESOURCES_API_VERSION};
 use super::cloud::normalise_location;
 use super::error::ArmError;
 use super::lro::Operation;
-use super::shape::{map, tags_from_json, tags_to_json, text, with_version};
+use super::shape::{
+    location_from_json, map, normalise_location_in, tags_from_json, tags_to_json, text,
+    with_version,
+};
 use crate::provider::{Attribute, ResourceSchema, Type};
 use crate::value::Value;
 
@@ -45,11 +48,8 @@ pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
 /// The planned value with server defaults normalised (location spelling).
 pub fn normalise(config: &Value) -> Value {
     let mut value = config.clone();
-    if let Some(fields) = value.as_map_mut()
-        && let Some(location) = fields.get("location").and_then(Value::as_str)
-    {
-        let location = normalise_location(location);
-        fields.insert("location".into(), Value::str(location));
+    if let Some(fields) = value.as_map_mut() {
+        normalise_location_in(fields);
     }
     value
 }
@@ -65,14 +65,7 @@ pub fn from_response(body: &Json) -> Value {
     map([
         ("id", super::shape::json_text(body, "/id")),
         ("name", super::shape::json_text(body, "/name")),
-        (
-            "location",
-            body.get("location")
-                .and_then(Json::as_str)
-                .map_or(Value::Null, |location| {
-                    Value::str(normalise_location(location))
-                }),
-        ),
+        ("location", location_from_json(body)),
         ("tags", tags_from_json(body)),
     ])
 }

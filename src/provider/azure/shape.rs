@@ -85,6 +85,23 @@ pub fn map(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
     )
 }
 
+/// `fields` with its `location` spelled as ARM answers it (`West Europe` → `westeurope`).
+pub fn normalise_location_in(fields: &mut BTreeMap<String, Value>) {
+    if let Some(location) = fields.get("location").and_then(Value::as_str) {
+        let location = super::cloud::normalise_location(location);
+        fields.insert("location".into(), Value::str(location));
+    }
+}
+
+/// The `location` of an ARM body, spelled as fk plans it; `Null` when absent.
+pub fn location_from_json(body: &Json) -> Value {
+    body.get("location")
+        .and_then(Json::as_str)
+        .map_or(Value::Null, |location| {
+            Value::str(super::cloud::normalise_location(location))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,10 +12,12 @@ use reqwest::Method;
 use serde_json::{Value as Json, json};
 
 use super::client::ArmClient;
-use super::cloud::normalise_location;
 use super::error::ArmError;
 use super::lro::Operation;
-use super::shape::{id_segment, json_text, map, tags_from_json, tags_to_json, text, with_version};
+use super::shape::{
+    id_segment, json_text, location_from_json, map, normalise_location_in, tags_from_json,
+    tags_to_json, text, with_version,
+};
 use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
@@ -70,10 +72,7 @@ pub fn normalise(config: &Value) -> Value {
                 fields.insert(key.into(), Value::str(default));
             }
         }
-        if let Some(location) = fields.get("location").and_then(Value::as_str) {
-            let location = normalise_location(location);
-            fields.insert("location".into(), Value::str(location));
-        }
+        normalise_location_in(fields);
     }
     value
 }
@@ -124,14 +123,7 @@ pub fn from_response(body: &Json, primary_key: Value) -> Value {
             "resource_group",
             id_segment(id, "resourceGroups").map_or(Value::Null, Value::str),
         ),
-        (
-            "location",
-            body.get("location")
-                .and_then(Json::as_str)
-                .map_or(Value::Null, |location| {
-                    Value::str(normalise_location(location))
-                }),
-        ),
+        ("location", location_from_json(body)),
         ("kind", json_text(body, "/kind")),
         ("sku", json_text(body, "/sku/name")),
         ("tags", tags_from_json(body)),

@@ -12,7 +12,10 @@ use serde_json::{Value as Json, json};
 use super::client::ArmClient;
 use super::cloud::normalise_location;
 use super::error::ArmError;
-use super::shape::{id_segment, json_text, map, tags_from_json, tags_to_json, text, with_version};
+use super::shape::{
+    id_segment, json_text, location_from_json, map, normalise_location_in, tags_from_json,
+    tags_to_json, text, with_version,
+};
 use crate::provider::{Attribute, ResourceSchema, Type};
 use crate::value::Value;
 
@@ -56,11 +59,8 @@ pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
 /// The planned value with the location spelled as ARM answers it.
 pub fn normalise(config: &Value) -> Value {
     let mut value = config.clone();
-    if let Some(fields) = value.as_map_mut()
-        && let Some(location) = fields.get("location").and_then(Value::as_str)
-    {
-        let location = normalise_location(location);
-        fields.insert("location".into(), Value::str(location));
+    if let Some(fields) = value.as_map_mut() {
+        normalise_location_in(fields);
     }
     value
 }
@@ -81,14 +81,7 @@ pub fn from_response(body: &Json) -> Value {
             "resource_group",
             id_segment(id, "resourceGroups").map_or(Value::Null, Value::str),
         ),
-        (
-            "location",
-            body.get("location")
-                .and_then(Json::as_str)
-                .map_or(Value::Null, |location| {
-                    Value::str(normalise_location(location))
-                }),
-        ),
+        ("location", location_from_json(body)),
         ("tags", tags_from_json(body)),
         ("client_id", json_text(body, "/properties/clientId")),
         ("principal_id", json_text(body, "/properties/principalId")),
