@@ -113,6 +113,15 @@ impl ArmClient {
         }
     }
 
+    /// DELETE of `target`, done when ARM answers that there was nothing to delete (404).
+    pub async fn delete_if_present(&self, target: &str) -> Result<(), ArmError> {
+        match self.send(Method::DELETE, target, None).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_not_found() => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
     async fn send_with_retries(
         &self,
         method: &Method,

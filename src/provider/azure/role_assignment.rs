@@ -240,13 +240,9 @@ pub async fn read(client: &ArmClient, id: &str) -> Result<Option<Value>, ArmErro
 
 /// DELETE answers 200 with the assignment, or 204 when there was none.
 pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
-    match client
-        .send(Method::DELETE, &with_version(id, API_VERSION), None)
+    client
+        .delete_if_present(&with_version(id, API_VERSION))
         .await
-    {
-        Err(error) if error.is_not_found() => Ok(()),
-        other => other.map(|_| ()),
-    }
 }
 
 #[cfg(test)]

@@ -184,11 +184,7 @@ async fn list_keys(client: &ArmClient, id: &str) -> Result<Value, ArmError> {
 }
 
 pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
-    match client
-        .send(Method::DELETE, &with_version(id, API_VERSION), None)
+    client
+        .delete_if_present(&with_version(id, API_VERSION))
         .await
-    {
-        Err(error) if error.is_not_found() => Ok(()),
-        other => other.map(|_| ()),
-    }
 }

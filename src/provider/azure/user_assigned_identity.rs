@@ -106,13 +106,9 @@ pub async fn read(client: &ArmClient, id: &str) -> Result<Option<Value>, ArmErro
 }
 
 pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
-    match client
-        .send(Method::DELETE, &with_version(id, API_VERSION), None)
+    client
+        .delete_if_present(&with_version(id, API_VERSION))
         .await
-    {
-        Err(error) if error.is_not_found() => Ok(()),
-        other => other.map(|_| ()),
-    }
 }
 
 #[cfg(test)]
