@@ -8,8 +8,8 @@ use reqwest::Method;
 use serde_json::{Value as Json, json};
 
 use super::cloud::CloudProfile;
+use super::container_group::body::to_body;
 use super::container_group::plan;
-use super::container_group_body::to_body;
 use super::error::ArmError;
 use super::fixtures::{
     SECURE_ENV_SECRET, STORAGE_KEY_SECRET, full_group_config, simulated_get, with,

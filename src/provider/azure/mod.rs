@@ -21,23 +21,13 @@ pub mod before_stop;
 pub mod client;
 pub mod cloud;
 pub mod config;
-pub mod container_group;
-pub mod container_group_api;
-pub mod container_group_body;
-pub mod container_group_extra;
-pub mod container_group_state;
-pub mod dns_label;
 pub mod error;
-pub mod file_share;
 pub mod files;
 pub mod lro;
 pub mod pricing;
-pub mod resource_group;
 pub mod retry;
-pub mod role_assignment;
 pub mod shape;
-pub mod storage_account;
-pub mod user_assigned_identity;
+pub mod types;
 pub mod vk_credentials;
 
 #[cfg(test)]
@@ -59,8 +49,14 @@ use tokio::sync::Semaphore;
 pub use auth::{EnvSnapshot, IdentityTokenSource, StaticToken, TokenSource};
 pub use client::ArmClient;
 pub use config::AzureConfig;
-use container_group_api::ContainerGroups;
-use error::ArmError;
+use types::container_group::ContainerGroup;
+/// The types' modules under their old paths (`provider::azure::container_group`), which
+/// `cli` and the tests name.
+pub use types::container_group::{self, state as container_group_state};
+use types::{Arm, AzureType};
+pub use types::{
+    dns_label, file_share, resource_group, role_assignment, storage_account, user_assigned_identity,
+};
 
 use crate::addr::Address;
 use crate::provider::{
@@ -123,7 +119,7 @@ impl AzureProvider {
         address: &Address,
         id: &str,
     ) -> Result<Option<serde_json::Value>, ProviderError> {
-        self.groups()
+        ContainerGroup::groups(self.arm())
             .view(id)
             .await
             .map_err(|error| error.for_resource(address))
@@ -137,7 +133,7 @@ impl AzureProvider {
         container: &str,
         tail: Option<u32>,
     ) -> Result<String, ProviderError> {
-        self.groups()
+        ContainerGroup::groups(self.arm())
             .logs(id, container, tail)
             .await
             .map_err(|error| error.for_resource(address))
@@ -147,75 +143,25 @@ impl AzureProvider {
         &self.config
     }
 
-    /// The group's `before_stop` handshake, if it declares one (see [`before_stop`]).
-    async fn before_stop(&self, ctx: &OpContext, group: &Value) -> Result<(), ProviderError> {
-        before_stop::run(
-            ctx,
-            &self.config.cloud,
-            group,
-            self.config.poll_interval,
-            self.config.skip_before_stop,
-        )
-        .await
-    }
-
-    fn groups(&self) -> ContainerGroups<'_> {
-        ContainerGroups {
+    fn arm(&self) -> Arm<'_> {
+        Arm {
             client: &self.client,
-            max_wait: self.config.max_wait,
+            config: &self.config,
         }
     }
+}
 
-    async fn write(
-        &self,
-        ctx: &OpContext,
-        resource_type: &str,
-        id: &str,
-        prior: Option<&Value>,
-        planned: &Value,
-    ) -> Result<Value, ProviderError> {
-        let fail = |error: ArmError| error.for_resource(&ctx.address);
-        let max_wait = self.config.max_wait;
-        let state = match resource_type {
-            resource_group::TYPE => resource_group::put(&self.client, id, planned)
-                .await
-                .map_err(fail)?,
-            storage_account::TYPE => storage_account::put(&self.client, id, planned, max_wait)
-                .await
-                .map_err(fail)?,
-            file_share::TYPE => file_share::put(&self.client, id, planned, prior.is_none())
-                .await
-                .map_err(fail)?,
-            container_group::TYPE => match prior {
-                Some(prior)
-                    if !container_group::needs_put(
-                        &container_group_body::canonical(prior),
-                        &container_group_body::canonical(planned),
-                    ) =>
-                {
-                    self.groups().patch_tags(ctx, id, planned).await?
-                }
-                _ => self.groups().put(ctx, id, planned, prior.is_none()).await?,
-            },
-            dns_label::TYPE => planned.clone(),
-            user_assigned_identity::TYPE => user_assigned_identity::put(&self.client, id, planned)
-                .await
-                .map_err(fail)?,
-            role_assignment::TYPE => role_assignment::put(&self.client, id, planned)
-                .await
-                .map_err(fail)?,
-            other => return Err(unknown_type(other)),
-        };
-        if resource_type == dns_label::TYPE {
-            return Ok(state);
-        }
-        Ok(with_id(state, id))
-    }
+/// The type named `resource_type`, or the error that the provider has none.
+fn find(resource_type: &str) -> Result<&'static dyn AzureType, ProviderError> {
+    types::find(resource_type).ok_or_else(|| unknown_type(resource_type))
 }
 
 /// The state with the id the engine recorded before the create, not ARM's spelling of it
 /// (ARM ids are case-insensitive and may come back as `resourcegroups`).
-fn with_id(mut state: Value, id: &str) -> Value {
+fn with_id(ty: &dyn AzureType, mut state: Value, id: &str) -> Value {
+    if !ty.is_arm_resource() {
+        return state;
+    }
     if let Some(fields) = state.as_map_mut() {
         fields.insert("id".into(), Value::str(id));
     }
@@ -236,35 +182,17 @@ impl Provider for AzureProvider {
     }
 
     fn schemas(&self) -> Vec<ResourceSchema> {
-        vec![
-            resource_group::schema(),
-            storage_account::schema(),
-            file_share::schema(),
-            container_group::schema(),
-            dns_label::schema(),
-            user_assigned_identity::schema(),
-            role_assignment::schema(),
-        ]
+        types::TYPES.iter().map(|ty| ty.schema()).collect()
     }
 
     fn hourly_cost(&self, resource_type: &str, value: &Value) -> Option<Cost> {
-        (resource_type == container_group::TYPE)
-            .then(|| pricing::container_group_cost(value, &self.config.prices))
+        types::find(resource_type)?.hourly_cost(&self.config, value)
     }
 
     fn validate(&self, resource_type: &str, config: &Value) -> Vec<AttrProblem> {
-        match resource_type {
-            storage_account::TYPE => storage_account::validate(config),
-            file_share::TYPE => file_share::validate(config),
-            container_group::TYPE => {
-                let mut problems = container_group::validate(config);
-                problems.extend(vk_credentials::check(config));
-                problems
-            }
-            dns_label::TYPE => dns_label::check_label(config, "label"),
-            role_assignment::TYPE => role_assignment::validate(config),
-            _ => Vec::new(),
-        }
+        types::find(resource_type)
+            .map(|ty| ty.validate(config))
+            .unwrap_or_default()
     }
 
     fn validate_module(&self, resources: &[(Address, Value)]) -> Vec<(Address, AttrProblem)> {
@@ -277,44 +205,16 @@ impl Provider for AzureProvider {
         prior: Option<&Value>,
         config: &Value,
     ) -> Result<PlannedChange, ProviderError> {
-        let cloud = &self.config.cloud;
-        let subscription_id = &self.config.subscription_id;
-        Ok(match schema.type_name.as_str() {
-            container_group::TYPE => {
-                // Variables are known here (validate sees them unknown): check again.
-                if let Some(problem) = vk_credentials::check(config).into_iter().next() {
-                    let mut error = ProviderError::new(problem.code, problem.message);
-                    if let Some(help) = problem.help {
-                        error = error.with_detail(help);
-                    }
-                    return Err(error);
-                }
-                container_group::plan(cloud, subscription_id, prior, config)
-            }
-            dns_label::TYPE => dns_label::plan(schema, cloud, prior, config),
-            resource_group::TYPE => schema.propose(prior, &resource_group::normalise(config)),
-            storage_account::TYPE => schema.propose(prior, &storage_account::normalise(config)),
-            user_assigned_identity::TYPE => {
-                schema.propose(prior, &user_assigned_identity::normalise(config))
-            }
-            role_assignment::TYPE => schema.propose(prior, &role_assignment::normalise(config)),
-            _ => schema.propose(prior, config),
-        })
+        match types::find(&schema.type_name) {
+            Some(ty) => ty.plan(&self.config, schema, prior, config),
+            None => Ok(schema.propose(prior, config)),
+        }
     }
 
     fn intended_id(&self, resource_type: &str, planned: &Value) -> String {
-        let subscription_id = &self.config.subscription_id;
-        match resource_type {
-            resource_group::TYPE => resource_group::intended_id(subscription_id, planned),
-            storage_account::TYPE => storage_account::intended_id(subscription_id, planned),
-            file_share::TYPE => file_share::intended_id(subscription_id, planned),
-            container_group::TYPE => container_group::intended_id(subscription_id, planned),
-            user_assigned_identity::TYPE => {
-                user_assigned_identity::intended_id(subscription_id, planned)
-            }
-            role_assignment::TYPE => role_assignment::intended_id(planned),
-            _ => shape::text(planned, "fqdn").to_string(),
-        }
+        types::find(resource_type)
+            .map(|ty| ty.intended_id(&self.config, planned))
+            .unwrap_or_default()
     }
 
     async fn read(
@@ -327,26 +227,9 @@ impl Provider for AzureProvider {
         let _slot = self.refresh_slots.acquire().await.map_err(|_| {
             ProviderError::new("fk::azure::shutting_down", "the provider is shutting down")
         })?;
-        let fail = |error: ArmError| error.for_resource(&ctx.address);
-        let read = match resource_type {
-            resource_group::TYPE => {
-                let path = shape::with_version(id, resource_group::API_VERSION);
-                let body = self.client.get_optional(&path).await.map_err(fail)?;
-                Ok(body.map(|body| resource_group::from_response(&body)))
-            }
-            storage_account::TYPE => storage_account::read(&self.client, id).await.map_err(fail),
-            file_share::TYPE => file_share::read(&self.client, id, prior)
-                .await
-                .map_err(fail),
-            container_group::TYPE => self.groups().read(id, prior).await.map_err(fail),
-            dns_label::TYPE => return Ok(Some(prior.clone())),
-            user_assigned_identity::TYPE => user_assigned_identity::read(&self.client, id)
-                .await
-                .map_err(fail),
-            role_assignment::TYPE => role_assignment::read(&self.client, id).await.map_err(fail),
-            other => Err(unknown_type(other)),
-        };
-        read.map(|state| state.map(|state| with_id(state, id)))
+        let ty = find(resource_type)?;
+        let state = ty.read(self.arm(), ctx, id, prior).await?;
+        Ok(state.map(|state| with_id(ty, state, id)))
     }
 
     async fn create(
@@ -356,7 +239,9 @@ impl Provider for AzureProvider {
         id: &str,
         planned: &Value,
     ) -> Result<Value, ProviderError> {
-        self.write(ctx, resource_type, id, None, planned).await
+        let ty = find(resource_type)?;
+        let state = ty.write(self.arm(), ctx, id, None, planned).await?;
+        Ok(with_id(ty, state, id))
     }
 
     async fn update(
@@ -367,8 +252,9 @@ impl Provider for AzureProvider {
         prior: &Value,
         planned: &Value,
     ) -> Result<Value, ProviderError> {
-        self.write(ctx, resource_type, id, Some(prior), planned)
-            .await
+        let ty = find(resource_type)?;
+        let state = ty.write(self.arm(), ctx, id, Some(prior), planned).await?;
+        Ok(with_id(ty, state, id))
     }
 
     async fn delete(
@@ -378,37 +264,13 @@ impl Provider for AzureProvider {
         id: &str,
         prior: &Value,
     ) -> Result<(), ProviderError> {
-        let fail = |error: ArmError| error.for_resource(&ctx.address);
-        let max_wait = self.config.max_wait;
-        match resource_type {
-            resource_group::TYPE => resource_group::delete(&self.client, id, max_wait)
-                .await
-                .map_err(fail),
-            storage_account::TYPE => storage_account::delete(&self.client, id)
-                .await
-                .map_err(fail),
-            file_share::TYPE => file_share::delete(&self.client, id).await.map_err(fail),
-            container_group::TYPE => {
-                self.before_stop(ctx, prior).await?;
-                self.groups().delete(id).await.map_err(fail)
-            }
-            dns_label::TYPE => Ok(()),
-            user_assigned_identity::TYPE => user_assigned_identity::delete(&self.client, id)
-                .await
-                .map_err(fail),
-            role_assignment::TYPE => role_assignment::delete(&self.client, id)
-                .await
-                .map_err(fail),
-            other => Err(unknown_type(other)),
-        }
+        find(resource_type)?
+            .delete(self.arm(), ctx, id, prior)
+            .await
     }
 
     fn actions(&self, resource_type: &str) -> &'static [Action] {
-        if resource_type == container_group::TYPE {
-            &[Action::Stop, Action::Start]
-        } else {
-            &[]
-        }
+        types::find(resource_type).map_or(&[], |ty| ty.actions())
     }
 
     async fn act(
@@ -419,19 +281,9 @@ impl Provider for AzureProvider {
         prior: &Value,
         action: Action,
     ) -> Result<Option<Value>, ProviderError> {
-        if resource_type != container_group::TYPE {
-            return Err(ProviderError::new(
-                "fk::provider::no_action",
-                format!("`{resource_type}` has no stop or start"),
-            ));
+        match types::find(resource_type) {
+            Some(ty) => ty.act(self.arm(), ctx, id, prior, action).await,
+            None => Err(types::no_action(resource_type)),
         }
-        let state = match action {
-            Action::Stop => {
-                self.before_stop(ctx, prior).await?;
-                self.groups().stop(ctx, id, prior).await?
-            }
-            Action::Start => self.groups().start(ctx, id, prior).await?,
-        };
-        Ok(Some(state))
     }
 }

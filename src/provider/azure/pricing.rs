@@ -21,7 +21,7 @@
 //! the Standard Linux compute is counted and the basis says what is left out. Storage
 //! (Azure Files) and egress are not counted.
 
-use super::container_group::requested_resources;
+use super::types::container_group::requested_resources;
 use crate::provider::Cost;
 use crate::value::Value;
 

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
+use super::container_group::{self, body as container_group_body};
 use super::fixtures::{full_group_config, simulated_get};
-use super::{container_group, container_group_body};
 
 /// The official specs folder, or `None` after one line on stderr saying `check` was not run.
 pub fn official_specs(check: &str) -> Option<PathBuf> {

@@ -3,9 +3,9 @@
 use serde_json::Value as Json;
 
 use super::cloud::CloudProfile;
+use super::container_group::body::{CONFIG_KEYS, to_body};
+use super::container_group::state::from_response;
 use super::container_group::{PATCH_NOTE, RESTART_NOTE, plan};
-use super::container_group_body::{CONFIG_KEYS, to_body};
-use super::container_group_state::from_response;
 use super::fixtures::{full_group_config, simulated_get, with};
 use super::spec_check::{load, official_specs};
 use super::{AzureConfig, AzureProvider, StaticToken, file_share, storage_account};

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json, json};
 
-use super::cloud::normalise_location;
-use super::shape::{null_if_empty, tags_to_json};
+use crate::provider::azure::cloud::normalise_location;
+use crate::provider::azure::shape::{null_if_empty, tags_to_json};
 use crate::value::Value;
 
 pub const DEFAULT_OS_TYPE: &str = "Linux";
@@ -362,7 +362,7 @@ pub fn to_body(planned: &Value) -> Json {
     body.insert("properties".into(), Json::Object(properties));
     let mut body = Json::Object(body);
     if let Some(extra) = planned.get("unmodeled").filter(|extra| !extra.is_null()) {
-        super::container_group_extra::merge(&mut body, &extra.to_json());
+        super::extra::merge(&mut body, &extra.to_json());
     }
     body
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::container_group_body::{PROBE_NUMBERS, canonical, field, object, to_body};
-use super::shape::{id_segment, json_text, tags_from_json};
+use super::body::{PROBE_NUMBERS, canonical, field, object, to_body};
+use crate::provider::azure::shape::{id_segment, json_text, tags_from_json};
 use crate::value::Value;
 
 /// The attribute tree of a GET body, in normal form. Write-only values (secure env values,
@@ -103,7 +103,7 @@ pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
         ("health".into(), health(body)),
     ]);
     let mut value = canonical(&Value::Map(state));
-    let extra = super::container_group_extra::unmodeled(body, &to_body(&value));
+    let extra = super::extra::unmodeled(body, &to_body(&value));
     if let Some(fields) = value.as_map_mut() {
         fields.insert(
             "unmodeled".into(),
@@ -181,7 +181,7 @@ pub fn health(body: &Json) -> Value {
             .iter()
             .map(|line| (format!("init container {line}"), false)),
     );
-    let events = super::container_group_api::events(body);
+    let events = super::api::events(body);
     object(vec![
         ("problem", Value::str(problem)),
         ("repair", Value::str(repair)),

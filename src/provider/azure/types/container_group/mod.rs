@@ -27,16 +27,30 @@
 //! the whole desired body with its secrets; secrets are kept in state, never compared with
 //! GET (which never returns them).
 
+pub mod api;
+pub mod body;
+pub mod extra;
+pub mod state;
+
 use std::collections::BTreeSet;
 
-use super::cloud::CloudProfile;
-use super::container_group_body::{CONFIG_KEYS, canonical, to_body};
-use super::container_group_extra::{merge, paths as extra_paths};
-use super::container_group_state::REPAIR_REDEPLOY;
+use async_trait::async_trait;
+
 use super::dns_label::check_label;
-use super::shape::text;
-use crate::provider::{AttrProblem, Attribute, PlannedChange, ReplaceCause, ResourceSchema, Type};
+use super::{Arm, AzureType, fail};
+use crate::provider::azure::cloud::CloudProfile;
+use crate::provider::azure::config::AzureConfig;
+use crate::provider::azure::shape::text;
+use crate::provider::azure::{before_stop, pricing, vk_credentials};
+use crate::provider::{
+    Action, AttrProblem, Attribute, Cost, OpContext, PlannedChange, ProviderError, ReplaceCause,
+    ResourceSchema, Type,
+};
 use crate::value::{PathSeg, Value};
+use api::ContainerGroups;
+use body::{CONFIG_KEYS, canonical, to_body};
+use extra::{merge, paths as extra_paths};
+use state::REPAIR_REDEPLOY;
 
 pub const TYPE: &str = "azure_container_group";
 pub const API_VERSION: &str = "2025-09-01";
@@ -670,6 +684,140 @@ pub fn validate(config: &Value) -> Vec<AttrProblem> {
         }
     }
     problems
+}
+
+/// The container group type: the only one with `fk stop` / `fk start` and a price.
+pub struct ContainerGroup;
+
+impl ContainerGroup {
+    /// The group operations over `arm`'s client.
+    pub fn groups(arm: Arm<'_>) -> ContainerGroups<'_> {
+        ContainerGroups {
+            client: arm.client,
+            max_wait: arm.config.max_wait,
+        }
+    }
+
+    /// The group's `before_stop` handshake, if it declares one (see [`before_stop`]).
+    async fn before_stop(
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        group: &Value,
+    ) -> Result<(), ProviderError> {
+        before_stop::run(
+            ctx,
+            &arm.config.cloud,
+            group,
+            arm.config.poll_interval,
+            arm.config.skip_before_stop,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl AzureType for ContainerGroup {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
+        let mut problems = validate(config);
+        problems.extend(vk_credentials::check(config));
+        problems
+    }
+
+    fn plan(
+        &self,
+        config: &AzureConfig,
+        _schema: &ResourceSchema,
+        prior: Option<&Value>,
+        value: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        // Variables are known here (validate sees them unknown): check again.
+        if let Some(problem) = vk_credentials::check(value).into_iter().next() {
+            let mut error = ProviderError::new(problem.code, problem.message);
+            if let Some(help) = problem.help {
+                error = error.with_detail(help);
+            }
+            return Err(error);
+        }
+        Ok(plan(&config.cloud, &config.subscription_id, prior, value))
+    }
+
+    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
+        intended_id(&config.subscription_id, planned)
+    }
+
+    async fn read(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        Self::groups(arm).read(id, prior).await.map_err(fail(ctx))
+    }
+
+    /// A change of tags alone is a PATCH, which restarts nothing; anything else is a PUT.
+    async fn write(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        let groups = Self::groups(arm);
+        match prior {
+            Some(prior) if !needs_put(&canonical(prior), &canonical(planned)) => {
+                groups.patch_tags(ctx, id, planned).await
+            }
+            _ => groups.put(ctx, id, planned, prior.is_none()).await,
+        }
+    }
+
+    async fn delete(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: &Value,
+    ) -> Result<(), ProviderError> {
+        Self::before_stop(arm, ctx, prior).await?;
+        Self::groups(arm).delete(id).await.map_err(fail(ctx))
+    }
+
+    fn actions(&self) -> &'static [Action] {
+        &[Action::Stop, Action::Start]
+    }
+
+    async fn act(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: &Value,
+        action: Action,
+    ) -> Result<Option<Value>, ProviderError> {
+        let groups = Self::groups(arm);
+        let state = match action {
+            Action::Stop => {
+                Self::before_stop(arm, ctx, prior).await?;
+                groups.stop(ctx, id, prior).await?
+            }
+            Action::Start => groups.start(ctx, id, prior).await?,
+        };
+        Ok(Some(state))
+    }
+
+    fn hourly_cost(&self, config: &AzureConfig, value: &Value) -> Option<Cost> {
+        Some(pricing::container_group_cost(value, &config.prices))
+    }
 }
 
 #[cfg(test)]

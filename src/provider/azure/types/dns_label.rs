@@ -8,9 +8,16 @@
 
 use std::collections::BTreeMap;
 
-use super::cloud::{CloudProfile, normalise_location};
+use async_trait::async_trait;
+
+use super::{Arm, AzureType};
 use crate::addr::Address;
-use crate::provider::{AttrProblem, Attribute, PlannedChange, ResourceSchema, Type};
+use crate::provider::azure::cloud::{CloudProfile, normalise_location};
+use crate::provider::azure::config::AzureConfig;
+use crate::provider::azure::shape::text;
+use crate::provider::{
+    AttrProblem, Attribute, OpContext, PlannedChange, ProviderError, ResourceSchema, Type,
+};
 use crate::value::{PathSeg, Value};
 
 pub const TYPE: &str = "dns_label";
@@ -150,6 +157,74 @@ fn duplicates_of(
         }
     }
     problems
+}
+
+/// The DNS label type: lives in state only.
+pub struct DnsLabel;
+
+#[async_trait]
+impl AzureType for DnsLabel {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
+        check_label(config, "label")
+    }
+
+    fn plan(
+        &self,
+        config: &AzureConfig,
+        schema: &ResourceSchema,
+        prior: Option<&Value>,
+        value: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        Ok(plan(schema, &config.cloud, prior, value))
+    }
+
+    /// The FQDN: one label names one endpoint.
+    fn intended_id(&self, _config: &AzureConfig, planned: &Value) -> String {
+        text(planned, "fqdn").to_string()
+    }
+
+    fn is_arm_resource(&self) -> bool {
+        false
+    }
+
+    async fn read(
+        &self,
+        _arm: Arm<'_>,
+        _ctx: &OpContext,
+        _id: &str,
+        prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        Ok(Some(prior.clone()))
+    }
+
+    async fn write(
+        &self,
+        _arm: Arm<'_>,
+        _ctx: &OpContext,
+        _id: &str,
+        _prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        Ok(planned.clone())
+    }
+
+    async fn delete(
+        &self,
+        _arm: Arm<'_>,
+        _ctx: &OpContext,
+        _id: &str,
+        _prior: &Value,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

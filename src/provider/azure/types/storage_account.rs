@@ -8,17 +8,22 @@
 //! PUT is an LRO answered 202 + `Location`; fk always asks for TLS 1.2, HTTPS only, no public
 //! blob access and shared-key access on (ACI mounts Azure Files with the key).
 
+use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 
-use super::client::ArmClient;
-use super::error::ArmError;
-use super::lro::Operation;
-use super::shape::{
+use super::{Arm, AzureType, fail};
+use crate::provider::azure::client::ArmClient;
+use crate::provider::azure::config::AzureConfig;
+use crate::provider::azure::error::ArmError;
+use crate::provider::azure::lro::Operation;
+use crate::provider::azure::shape::{
     id_segment, json_text, location_from_json, map, normalise_location_in, tags_from_json,
     tags_to_json, text, with_version,
 };
-use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
+use crate::provider::{
+    AttrProblem, Attribute, OpContext, PlannedChange, ProviderError, ResourceSchema, Type,
+};
 use crate::value::{PathSeg, Value};
 
 pub const TYPE: &str = "azure_storage_account";
@@ -187,4 +192,69 @@ pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
     client
         .delete_if_present(&with_version(id, API_VERSION))
         .await
+}
+
+/// The storage account type.
+pub struct StorageAccount;
+
+#[async_trait]
+impl AzureType for StorageAccount {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
+        validate(config)
+    }
+
+    fn plan(
+        &self,
+        _config: &AzureConfig,
+        schema: &ResourceSchema,
+        prior: Option<&Value>,
+        value: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        Ok(schema.propose(prior, &normalise(value)))
+    }
+
+    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
+        intended_id(&config.subscription_id, planned)
+    }
+
+    async fn read(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        read(arm.client, id).await.map_err(fail(ctx))
+    }
+
+    async fn write(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        put(arm.client, id, planned, arm.config.max_wait)
+            .await
+            .map_err(fail(ctx))
+    }
+
+    async fn delete(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: &Value,
+    ) -> Result<(), ProviderError> {
+        delete(arm.client, id).await.map_err(fail(ctx))
+    }
 }

@@ -10,13 +10,13 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 
-use super::client::ArmClient;
-use super::container_group::API_VERSION;
-use super::container_group_body::to_body;
-use super::container_group_state::from_response;
-use super::error::ArmError;
-use super::lro::{Operation, Terminal, provisioning_state, terminal_state};
-use super::shape::{tags_to_json, with_version};
+use super::API_VERSION;
+use super::body::to_body;
+use super::state::from_response;
+use crate::provider::azure::client::ArmClient;
+use crate::provider::azure::error::ArmError;
+use crate::provider::azure::lro::{Operation, Terminal, provisioning_state, terminal_state};
+use crate::provider::azure::shape::{tags_to_json, with_version};
 use crate::provider::{OpContext, ProviderError};
 use crate::value::Value;
 
@@ -70,7 +70,7 @@ impl ContainerGroups<'_> {
         ctx: &OpContext,
         id: &str,
         planned: &Value,
-        response: super::client::ArmResponse,
+        response: crate::provider::azure::client::ArmResponse,
     ) -> Result<Value, ProviderError> {
         let path = with_version(id, API_VERSION);
         let fail = |error: ArmError| error.for_resource(&ctx.address);
@@ -279,9 +279,8 @@ pub fn readiness(body: &Json) -> Readiness {
     }
     // An init container that exited non-zero keeps every container waiting: the group will
     // not become ready by itself (etcd's restore refusing to start empty over snapshots).
-    let failed_init = super::container_group_state::failed_init_containers(
-        body.get("properties").unwrap_or(&Json::Null),
-    );
+    let failed_init =
+        super::state::failed_init_containers(body.get("properties").unwrap_or(&Json::Null));
     if !failed_init.is_empty() {
         return Readiness::Failed(format!("init container {} failed", failed_init.join(", ")));
     }

@@ -6,17 +6,20 @@
 //! for the identity's life). PUT is synchronous (201 on create, 200 on update); DELETE
 //! answers 200, or 204 when there was nothing.
 
+use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 
-use super::client::ArmClient;
-use super::cloud::normalise_location;
-use super::error::ArmError;
-use super::shape::{
+use super::{Arm, AzureType, fail};
+use crate::provider::azure::client::ArmClient;
+use crate::provider::azure::cloud::normalise_location;
+use crate::provider::azure::config::AzureConfig;
+use crate::provider::azure::error::ArmError;
+use crate::provider::azure::shape::{
     id_segment, json_text, location_from_json, map, normalise_location_in, tags_from_json,
     tags_to_json, text, with_version,
 };
-use crate::provider::{Attribute, ResourceSchema, Type};
+use crate::provider::{Attribute, OpContext, PlannedChange, ProviderError, ResourceSchema, Type};
 use crate::value::Value;
 
 pub const TYPE: &str = "azure_user_assigned_identity";
@@ -109,6 +112,65 @@ pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
     client
         .delete_if_present(&with_version(id, API_VERSION))
         .await
+}
+
+/// The user-assigned managed identity type.
+pub struct UserAssignedIdentity;
+
+#[async_trait]
+impl AzureType for UserAssignedIdentity {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn plan(
+        &self,
+        _config: &AzureConfig,
+        schema: &ResourceSchema,
+        prior: Option<&Value>,
+        value: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        Ok(schema.propose(prior, &normalise(value)))
+    }
+
+    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
+        intended_id(&config.subscription_id, planned)
+    }
+
+    async fn read(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        read(arm.client, id).await.map_err(fail(ctx))
+    }
+
+    async fn write(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        put(arm.client, id, planned).await.map_err(fail(ctx))
+    }
+
+    async fn delete(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: &Value,
+    ) -> Result<(), ProviderError> {
+        delete(arm.client, id).await.map_err(fail(ctx))
+    }
 }
 
 #[cfg(test)]

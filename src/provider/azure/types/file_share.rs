@@ -6,14 +6,17 @@
 //! when unset the service's default is kept); computed `id`. Shares are always SMB, which
 //! is what ACI mounts. PUT is synchronous.
 
+use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 
-use super::client::ArmClient;
-use super::error::ArmError;
-use super::shape::{id_segment, json_text, map, text, with_version};
 use super::storage_account::API_VERSION;
-use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
+use super::{Arm, AzureType, fail};
+use crate::provider::azure::client::ArmClient;
+use crate::provider::azure::config::AzureConfig;
+use crate::provider::azure::error::ArmError;
+use crate::provider::azure::shape::{id_segment, json_text, map, text, with_version};
+use crate::provider::{AttrProblem, Attribute, OpContext, ProviderError, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
 pub const TYPE: &str = "azure_file_share";
@@ -139,4 +142,59 @@ pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
     client
         .delete_if_present(&with_version(id, API_VERSION))
         .await
+}
+
+/// The file share type.
+pub struct FileShare;
+
+#[async_trait]
+impl AzureType for FileShare {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
+        validate(config)
+    }
+
+    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
+        intended_id(&config.subscription_id, planned)
+    }
+
+    async fn read(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        read(arm.client, id, prior).await.map_err(fail(ctx))
+    }
+
+    async fn write(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        put(arm.client, id, planned, prior.is_none())
+            .await
+            .map_err(fail(ctx))
+    }
+
+    async fn delete(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: &Value,
+    ) -> Result<(), ProviderError> {
+        delete(arm.client, id).await.map_err(fail(ctx))
+    }
 }

@@ -3,18 +3,21 @@
 //! Attributes: `name` (force new), `location` (force new), `tags` (table of strings);
 //! computed `id`. PUT is synchronous; DELETE is an LRO that deletes everything inside.
 
+use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 
-use super::client::{ArmClient, RESOURCES_API_VERSION};
-use super::cloud::normalise_location;
-use super::error::ArmError;
-use super::lro::Operation;
-use super::shape::{
+use super::{Arm, AzureType, fail};
+use crate::provider::azure::client::{ArmClient, RESOURCES_API_VERSION};
+use crate::provider::azure::cloud::normalise_location;
+use crate::provider::azure::config::AzureConfig;
+use crate::provider::azure::error::ArmError;
+use crate::provider::azure::lro::Operation;
+use crate::provider::azure::shape::{
     location_from_json, map, normalise_location_in, tags_from_json, tags_to_json, text,
     with_version,
 };
-use crate::provider::{Attribute, ResourceSchema, Type};
+use crate::provider::{Attribute, OpContext, PlannedChange, ProviderError, ResourceSchema, Type};
 use crate::value::Value;
 
 pub const TYPE: &str = "azure_resource_group";
@@ -63,8 +66,11 @@ pub fn body(planned: &Value) -> Json {
 
 pub fn from_response(body: &Json) -> Value {
     map([
-        ("id", super::shape::json_text(body, "/id")),
-        ("name", super::shape::json_text(body, "/name")),
+        ("id", crate::provider::azure::shape::json_text(body, "/id")),
+        (
+            "name",
+            crate::provider::azure::shape::json_text(body, "/name"),
+        ),
         ("location", location_from_json(body)),
         ("tags", tags_from_json(body)),
     ])
@@ -96,4 +102,70 @@ pub async fn delete(
         max_wait,
     };
     operation.wait(response).await.map(|_| ())
+}
+
+pub async fn read(client: &ArmClient, id: &str) -> Result<Option<Value>, ArmError> {
+    let body = client.get_optional(&with_version(id, API_VERSION)).await?;
+    Ok(body.map(|body| from_response(&body)))
+}
+
+/// The resource group type.
+pub struct ResourceGroup;
+
+#[async_trait]
+impl AzureType for ResourceGroup {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn plan(
+        &self,
+        _config: &AzureConfig,
+        schema: &ResourceSchema,
+        prior: Option<&Value>,
+        value: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        Ok(schema.propose(prior, &normalise(value)))
+    }
+
+    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
+        intended_id(&config.subscription_id, planned)
+    }
+
+    async fn read(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        read(arm.client, id).await.map_err(fail(ctx))
+    }
+
+    async fn write(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        put(arm.client, id, planned).await.map_err(fail(ctx))
+    }
+
+    async fn delete(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: &Value,
+    ) -> Result<(), ProviderError> {
+        delete(arm.client, id, arm.config.max_wait)
+            .await
+            .map_err(fail(ctx))
+    }
 }

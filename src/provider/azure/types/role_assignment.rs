@@ -18,14 +18,19 @@
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
-use super::client::ArmClient;
-use super::error::ArmError;
-use super::shape::{json_text, map, text, with_version};
-use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
+use super::{Arm, AzureType, fail};
+use crate::provider::azure::client::ArmClient;
+use crate::provider::azure::config::AzureConfig;
+use crate::provider::azure::error::ArmError;
+use crate::provider::azure::shape::{json_text, map, text, with_version};
+use crate::provider::{
+    AttrProblem, Attribute, OpContext, PlannedChange, ProviderError, ResourceSchema, Type,
+};
 use crate::value::{PathSeg, Value};
 
 pub const TYPE: &str = "azure_role_assignment";
@@ -245,6 +250,69 @@ pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
         .await
 }
 
+/// The role assignment type.
+pub struct RoleAssignment;
+
+#[async_trait]
+impl AzureType for RoleAssignment {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
+        validate(config)
+    }
+
+    fn plan(
+        &self,
+        _config: &AzureConfig,
+        schema: &ResourceSchema,
+        prior: Option<&Value>,
+        value: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        Ok(schema.propose(prior, &normalise(value)))
+    }
+
+    fn intended_id(&self, _config: &AzureConfig, planned: &Value) -> String {
+        intended_id(planned)
+    }
+
+    async fn read(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        read(arm.client, id).await.map_err(fail(ctx))
+    }
+
+    async fn write(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        put(arm.client, id, planned).await.map_err(fail(ctx))
+    }
+
+    async fn delete(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: &Value,
+    ) -> Result<(), ProviderError> {
+        delete(arm.client, id).await.map_err(fail(ctx))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,7 +385,7 @@ mod tests {
 
     #[tokio::test]
     async fn principal_not_found_is_retried_until_the_principal_replicates() {
-        use super::super::test_server::{Reply, TestArm};
+        use crate::provider::azure::test_server::{Reply, TestArm};
         let arm = TestArm::start().await;
         arm.on(
             "PUT",
@@ -341,7 +409,7 @@ mod tests {
 
     #[tokio::test]
     async fn principal_not_found_gives_up_after_the_bound_and_other_errors_at_once() {
-        use super::super::test_server::{Reply, TestArm};
+        use crate::provider::azure::test_server::{Reply, TestArm};
         let arm = TestArm::start().await;
         arm.on(
             "PUT",

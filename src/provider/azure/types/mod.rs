@@ -1,0 +1,184 @@
+//! The Azure resource types: one module (or folder) per type, each with one value that
+//! implements [`AzureType`], listed once in [`TYPES`].
+//!
+//! [`super::AzureProvider`] looks a type up by name and delegates; it holds what every type
+//! shares (the ARM client, the settings, the refresh slots, the engine's id on the state).
+//! Adding a type: a module here with its schema, checks, plan and operations, and one line
+//! in [`TYPES`].
+
+pub mod container_group;
+pub mod dns_label;
+pub mod file_share;
+pub mod resource_group;
+pub mod role_assignment;
+pub mod storage_account;
+pub mod user_assigned_identity;
+
+use async_trait::async_trait;
+
+use super::client::ArmClient;
+use super::config::AzureConfig;
+use super::error::ArmError;
+use crate::provider::{
+    Action, AttrProblem, Cost, OpContext, PlannedChange, ProviderError, ResourceSchema,
+};
+use crate::value::Value;
+
+/// Every Azure resource type, in the order the provider lists their schemas.
+pub static TYPES: &[&dyn AzureType] = &[
+    &resource_group::ResourceGroup,
+    &storage_account::StorageAccount,
+    &file_share::FileShare,
+    &container_group::ContainerGroup,
+    &dns_label::DnsLabel,
+    &user_assigned_identity::UserAssignedIdentity,
+    &role_assignment::RoleAssignment,
+];
+
+/// The type named `name` (`azure_container_group`), if the provider has it.
+pub fn find(name: &str) -> Option<&'static dyn AzureType> {
+    TYPES.iter().copied().find(|ty| ty.name() == name)
+}
+
+/// What a type's remote operations use: the provider's ARM client and settings.
+#[derive(Clone, Copy)]
+pub struct Arm<'a> {
+    pub client: &'a ArmClient,
+    pub config: &'a AzureConfig,
+}
+
+/// Turns an ARM failure into the engine's error, naming the resource `ctx` acts on.
+pub fn fail(ctx: &OpContext) -> impl Fn(ArmError) -> ProviderError + '_ {
+    |error| error.for_resource(&ctx.address)
+}
+
+/// One Azure resource type: what [`crate::provider::Provider`] asks of the provider, for
+/// this type alone. Pure methods take the settings; remote ones take [`Arm`].
+#[async_trait]
+pub trait AzureType: Send + Sync {
+    /// The type's name in a module: `azure_container_group`.
+    fn name(&self) -> &'static str;
+
+    fn schema(&self) -> ResourceSchema;
+
+    /// Checks beyond the schema. `config` may hold unknowns.
+    fn validate(&self, _config: &Value) -> Vec<AttrProblem> {
+        Vec::new()
+    }
+
+    /// Plans one resource. Pure: no IO.
+    fn plan(
+        &self,
+        _config: &AzureConfig,
+        schema: &ResourceSchema,
+        prior: Option<&Value>,
+        value: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        Ok(schema.propose(prior, value))
+    }
+
+    /// The identity a create of `planned` will have (the ARM id).
+    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String;
+
+    /// True for an ARM resource: the provider puts the id the engine recorded on its state
+    /// (ARM ids are case-insensitive and may come back spelt otherwise).
+    fn is_arm_resource(&self) -> bool {
+        true
+    }
+
+    /// Reads the live object; `Ok(None)` when it no longer exists.
+    async fn read(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: &Value,
+    ) -> Result<Option<Value>, ProviderError>;
+
+    /// Creates (`prior` is `None`) or updates the object; returns its new state once ready.
+    async fn write(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Value, ProviderError>;
+
+    /// Deletes the object; an object already gone is success.
+    async fn delete(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: &Value,
+    ) -> Result<(), ProviderError>;
+
+    /// The lifecycle actions (`fk stop` / `fk start`) this type supports.
+    fn actions(&self) -> &'static [Action] {
+        &[]
+    }
+
+    /// Runs a lifecycle action; returns the new state. Types without actions refuse.
+    async fn act(
+        &self,
+        _arm: Arm<'_>,
+        _ctx: &OpContext,
+        _id: &str,
+        _prior: &Value,
+        _action: Action,
+    ) -> Result<Option<Value>, ProviderError> {
+        Err(no_action(self.name()))
+    }
+
+    /// The estimated cost of a resource with `value`; `None`: no price known. Pure.
+    fn hourly_cost(&self, _config: &AzureConfig, _value: &Value) -> Option<Cost> {
+        None
+    }
+}
+
+/// The refusal of a lifecycle action by a type that has none.
+pub fn no_action(resource_type: &str) -> ProviderError {
+    ProviderError::new(
+        "fk::provider::no_action",
+        format!("`{resource_type}` has no stop or start"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_is_listed_once_under_its_schema_name() {
+        let names: Vec<&str> = TYPES.iter().map(|ty| ty.name()).collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            names.len(),
+            "a type is listed twice: {names:?}"
+        );
+        for ty in TYPES {
+            assert_eq!(ty.schema().type_name, ty.name());
+            assert_eq!(ty.is_arm_resource(), ty.schema().remote, "{}", ty.name());
+            assert_eq!(find(ty.name()).map(|found| found.name()), Some(ty.name()));
+        }
+        assert!(find("azure_virtual_machine").is_none());
+    }
+
+    #[test]
+    fn only_container_groups_stop_and_start() {
+        let with_actions: Vec<&str> = TYPES
+            .iter()
+            .filter(|ty| !ty.actions().is_empty())
+            .map(|ty| ty.name())
+            .collect();
+        assert_eq!(with_actions, [container_group::TYPE]);
+        assert_eq!(
+            container_group::ContainerGroup.actions(),
+            [Action::Stop, Action::Start]
+        );
+    }
+}
