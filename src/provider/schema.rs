@@ -125,6 +125,13 @@ impl Attribute {
         self
     }
 
+    /// Why a change of this attribute replaces the resource, as the plan says it.
+    pub fn replace_reason(&self) -> String {
+        self.force_new_reason
+            .clone()
+            .unwrap_or_else(|| format!("`{}` cannot change in place", self.name))
+    }
+
     pub fn is_configurable(&self) -> bool {
         self.presence != Presence::Computed
     }
@@ -170,10 +177,7 @@ impl ResourceSchema {
                 if changed && !(attr.write_only && before.is_null()) {
                     requires_replace.push(ReplaceCause {
                         path: vec![PathSeg::Key(attr.name.clone())],
-                        reason: attr
-                            .force_new_reason
-                            .clone()
-                            .unwrap_or_else(|| format!("`{}` cannot change in place", attr.name)),
+                        reason: attr.replace_reason(),
                     });
                 }
             }
@@ -206,6 +210,35 @@ impl ResourceSchema {
             delete_before_create: None,
         }
     }
+}
+
+/// The force-new attributes among `attributes` whose values differ between the objects
+/// `before` and `after` (found at `at`), in schema order, each with its reason. A missing
+/// value is null; a value not yet wholly known counts as changed.
+pub fn force_new_changes(
+    attributes: &[Attribute],
+    at: &[PathSeg],
+    before: &Value,
+    after: &Value,
+) -> Vec<ReplaceCause> {
+    let null = Value::Null;
+    attributes
+        .iter()
+        .filter(|attr| attr.force_new)
+        .filter(|attr| {
+            let old = before.get(&attr.name).unwrap_or(&null);
+            let new = after.get(&attr.name).unwrap_or(&null);
+            !new.is_wholly_known() || !old.same_data(new)
+        })
+        .map(|attr| {
+            let mut path = at.to_vec();
+            path.push(PathSeg::Key(attr.name.clone()));
+            ReplaceCause {
+                path,
+                reason: attr.replace_reason(),
+            }
+        })
+        .collect()
 }
 
 /// Why a replacement is needed: the attribute that forces it and the rule behind it.
@@ -282,5 +315,43 @@ mod tests {
         assert_eq!(replace.requires_replace.len(), 1);
         assert_eq!(replace.requires_replace[0].reason, "names are immutable");
         assert_eq!(replace.planned.get("ip"), Some(&Value::Unknown));
+    }
+
+    #[test]
+    fn force_new_changes_name_each_changed_attribute_at_its_path_with_its_reason() {
+        let mut zone = Attribute::optional("zone", Type::String);
+        zone.force_new = true;
+        let attributes = vec![
+            Attribute::required("name", Type::String).force_new("names are immutable"),
+            zone,
+            Attribute::optional("size", Type::Int),
+        ];
+        let at = [PathSeg::Key("items".into()), PathSeg::Index(2)];
+        let before = map(&[("name", Value::str("a")), ("size", Value::Int(1))]);
+        let same = force_new_changes(&attributes, &at, &before, &before);
+        assert_eq!(same, Vec::new());
+        let resized = map(&[("name", Value::str("a")), ("size", Value::Int(2))]);
+        assert_eq!(
+            force_new_changes(&attributes, &at, &before, &resized),
+            Vec::new()
+        );
+        let after = map(&[("name", Value::Unknown), ("zone", Value::str("1"))]);
+        let causes: Vec<(String, String)> = force_new_changes(&attributes, &at, &before, &after)
+            .into_iter()
+            .map(|cause| (crate::value::path_to_string(&cause.path), cause.reason))
+            .collect();
+        assert_eq!(
+            causes,
+            [
+                (
+                    "items[2].name".to_string(),
+                    "names are immutable".to_string()
+                ),
+                (
+                    "items[2].zone".to_string(),
+                    "`zone` cannot change in place".to_string()
+                ),
+            ]
+        );
     }
 }

@@ -42,6 +42,7 @@ use crate::provider::azure::cloud::CloudProfile;
 use crate::provider::azure::config::AzureConfig;
 use crate::provider::azure::shape::text;
 use crate::provider::azure::{before_stop, pricing, vk_credentials};
+use crate::provider::schema::force_new_changes;
 use crate::provider::{
     Action, AttrProblem, Attribute, Cost, OpContext, PlannedChange, ProviderError, ReplaceCause,
     ResourceSchema, Type,
@@ -212,25 +213,6 @@ pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
     )
 }
 
-/// Top-level attributes ACI cannot change in place, with the rule shown in the plan.
-const REPLACE_RULES: &[(&str, &str)] = &[
-    ("name", "a container group cannot be renamed"),
-    (
-        "resource_group",
-        "a container group cannot move to another resource group",
-    ),
-    (
-        "location",
-        "a container group cannot move to another region",
-    ),
-    ("os_type", ACI_RULE),
-    ("restart_policy", ACI_RULE),
-    ("sku", ACI_RULE),
-    ("zones", ACI_RULE),
-    ("ip_type", ACI_RULE),
-    ("ports", ACI_RULE),
-];
-
 fn changed(before: Option<&Value>, after: Option<&Value>) -> bool {
     let null = Value::Null;
     let (before, after) = (before.unwrap_or(&null), after.unwrap_or(&null));
@@ -241,17 +223,11 @@ fn key_path(key: &str) -> Vec<PathSeg> {
     vec![PathSeg::Key(key.into())]
 }
 
-/// Why `planned` cannot be reached from `prior` in place (empty when it can).
+/// Why `planned` cannot be reached from `prior` in place (empty when it can). The schema's
+/// force-new attributes (the group's and each container's) say which changes replace and
+/// why; beyond them, the containers must keep their names and order.
 pub fn replace_causes(prior: &Value, planned: &Value) -> Vec<ReplaceCause> {
-    let mut causes = Vec::new();
-    for (key, reason) in REPLACE_RULES {
-        if changed(prior.get(key), planned.get(key)) {
-            causes.push(ReplaceCause {
-                path: key_path(key),
-                reason: reason.to_string(),
-            });
-        }
-    }
+    let mut causes = force_new_changes(&schema().attributes, &[], prior, planned);
     let names = |value: &Value| -> Option<Vec<Value>> {
         let containers = value.get("containers")?.as_list()?;
         Some(
@@ -281,24 +257,15 @@ pub fn replace_causes(prior: &Value, planned: &Value) -> Vec<ReplaceCause> {
     }
     let prior_containers = prior.get("containers").and_then(Value::as_list);
     let planned_containers = planned.get("containers").and_then(Value::as_list);
+    let container_attributes = container_attributes(true);
     for (idx, (before, after)) in prior_containers
         .into_iter()
         .flatten()
         .zip(planned_containers.into_iter().flatten())
         .enumerate()
     {
-        for key in ["cpu", "memory_gb", "ports"] {
-            if changed(before.get(key), after.get(key)) {
-                causes.push(ReplaceCause {
-                    path: vec![
-                        PathSeg::Key("containers".into()),
-                        PathSeg::Index(idx),
-                        PathSeg::Key(key.into()),
-                    ],
-                    reason: ACI_RULE.to_string(),
-                });
-            }
-        }
+        let at = [PathSeg::Key("containers".into()), PathSeg::Index(idx)];
+        causes.extend(force_new_changes(&container_attributes, &at, before, after));
     }
     causes
 }
@@ -910,6 +877,37 @@ mod tests {
             .map(|problem| problem.code)
             .collect();
         assert_eq!(codes, ["fk::azure::ip_without_ports"]);
+    }
+
+    /// The texts the plan showed when these rules were a table of their own.
+    #[test]
+    fn schema_force_new_attributes_give_the_replace_causes_in_schema_order() {
+        let prior = canonical(&full_group_config());
+        let planned = with(prior.clone(), &["location"], Value::str("eastus"));
+        let planned = with(planned, &["name"], Value::str("other"));
+        let planned = with(planned, &["containers", "0", "memory_gb"], Value::Unknown);
+        let planned = with(planned, &["tags", "team"], Value::str("x"));
+        let causes: Vec<(String, String)> = replace_causes(&prior, &planned)
+            .into_iter()
+            .map(|cause| (path_to_string(&cause.path), cause.reason))
+            .collect();
+        assert_eq!(
+            causes,
+            [
+                (
+                    "name".to_string(),
+                    "a container group cannot be renamed".to_string()
+                ),
+                (
+                    "location".to_string(),
+                    "a container group cannot move to another region".to_string()
+                ),
+                (
+                    "containers[0].memory_gb".to_string(),
+                    "ACI cannot change it in place (InvalidContainerGroupUpdate): the group is deleted and created again".to_string()
+                ),
+            ]
+        );
     }
 
     #[test]
