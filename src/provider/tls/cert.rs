@@ -26,6 +26,7 @@ use rcgen::{
     string::Ia5String,
 };
 
+use super::TlsType;
 use super::inputs::{
     TlsError, check_choice, check_common_name, check_validity, int, problem, text, texts,
     with_defaults,
@@ -269,6 +270,35 @@ fn key_usage(name: &str) -> Option<Usage> {
         "ocsp_signing" => Usage::Extended(ExtendedKeyUsagePurpose::OcspSigning),
         _ => return None,
     })
+}
+
+/// The certificate type (signed by a CA).
+pub struct Cert;
+
+impl TlsType for Cert {
+    fn name(&self) -> &'static str {
+        CERT_TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn with_defaults(&self, config: &Value) -> Value {
+        defaults(config)
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
+        validate(config)
+    }
+
+    fn make(&self, planned: &Value) -> Result<Value, TlsError> {
+        issue(planned)
+    }
+
+    fn is_certificate(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::inputs::{TlsError, problem, text, with_defaults};
-use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
+use super::{TlsType, with_computed};
+use crate::provider::{AttrProblem, Attribute, PlannedChange, ResourceSchema, Type};
 use crate::value::Value;
 
 pub const KUBECONFIG_TYPE: &str = "kubeconfig";
@@ -135,4 +136,44 @@ pub fn planned_text(config: &Value) -> Value {
         Value::Unknown
     };
     text.sensitive()
+}
+
+/// The kubeconfig type: the only `tls` type that updates in place.
+pub struct Kubeconfig;
+
+impl TlsType for Kubeconfig {
+    fn name(&self) -> &'static str {
+        KUBECONFIG_TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn with_defaults(&self, config: &Value) -> Value {
+        defaults(config)
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
+        validate(config)
+    }
+
+    fn make(&self, planned: &Value) -> Result<Value, TlsError> {
+        Ok(with_computed(
+            planned,
+            vec![("kubeconfig", Value::str(render(planned)?).sensitive())],
+        ))
+    }
+
+    /// The text is known at plan time when every input is.
+    fn refine_plan(&self, change: &mut PlannedChange, config: &Value) {
+        if let Some(planned) = change.planned.as_map_mut() {
+            planned.insert("kubeconfig".into(), planned_text(config));
+        }
+    }
+
+    /// The text is made again from the new inputs.
+    fn update(&self, _prior: &Value, planned: &Value) -> Result<Value, TlsError> {
+        self.make(planned)
+    }
 }

@@ -39,89 +39,80 @@ use inputs::TlsError;
 #[derive(Clone, Debug, Default)]
 pub struct TlsProvider;
 
-/// The resource types of [`TlsProvider`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    PrivateKey,
-    SelfSignedCa,
-    Cert,
-    Kubeconfig,
-    RandomKey,
-}
+/// Every `tls` resource type, in the order the provider lists their schemas. Adding a type:
+/// a module with one value implementing [`TlsType`], and one line here.
+static TYPES: &[&dyn TlsType] = &[
+    &private_key::PrivateKey,
+    &self_signed_ca::SelfSignedCa,
+    &cert::Cert,
+    &kubeconfig::Kubeconfig,
+    &random_key::RandomKey,
+];
 
-impl Kind {
-    fn of(resource_type: &str) -> Result<Kind, ProviderError> {
-        Ok(match resource_type {
-            private_key::PRIVATE_KEY_TYPE => Kind::PrivateKey,
-            self_signed_ca::SELF_SIGNED_CA_TYPE => Kind::SelfSignedCa,
-            cert::CERT_TYPE => Kind::Cert,
-            kubeconfig::KUBECONFIG_TYPE => Kind::Kubeconfig,
-            random_key::RANDOM_KEY_TYPE => Kind::RandomKey,
-            other => {
-                return Err(ProviderError::new(
-                    "fk::tls::unknown_type",
-                    format!("the `tls` provider has no resource type `{other}`"),
-                ));
-            }
-        })
-    }
+/// One resource type of [`TlsProvider`]: what the provider needs beyond the schema's
+/// generic plan. Pure except [`TlsType::make`], which draws random numbers and reads the
+/// clock.
+trait TlsType: Send + Sync {
+    /// The type's name in a module: `tls_cert`.
+    fn name(&self) -> &'static str;
 
-    fn is_certificate(self) -> bool {
-        matches!(self, Kind::SelfSignedCa | Kind::Cert)
-    }
+    fn schema(&self) -> ResourceSchema;
 
-    fn with_defaults(self, config: &Value) -> Value {
-        match self {
-            Kind::PrivateKey => private_key::with_defaults(config),
-            Kind::SelfSignedCa => self_signed_ca::defaults(config),
-            Kind::Cert => cert::defaults(config),
-            Kind::Kubeconfig => kubeconfig::defaults(config),
-            Kind::RandomKey => random_key::defaults(config),
-        }
-    }
+    /// The configuration with the type's defaults filled in.
+    fn with_defaults(&self, config: &Value) -> Value;
 
-    fn validate(self, config: &Value) -> Vec<AttrProblem> {
-        match self {
-            Kind::PrivateKey => private_key::validate(config),
-            Kind::SelfSignedCa => self_signed_ca::validate(config),
-            Kind::Cert => cert::validate(config),
-            Kind::Kubeconfig => kubeconfig::validate(config),
-            Kind::RandomKey => random_key::validate(config),
-        }
-    }
+    /// Checks beyond the schema; `config` may hold unknowns.
+    fn validate(&self, config: &Value) -> Vec<AttrProblem>;
 
     /// Makes the object `planned` describes: every computed value filled in.
-    fn make(self, planned: &Value) -> Result<Value, TlsError> {
-        let mut value = planned.clone();
-        let computed: Vec<(&str, Value)> = match self {
-            Kind::PrivateKey => {
-                let key = private_key::generate(planned)?;
-                vec![
-                    (
-                        "private_key_pem",
-                        Value::str(key.private_key_pem).sensitive(),
-                    ),
-                    ("public_key_pem", Value::str(key.public_key_pem)),
-                ]
-            }
-            Kind::SelfSignedCa => return self_signed_ca::issue(planned),
-            Kind::Cert => return cert::issue(planned),
-            Kind::Kubeconfig => vec![(
-                "kubeconfig",
-                Value::str(kubeconfig::render(planned)?).sensitive(),
-            )],
-            Kind::RandomKey => vec![(
-                "base64",
-                Value::str(random_key::generate(planned)?).sensitive(),
-            )],
-        };
-        if let Some(map) = value.as_map_mut() {
-            for (name, computed) in computed {
-                map.insert(name.to_string(), computed);
+    fn make(&self, planned: &Value) -> Result<Value, TlsError>;
+
+    /// A certificate: refresh notes when it is due for renewal, and the plan replaces it then.
+    fn is_certificate(&self) -> bool {
+        false
+    }
+
+    /// Refines the generic plan of `config` (defaults filled in).
+    fn refine_plan(&self, _change: &mut PlannedChange, _config: &Value) {}
+
+    /// The object after an in-place update. The default remakes nothing: it keeps what was
+    /// generated and takes the configured values (every other change replaces).
+    fn update(&self, prior: &Value, planned: &Value) -> Result<Value, TlsError> {
+        let mut value = prior.clone();
+        if let (Some(map), Some(planned)) = (value.as_map_mut(), planned.as_map()) {
+            for (name, item) in planned {
+                if !item.is_unknown() {
+                    map.insert(name.clone(), item.clone());
+                }
             }
         }
         Ok(value)
     }
+}
+
+/// The type named `resource_type`, or the error that the provider has none.
+fn find(resource_type: &str) -> Result<&'static dyn TlsType, ProviderError> {
+    TYPES
+        .iter()
+        .copied()
+        .find(|ty| ty.name() == resource_type)
+        .ok_or_else(|| {
+            ProviderError::new(
+                "fk::tls::unknown_type",
+                format!("the `tls` provider has no resource type `{resource_type}`"),
+            )
+        })
+}
+
+/// `planned` with the `computed` values set.
+fn with_computed(planned: &Value, computed: Vec<(&str, Value)>) -> Value {
+    let mut value = planned.clone();
+    if let Some(map) = value.as_map_mut() {
+        for (name, computed) in computed {
+            map.insert(name.to_string(), computed);
+        }
+    }
+    value
 }
 
 #[async_trait]
@@ -131,18 +122,12 @@ impl Provider for TlsProvider {
     }
 
     fn schemas(&self) -> Vec<ResourceSchema> {
-        vec![
-            private_key::schema(),
-            self_signed_ca::schema(),
-            cert::schema(),
-            kubeconfig::schema(),
-            random_key::schema(),
-        ]
+        TYPES.iter().map(|ty| ty.schema()).collect()
     }
 
     fn validate(&self, resource_type: &str, config: &Value) -> Vec<AttrProblem> {
-        Kind::of(resource_type)
-            .map(|kind| kind.validate(config))
+        find(resource_type)
+            .map(|ty| ty.validate(config))
             .unwrap_or_default()
     }
 
@@ -152,21 +137,17 @@ impl Provider for TlsProvider {
         prior: Option<&Value>,
         config: &Value,
     ) -> Result<PlannedChange, ProviderError> {
-        let kind = Kind::of(&schema.type_name)?;
-        let config = kind.with_defaults(config);
+        let ty = find(&schema.type_name)?;
+        let config = ty.with_defaults(config);
         // Values from variables were unknown at validation; judge them now they are known.
-        if let Some(problem) = kind.validate(&config).into_iter().next() {
+        if let Some(problem) = ty.validate(&config).into_iter().next() {
             return Err(TlsError::from(problem).into());
         }
         let mut change = schema.propose(prior, &config);
-        if kind.is_certificate() {
+        if ty.is_certificate() {
             renewal::refine_plan(&mut change, prior);
         }
-        if kind == Kind::Kubeconfig
-            && let Some(planned) = change.planned.as_map_mut()
-        {
-            planned.insert("kubeconfig".into(), kubeconfig::planned_text(&config));
-        }
+        ty.refine_plan(&mut change, &config);
         Ok(change)
     }
 
@@ -183,7 +164,7 @@ impl Provider for TlsProvider {
         prior: &Value,
     ) -> Result<Option<Value>, ProviderError> {
         let mut live = prior.clone();
-        if Kind::of(resource_type)?.is_certificate() {
+        if find(resource_type)?.is_certificate() {
             let note = renewal::note_for(prior, OffsetDateTime::now_utc());
             if let Some(map) = live.as_map_mut() {
                 map.insert(
@@ -202,7 +183,7 @@ impl Provider for TlsProvider {
         _id: &str,
         planned: &Value,
     ) -> Result<Value, ProviderError> {
-        Ok(Kind::of(resource_type)?.make(planned)?)
+        Ok(find(resource_type)?.make(planned)?)
     }
 
     /// Only a kubeconfig updates in place (every other type replaces on any change); its text
@@ -215,21 +196,7 @@ impl Provider for TlsProvider {
         prior: &Value,
         planned: &Value,
     ) -> Result<Value, ProviderError> {
-        match Kind::of(resource_type)? {
-            Kind::Kubeconfig => Ok(Kind::Kubeconfig.make(planned)?),
-            _ => {
-                // Nothing to remake: keep what was generated, take the configured values.
-                let mut value = prior.clone();
-                if let (Some(map), Some(planned)) = (value.as_map_mut(), planned.as_map()) {
-                    for (name, item) in planned {
-                        if !item.is_unknown() {
-                            map.insert(name.clone(), item.clone());
-                        }
-                    }
-                }
-                Ok(value)
-            }
-        }
+        Ok(find(resource_type)?.update(prior, planned)?)
     }
 
     async fn delete(

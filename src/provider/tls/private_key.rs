@@ -16,6 +16,7 @@ use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384};
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 
 use super::inputs::{TlsError, check_choice, int, problem, text};
+use super::{TlsType, with_computed};
 use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
@@ -136,6 +137,41 @@ pub fn generate(planned: &Value) -> Result<GeneratedKey, TlsError> {
 pub fn load(values: &Value, attribute: &'static str) -> Result<KeyPair, TlsError> {
     let pem = text(values, attribute)?;
     KeyPair::from_pem(pem).map_err(|_| TlsError::BadPrivateKey { attribute })
+}
+
+/// The private key type.
+pub struct PrivateKey;
+
+impl TlsType for PrivateKey {
+    fn name(&self) -> &'static str {
+        PRIVATE_KEY_TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn with_defaults(&self, config: &Value) -> Value {
+        with_defaults(config)
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
+        validate(config)
+    }
+
+    fn make(&self, planned: &Value) -> Result<Value, TlsError> {
+        let key = generate(planned)?;
+        Ok(with_computed(
+            planned,
+            vec![
+                (
+                    "private_key_pem",
+                    Value::str(key.private_key_pem).sensitive(),
+                ),
+                ("public_key_pem", Value::str(key.public_key_pem)),
+            ],
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use rsa::rand_core::{OsRng, RngCore};
 
 use super::inputs::{TlsError, int, problem, with_defaults};
+use super::{TlsType, with_computed};
 use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::Value;
 
@@ -62,6 +63,34 @@ pub fn generate(planned: &Value) -> Result<String, TlsError> {
         .try_fill_bytes(&mut key)
         .map_err(|_| TlsError::Random)?;
     Ok(STANDARD.encode(&key))
+}
+
+/// The random key type.
+pub struct RandomKey;
+
+impl TlsType for RandomKey {
+    fn name(&self) -> &'static str {
+        RANDOM_KEY_TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn with_defaults(&self, config: &Value) -> Value {
+        defaults(config)
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
+        validate(config)
+    }
+
+    fn make(&self, planned: &Value) -> Result<Value, TlsError> {
+        Ok(with_computed(
+            planned,
+            vec![("base64", Value::str(generate(planned)?).sensitive())],
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyUsagePurpose};
 
+use super::TlsType;
 use super::inputs::{TlsError, check_common_name, check_validity, int, text, with_defaults};
 use super::issuing::{
     distinguished_name, random_serial, signed_attributes, signed_values, window_from_now,
@@ -100,6 +101,35 @@ pub fn issue(planned: &Value) -> Result<Value, TlsError> {
         }
     }
     Ok(value)
+}
+
+/// The self-signed CA type.
+pub struct SelfSignedCa;
+
+impl TlsType for SelfSignedCa {
+    fn name(&self) -> &'static str {
+        SELF_SIGNED_CA_TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        schema()
+    }
+
+    fn with_defaults(&self, config: &Value) -> Value {
+        defaults(config)
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
+        validate(config)
+    }
+
+    fn make(&self, planned: &Value) -> Result<Value, TlsError> {
+        issue(planned)
+    }
+
+    fn is_certificate(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

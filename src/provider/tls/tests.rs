@@ -334,3 +334,30 @@ async fn kubeconfig_updates_in_place_and_is_known_at_plan_time() {
     let change = TlsProvider.plan(&schema, Some(&prior), &moved).unwrap();
     assert!(change.planned.get("kubeconfig").unwrap().is_unknown());
 }
+
+#[test]
+fn every_type_is_listed_once_under_its_schema_name() {
+    let names: Vec<&str> = TYPES.iter().map(|ty| ty.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "tls_private_key",
+            "tls_self_signed_ca",
+            "tls_cert",
+            "kubeconfig",
+            "random_key"
+        ]
+    );
+    for ty in TYPES {
+        assert_eq!(ty.schema().type_name, ty.name());
+        assert_eq!(find(ty.name()).map(|found| found.name()), Ok(ty.name()));
+    }
+    let certificates: Vec<&str> = TYPES
+        .iter()
+        .filter(|ty| ty.is_certificate())
+        .map(|ty| ty.name())
+        .collect();
+    assert_eq!(certificates, ["tls_self_signed_ca", "tls_cert"]);
+    let unknown = find("tls_csr").map(|ty| ty.name()).unwrap_err();
+    assert_eq!(unknown.code, "fk::tls::unknown_type");
+}
