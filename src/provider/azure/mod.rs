@@ -12,6 +12,9 @@
 //! | `azure_role_assignment` | `Microsoft.Authorization/roleAssignments` | 2026-08-01 |
 //! | `dns_label` | none (plan-time FQDN) | — |
 //!
+//! Each type is a module under [`types`] with one value implementing [`types::AzureType`],
+//! listed once in [`types::TYPES`]; [`AzureProvider`] looks the type up and delegates.
+//!
 //! Invariant: nothing here prints or reads the environment; the CLI builds an
 //! [`EnvSnapshot`] and an [`AzureConfig`] and hands them in. Errors quote ARM's answer,
 //! never a request body, so secrets stay out of output.

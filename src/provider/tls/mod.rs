@@ -11,6 +11,8 @@
 //! its renewal window gets a `renewal_due` note there, and the pure `plan` replaces it with
 //! a reason that repeats the note ("the certificate expires in 12 days, inside its renewal
 //! window of 30 days"). Dependents follow through their unknown inputs.
+//!
+//! Each type's module has one value implementing `TlsType`, listed once in `TYPES`.
 
 pub mod cert;
 pub mod inputs;

@@ -1,5 +1,5 @@
 //! The container group's two shapes: fk's attribute tree (snake_case, as written in TOML)
-//! and ARM's JSON body. This file builds the body; `container_group_state` reads answers.
+//! and ARM's JSON body. This file builds the body; `state` reads answers.
 //! [`canonical`] puts either side into one normal form (server defaults filled, empty lists
 //! unset, numbers as floats where ARM uses floats, secrets marked), so a config and the GET
 //! of what it produced compare equal.

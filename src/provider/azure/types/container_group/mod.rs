@@ -280,7 +280,7 @@ pub fn needs_put(prior: &Value, planned: &Value) -> bool {
             .any(|key| changed(prior.get(key), planned.get(key)))
 }
 
-/// The `health` of a state that needs repair (see `container_group_state::health`).
+/// The `health` of a state that needs repair (see `state::health`).
 pub fn unhealthy(state: &Value) -> Option<&Value> {
     state.get("health").filter(|health| !health.is_null())
 }
@@ -402,7 +402,7 @@ pub fn plan(
     }
 }
 
-/// What the plan keeps of the properties fk does not model (see `container_group_extra`),
+/// What the plan keeps of the properties fk does not model (see `extra`),
 /// and the notes that name what is kept, removed, or cannot be resent.
 fn plan_unmodeled(prior: Option<&Value>, planned: &Value, replaced: bool) -> (Value, Vec<String>) {
     let Some(extra) = prior
