@@ -52,14 +52,15 @@ use tokio::sync::Semaphore;
 pub use auth::{EnvSnapshot, IdentityTokenSource, StaticToken, TokenSource};
 pub use client::ArmClient;
 pub use config::AzureConfig;
-use types::container_group::ContainerGroup;
-/// The types' modules under their old paths (`provider::azure::container_group`), which
-/// `cli` and the tests name.
+// The types' modules under their paths from before `types` (`provider::azure::
+// container_group`, `container_group_state`), which `cli::observe` and the tests name.
 pub use types::container_group::{self, state as container_group_state};
-use types::{Arm, AzureType};
 pub use types::{
     dns_label, file_share, resource_group, role_assignment, storage_account, user_assigned_identity,
 };
+
+use types::container_group::ContainerGroup;
+use types::{Arm, AzureType};
 
 use crate::addr::Address;
 use crate::provider::{

@@ -26,6 +26,10 @@
 //! Every PUT is a full replacement of the group and restarts every container, so it carries
 //! the whole desired body with its secrets; secrets are kept in state, never compared with
 //! GET (which never returns them).
+//!
+//! Here: the schema, checks, plan and [`ContainerGroup`]; `body` builds ARM's body and the
+//! normal form, `state` reads answers (and `health`), `extra` keeps what fk does not model,
+//! `api` runs the operations (PUT, PATCH, GET, DELETE, stop, start, logs).
 
 pub mod api;
 pub mod body;
