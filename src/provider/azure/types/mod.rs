@@ -168,6 +168,62 @@ mod tests {
         assert!(find("azure_virtual_machine").is_none());
     }
 
+    /// What the provider answered for a type it does not have before the types were
+    /// objects: an error naming it, and nothing sent (the endpoint is closed).
+    #[tokio::test]
+    async fn the_provider_refuses_a_type_it_does_not_have() {
+        use crate::addr::Address;
+        use crate::provider::Provider;
+        use crate::provider::azure::{AzureProvider, StaticToken};
+
+        let config = AzureConfig::local("http://127.0.0.1:9", "sub");
+        let provider = AzureProvider::new(config, std::sync::Arc::new(StaticToken::new("t")))
+            .expect("provider");
+        let ctx = OpContext::new(Address::new("azure_virtual_machine", "vm"));
+        let value = Value::Map(Default::default());
+        let codes = [
+            provider
+                .read(&ctx, "azure_virtual_machine", "id", &value)
+                .await
+                .map(|_| ()),
+            provider
+                .create(&ctx, "azure_virtual_machine", "id", &value)
+                .await
+                .map(|_| ()),
+            provider
+                .update(&ctx, "azure_virtual_machine", "id", &value, &value)
+                .await
+                .map(|_| ()),
+            provider
+                .delete(&ctx, "azure_virtual_machine", "id", &value)
+                .await,
+        ]
+        .map(|result| result.map_err(|error| error.code));
+        let refused = Err("fk::azure::unknown_type".to_string());
+        assert_eq!(
+            codes,
+            [refused.clone(), refused.clone(), refused.clone(), refused]
+        );
+        let act = provider
+            .act(&ctx, "azure_virtual_machine", "id", &value, Action::Stop)
+            .await
+            .map_err(|error| error.code);
+        assert_eq!(act, Err("fk::provider::no_action".to_string()));
+        let act = provider
+            .act(&ctx, dns_label::TYPE, "id", &value, Action::Start)
+            .await
+            .map_err(|error| (error.code, error.message));
+        assert_eq!(
+            act,
+            Err((
+                "fk::provider::no_action".to_string(),
+                "`dns_label` has no stop or start".to_string()
+            ))
+        );
+        assert_eq!(provider.actions("azure_virtual_machine"), []);
+        assert_eq!(provider.hourly_cost("azure_virtual_machine", &value), None);
+    }
+
     #[test]
     fn only_container_groups_stop_and_start() {
         let with_actions: Vec<&str> = TYPES
