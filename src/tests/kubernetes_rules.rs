@@ -608,3 +608,18 @@ fn kubelet_api_uses_webhook_authentication_and_authorization() {
         );
     }
 }
+
+/// azure-aci v1.6.4 exits at start without `ACI_VNET_NAME`, VNet or not
+/// (`pkg/provider/aci.go`, `NewACIProvider` calls `SetVNETConfig`;
+/// `pkg/network/aci_network.go`, `validateNetworkConfig`: "vnet name can not be empty please
+/// set ACI_VNET_NAME"); the name is only used with `ACI_SUBNET_NAME` (`setupNetwork`,
+/// `GetACISubnet`), so without one it names nothing and no network API is called.
+#[test]
+fn the_virtual_kubelet_gets_a_vnet_name_and_no_subnet() {
+    let groups = groups();
+    let vk = &groups["virtual_kubelet"];
+    let vnet = vk.env.get("ACI_VNET_NAME").map(|name| name.trim());
+    assert!(vnet.is_some_and(|name| !name.is_empty()), "{:?}", vk.env);
+    assert!(!vk.env.contains_key("ACI_SUBNET_NAME"), "{:?}", vk.env);
+    assert!(!vk.env.contains_key("ACI_SUBNET_CIDR"), "{:?}", vk.env);
+}
