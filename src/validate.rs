@@ -13,10 +13,13 @@ use std::sync::Arc;
 
 use crate::addr::Address;
 use crate::config::eval::{Scope, evaluate};
-use crate::config::model::{Expr, ExprKind, Module, Output, RefTarget, Resource, VarType};
+use crate::config::model::{
+    Expr, ExprKind, Module, Output, RefTarget, Resource, VarType, Variable,
+};
+use crate::config::references;
 use crate::diag::{Diagnostic, Diagnostics, Span, nearest};
 use crate::provider::{AttrProblem, Presence, Provider, Registry, ResourceSchema, Type};
-use crate::value::{PathSeg, Value, path_to_string};
+use crate::value::{Path, PathSeg, Value, path_to_string};
 
 /// Checks `module` against the resource types in `registry`.
 pub fn check(module: &Module, registry: &Registry) -> Diagnostics {
@@ -277,9 +280,9 @@ impl Checker<'_> {
                 continue;
             };
             let config = configured_value(resource);
-            for problem in provider.validate(type_name, &config) {
-                self.provider_problem(resource, problem);
-            }
+            let problems = provider.validate(type_name, &config);
+            self.diagnostics
+                .extend(provider_diagnostics(self.module, resource, problems, None));
             by_provider
                 .entry(provider.name().to_string())
                 .or_insert_with(|| (provider, Vec::new()))
@@ -287,27 +290,153 @@ impl Checker<'_> {
                 .push((resource.address.clone(), config));
         }
         for (provider, resources) in by_provider.into_values() {
+            let mut per_resource: BTreeMap<Address, Vec<AttrProblem>> = BTreeMap::new();
             for (address, problem) in provider.validate_module(&resources) {
+                per_resource.entry(address).or_default().push(problem);
+            }
+            for (address, problems) in per_resource {
                 if let Some(resource) = self.module.resources.get(&address) {
-                    self.provider_problem(resource, problem);
+                    self.diagnostics.extend(provider_diagnostics(
+                        self.module,
+                        resource,
+                        problems,
+                        None,
+                    ));
                 }
             }
         }
     }
+}
 
-    fn provider_problem(&mut self, resource: &Resource, problem: AttrProblem) {
-        let span = span_of_path(resource, &problem.path);
-        let label = if problem.path.is_empty() {
+/// A provider's problems with one resource as diagnostics, each at the attribute its path
+/// names. Problems with one code and one message are one diagnostic with a label per path
+/// (a value missing from either of two places). With `variables` (their values, as a plan
+/// knows them), a value written as a reference to variables points first at those
+/// variables, since that is where it is fixed; the attribute is a second label.
+pub fn provider_diagnostics(
+    module: &Module,
+    resource: &Resource,
+    problems: Vec<AttrProblem>,
+    variables: Option<&BTreeMap<String, Value>>,
+) -> Vec<Diagnostic> {
+    let mut grouped: Vec<(AttrProblem, Vec<Path>)> = Vec::new();
+    for problem in problems {
+        match grouped
+            .iter_mut()
+            .find(|(first, _)| first.code == problem.code && first.message == problem.message)
+        {
+            Some((_, paths)) => paths.push(problem.path),
+            None => {
+                let path = problem.path.clone();
+                grouped.push((problem, vec![path]));
+            }
+        }
+    }
+    grouped
+        .into_iter()
+        .map(|(problem, paths)| problem_diagnostic(module, resource, problem, &paths, variables))
+        .collect()
+}
+
+fn problem_diagnostic(
+    module: &Module,
+    resource: &Resource,
+    problem: AttrProblem,
+    paths: &[Path],
+    variables: Option<&BTreeMap<String, Value>>,
+) -> Diagnostic {
+    let attribute_label = |path: &Path| {
+        if path.is_empty() {
             "in this resource".to_string()
         } else {
-            format!("`{}`", path_to_string(&problem.path))
-        };
-        let mut diagnostic = Diagnostic::error(problem.code, problem.message).at(span, label);
-        if let Some(help) = problem.help {
-            diagnostic = diagnostic.help(help);
+            format!("`{}`", path_to_string(path))
         }
-        self.push(diagnostic);
+    };
+    // The variables each value came from, in the order of the paths, each once: only for a
+    // path written down to its end as one value (not a map or list around it, whose other
+    // entries' variables have nothing to do with the problem).
+    let mut sources: Vec<(&Variable, &Path)> = Vec::new();
+    if let Some(values) = variables {
+        for path in paths {
+            let Some(expr) = expr_at_path(resource, path)
+                .filter(|(_, whole)| *whole)
+                .map(|(expr, _)| expr)
+                .filter(|expr| !matches!(expr.kind, ExprKind::Map(_) | ExprKind::List(_)))
+            else {
+                continue;
+            };
+            for (reference, _) in references(expr) {
+                let RefTarget::Var(name) = &reference.target else {
+                    continue;
+                };
+                let Some(variable) = module.variables.get(name) else {
+                    continue;
+                };
+                if values.contains_key(name)
+                    && !sources.iter().any(|(seen, _)| seen.name == variable.name)
+                {
+                    sources.push((variable, path));
+                }
+            }
+        }
     }
+    let mut diagnostic = Diagnostic::error(problem.code, problem.message);
+    let mut places: Vec<(Span, String)> = Vec::new();
+    for (variable, path) in &sources {
+        let from_default = match (
+            variables.and_then(|values| values.get(&variable.name)),
+            &variable.default,
+        ) {
+            (Some(value), Some(default)) => value.unmarked().same_data(default.unmarked()),
+            _ => false,
+        };
+        let reaches = format!(
+            "reaches `{}` of `{}`",
+            path_to_string(path),
+            resource.address
+        );
+        places.push(match variable.default_span {
+            Some(span) if from_default => (
+                span,
+                format!("this default of `{}` {reaches}", variable.name),
+            ),
+            _ => (
+                variable.span,
+                format!("`{}`, given outside the module, {reaches}", variable.name),
+            ),
+        });
+    }
+    for path in paths {
+        places.push((span_of_path(resource, path), attribute_label(path)));
+    }
+    let mut places = places.into_iter();
+    if let Some((span, label)) = places.next() {
+        diagnostic = diagnostic.at(span, label);
+    }
+    for (span, label) in places {
+        diagnostic = diagnostic.also(span, label);
+    }
+    if let Some(help) = problem.help {
+        diagnostic = diagnostic.help(help);
+    }
+    if !sources.is_empty() {
+        let names: Vec<String> = sources
+            .iter()
+            .map(|(variable, _)| format!("`{}`", variable.name))
+            .collect();
+        let example = &sources[0].0.name;
+        diagnostic = diagnostic.help(format!(
+            "the value comes from {} {}: give a value with `-var {example}=...`, a var file or \
+             `FK_VAR_{example}`, or change the default",
+            if names.len() == 1 {
+                "variable"
+            } else {
+                "variables"
+            },
+            names.join(", ")
+        ));
+    }
+    diagnostic
 }
 
 /// A provider and the configured values of its resources in the module.
@@ -343,13 +472,16 @@ fn configured_value(resource: &Resource) -> Value {
 
 /// The span of the value at `path` in a resource, as deep as the written value goes.
 fn span_of_path(resource: &Resource, path: &[PathSeg]) -> Span {
+    expr_at_path(resource, path).map_or(resource.span, |(expr, _)| expr.span)
+}
+
+/// The written expression at `path` in a resource, as deep as it goes, and whether it goes
+/// the whole way; `None` when the path names no attribute written in the resource.
+fn expr_at_path<'r>(resource: &'r Resource, path: &[PathSeg]) -> Option<(&'r Expr, bool)> {
     let Some((PathSeg::Key(first), rest)) = path.split_first() else {
-        return resource.span;
+        return None;
     };
-    let Some(attr) = resource.attributes.get(first) else {
-        return resource.span;
-    };
-    let mut expr: &Expr = &attr.value;
+    let mut expr: &Expr = &resource.attributes.get(first)?.value;
     for step in rest {
         let next = match (&expr.kind, step) {
             (ExprKind::Map(entries), PathSeg::Key(key)) => entries.get(key).map(|attr| &attr.value),
@@ -358,10 +490,10 @@ fn span_of_path(resource: &Resource, path: &[PathSeg]) -> Span {
         };
         match next {
             Some(inner) => expr = inner,
-            None => break,
+            None => return Some((expr, false)),
         }
     }
-    expr.span
+    Some((expr, true))
 }
 
 /// True when a variable of `var_type` can stand where `ty` is expected.

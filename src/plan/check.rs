@@ -100,7 +100,10 @@ impl Merged<'_> {
         self.errors().next().is_some()
     }
 
-    /// Adds what is not at the place of an error already found.
+    /// Adds what is not at the place of an error already found. A later diagnostic that says
+    /// more about an error a later phase found (same code, one of its other labels at that
+    /// error's place: the plan, knowing the variables, points at the one a value came from)
+    /// takes that error's place.
     fn add(&mut self, more: impl IntoIterator<Item = Diagnostic>) {
         let taken: BTreeSet<Span> = self
             .errors()
@@ -111,8 +114,22 @@ impl Merged<'_> {
                 .primary
                 .as_ref()
                 .is_some_and(|label| taken.iter().any(|span| overlaps(*span, label.span)));
-            if !repeats {
-                self.added.push(diagnostic);
+            if repeats {
+                continue;
+            }
+            let widens = self.added.0.iter().position(|found| {
+                found.is_error()
+                    && found.code == diagnostic.code
+                    && found.primary.as_ref().is_some_and(|primary| {
+                        diagnostic
+                            .secondary
+                            .iter()
+                            .any(|label| overlaps(label.span, primary.span))
+                    })
+            });
+            match widens {
+                Some(index) => self.added.0[index] = diagnostic,
+                None => self.added.push(diagnostic),
             }
         }
     }

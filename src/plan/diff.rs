@@ -176,6 +176,14 @@ pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
                 resources: &values,
             };
             let config = evaluate_resource(resource, &scope, &mut diagnostics);
+            // The provider's checks again, now that variables are known: a value a variable
+            // gives is refused at that variable, before the provider plans anything.
+            let refused = recheck(&input, resource, &config);
+            if !refused.is_empty() {
+                diagnostics.extend(refused);
+                values.insert(address.clone(), Value::Unknown);
+                continue;
+            }
             match plan_resource(&input, resource, prior, &config) {
                 Ok((change, planned)) => {
                     values.insert(address.clone(), planned);
@@ -338,6 +346,20 @@ fn delete_change(
         create_before_destroy: false,
         deposed,
     }
+}
+
+/// What the resource's provider refuses in its configuration as planned (variables known,
+/// values of resources planned so far).
+fn recheck(input: &PlanInput<'_>, resource: &Resource, config: &Value) -> Vec<Diagnostic> {
+    let type_name = &resource.address.resource_type;
+    let Some(provider) = input.registry.provider(type_name) else {
+        return Vec::new();
+    };
+    let problems = provider.validate(type_name, config);
+    if problems.is_empty() {
+        return Vec::new();
+    }
+    crate::validate::provider_diagnostics(input.module, resource, problems, Some(input.variables))
 }
 
 /// Plans one declared resource: `(None, planned)` when nothing changes.

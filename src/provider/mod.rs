@@ -22,7 +22,9 @@ use crate::value::{Path, Value};
 pub use schema::{Attribute, PlannedChange, Presence, ReplaceCause, ResourceSchema, Type};
 
 /// A problem a provider finds in a configured resource. The engine turns it into a
-/// diagnostic pointing at the attribute at `path`.
+/// diagnostic pointing at the attribute at `path` (and, when the plan knows the value came
+/// from variables, at those variables first). Problems of one resource with the same code and
+/// message are one diagnostic with a label at each path.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AttrProblem {
     pub path: Path,

@@ -432,9 +432,9 @@ async fn killed_mid_apply_the_next_apply_converges_with_no_group_created_twice()
 }
 
 /// A virtual kubelet with no Azure identity, or half a service principal, is refused by
-/// `fk plan` (and by `fk validate` when the values are written literally; it sees variables
-/// as unknown) before anything reaches Azure (azure-aci v1.6.4
-/// `pkg/auth/auth_config.go` would exit at start).
+/// `fk plan` and `fk validate` before anything reaches Azure (azure-aci v1.6.4
+/// `pkg/auth/auth_config.go` would exit at start): at the variables the values come from
+/// (`variables.toml`), the env entries second; at the entry when it is written literally.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_virtual_kubelet_without_an_azure_identity_is_refused_before_azure() {
     let cluster = Cluster::start(0).await;
@@ -454,9 +454,13 @@ async fn a_virtual_kubelet_without_an_azure_identity_is_refused_before_azure() {
         let said = text(&refused);
         assert!(
             said.contains("without both `AZURE_CLIENT_SECRET`")
+                && said.contains("variables.toml:")
+                && said.contains("this default of `vk_client_secret` reaches")
+                && said.contains("this default of `tenant_id` reaches")
                 && said.contains("virtual-kubelet.toml:"),
             "{said}"
         );
+        assert!(!said.contains("default of `vk_client_id`"), "{said}");
     }
     // Neither: the module with the managed identity's client id taken out.
     let copy = tempfile::tempdir().unwrap();
@@ -483,11 +487,27 @@ async fn a_virtual_kubelet_without_an_azure_identity_is_refused_before_azure() {
         .await
         .unwrap();
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let said = text(&refused);
     assert!(
-        text(&refused).contains("gets neither `VIRTUALNODE_USER_IDENTITY_CLIENTID`")
-            && text(&refused).contains("virtual-kubelet.toml:"),
+        said.contains("gets neither `VIRTUALNODE_USER_IDENTITY_CLIENTID`")
+            && said.contains("variables.toml:")
+            && said.contains(
+                "this default of `vk_client_id` reaches `containers[0].env.AZURE_CLIENT_ID`"
+            )
+            && said.contains("virtual-kubelet.toml:"),
+        "{said}"
+    );
+    // fk validate knows the variables' values too, and says the same.
+    let validated = cluster
+        .command(&["validate", copy.path().to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(validated.status.code(), Some(1), "{}", text(&validated));
+    assert!(
+        text(&validated).contains("this default of `vk_client_id` reaches"),
         "{}",
-        text(&refused)
+        text(&validated)
     );
     // validate sees variables as unknown; with the client id written literally empty it
     // refuses too, pointing at the line.

@@ -210,19 +210,127 @@ fn apiserver_has_a_front_proxy_for_aggregated_apis() {
     );
 }
 
-/// secretbox (Kubernetes' docs prefer it to aescbc) and the key placeholder exactly once,
-/// so the module writes the key into the file once.
-#[test]
-fn encryption_uses_secretbox_and_names_the_key_once() {
-    let config = module_file("encryption-config.yaml");
-    assert_eq!(config.matches("@KEY@").count(), 1, "{config}");
+/// The EncryptionConfiguration the module hands the apiserver, as its secret volume holds it:
+/// the module's own expression for `encryption-config.yaml` in `apiserver.toml`, evaluated
+/// by fk with a 32-byte key standing for `random_key.encryption` (the module asks for 32
+/// bytes), then base64-decoded.
+fn generated_encryption_config(key: &str) -> String {
+    use base64::Engine as _;
+    use fk::addr::Address;
+    use fk::config::eval::{Scope, evaluate};
+    use fk::value::Value as FkValue;
+
+    struct WithKey(String);
+    impl Scope for WithKey {
+        fn variable(&self, _name: &str) -> Option<FkValue> {
+            Some(FkValue::Unknown)
+        }
+        fn resource(&self, address: &Address) -> Option<FkValue> {
+            Some(if address.to_string() == "random_key.encryption" {
+                FkValue::Map(BTreeMap::from([(
+                    "base64".to_string(),
+                    FkValue::str(&self.0),
+                )]))
+            } else {
+                FkValue::Unknown
+            })
+        }
+    }
+
+    let (module, diagnostics) = fk::config::parse(&module_dir());
+    assert!(
+        !diagnostics.has_errors(),
+        "{}",
+        diagnostics.render(&module.sources)
+    );
+    let apiserver = &module.resources[&Address::parse("azure_container_group.apiserver").unwrap()];
+    let volumes = evaluate(&apiserver.attributes["volumes"].value, &WithKey(key.into())).unwrap();
+    let encoded = volumes
+        .as_list()
+        .unwrap()
+        .iter()
+        .find_map(|volume| volume.get("secret")?.get("encryption-config.yaml").cloned())
+        .expect("a secret volume holds encryption-config.yaml");
+    let encoded = encoded
+        .unmarked()
+        .as_str()
+        .expect("known once the key is")
+        .to_string();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+/// The providers of the only resources entry, in order: each provider's name and its keys'
+/// `(name, secret)`. Written for the shape of this file (block lists, two-space indents).
+fn encryption_providers(config: &str) -> Vec<(String, Vec<(String, String)>)> {
     let providers = config.split("providers:").nth(1).expect("a providers list");
-    let first = providers
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("- "))
-        .expect("a first provider");
-    assert_eq!(first, "secretbox:", "secretbox writes: {config}");
-    assert!(!config.contains("aescbc"), "{config}");
+    let mut found: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut key_name = None;
+    for line in providers.lines() {
+        let trimmed = line.trim();
+        if line.starts_with("      - ") {
+            let name = trimmed.trim_start_matches("- ").trim_end_matches(" {}");
+            found.push((name.trim_end_matches(':').to_string(), Vec::new()));
+        } else if let Some(name) = trimmed.strip_prefix("- name: ") {
+            key_name = Some(name.to_string());
+        } else if let Some(secret) = trimmed.strip_prefix("secret: ") {
+            let name = key_name.take().expect("a key has its name first");
+            let provider = found.last_mut().expect("a key belongs to a provider");
+            provider
+                .1
+                .push((name, secret.trim_matches('"').to_string()));
+        }
+    }
+    found
+}
+
+/// Writes with secretbox, still reads aescbc, identity last; the key once per provider and
+/// nowhere else. Kubernetes (k8s.io/apiserver v0.36.1):
+/// - `pkg/server/options/encryptionconfig/config.go` (`prefixTransformers`): the first
+///   provider encrypts, all of them decrypt; a value carries the prefix
+///   `k8s:enc:aescbc:v1:<key name>:` or `k8s:enc:secretbox:v1:<key name>:`, so the aescbc
+///   reader must keep the key *name* the module used with aescbc before (`fk-1`, module
+///   commit 2966bd0) as well as its key (`random_key.encryption`, 32 bytes since then);
+/// - `pkg/apis/apiserver/validation/validation_encryption.go` (`aesKeySizes` = 16, 24, 32;
+///   `secretBoxKeySizes` = 32; `validateKey`: name required, secret base64): the same 32-byte
+///   key is valid for both; `validateSingleProvider`: one provider per list element.
+///
+/// Kubernetes' "Encrypting Confidential Data at Rest" puts `identity` last when encryption is
+/// on (first would write plaintext; kubernetes/website
+/// `content/en/docs/tasks/administer-cluster/encrypt-data.md`).
+#[test]
+fn encryption_writes_secretbox_reads_aescbc_and_writes_the_key_once_per_provider() {
+    use base64::Engine as _;
+    assert!(
+        module_file("pki.toml").contains("[resource.random_key.encryption]\nbytes = 32\n"),
+        "the key is 32 bytes"
+    );
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let config = generated_encryption_config(&key);
+    assert_eq!(config.matches(&key).count(), 2, "{config}");
+    assert!(!config.contains("@KEY@"), "{config}");
+    let providers = encryption_providers(&config);
+    let names: Vec<&str> = providers.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["secretbox", "aescbc", "identity"], "{config}");
+    let fk_1 = vec![("fk-1".to_string(), key.clone())];
+    assert_eq!(
+        providers[0].1, fk_1,
+        "secretbox writes under fk-1: {config}"
+    );
+    assert_eq!(
+        providers[1].1, fk_1,
+        "aescbc reads what fk-1 wrote: {config}"
+    );
+    assert!(providers[2].1.is_empty(), "{config}");
+    // The sizes the apiserver accepts for each.
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&key)
+        .unwrap()
+        .len();
+    assert_eq!(decoded, 32, "secretBoxKeySizes");
+    assert!([16, 24, 32].contains(&decoded), "aesKeySizes");
 }
 
 /// `--audit-log-path` alone records nothing: without `--audit-policy-file` the apiserver
@@ -499,4 +607,19 @@ fn kubelet_api_uses_webhook_authentication_and_authorization() {
             "{resource}"
         );
     }
+}
+
+/// azure-aci v1.6.4 exits at start without `ACI_VNET_NAME`, VNet or not
+/// (`pkg/provider/aci.go`, `NewACIProvider` calls `SetVNETConfig`;
+/// `pkg/network/aci_network.go`, `validateNetworkConfig`: "vnet name can not be empty please
+/// set ACI_VNET_NAME"); the name is only used with `ACI_SUBNET_NAME` (`setupNetwork`,
+/// `GetACISubnet`), so without one it names nothing and no network API is called.
+#[test]
+fn the_virtual_kubelet_gets_a_vnet_name_and_no_subnet() {
+    let groups = groups();
+    let vk = &groups["virtual_kubelet"];
+    let vnet = vk.env.get("ACI_VNET_NAME").map(|name| name.trim());
+    assert!(vnet.is_some_and(|name| !name.is_empty()), "{:?}", vk.env);
+    assert!(!vk.env.contains_key("ACI_SUBNET_NAME"), "{:?}", vk.env);
+    assert!(!vk.env.contains_key("ACI_SUBNET_CIDR"), "{:?}", vk.env);
 }
