@@ -10,7 +10,7 @@ use crate::value::Value;
 
 use super::args::{ApplyArgs, DestroyArgs, RunArgs};
 use super::walk::Terminal;
-use super::{CliResult, EXIT_ERROR, EXIT_OK, workspace};
+use super::{CliResult, EXIT_ERROR, EXIT_OK, render, workspace};
 
 pub async fn run(args: ApplyArgs, context: &Context) -> CliResult {
     let flags = ProviderFlags {
@@ -110,7 +110,7 @@ fn report(loaded: &ops::Workspace, done: &WalkDone, terminal: &Terminal) -> u8 {
         eprint!("{}", report.diagnostics.render(&loaded.module.sources));
     }
     if let Some(error) = &report.journal_error {
-        eprintln!("error[fk::apply::journal]: {error}");
+        render(&OpsError::new("fk::apply::journal", error.clone()));
     }
     print_summary(plan, report);
     if report.succeeded() && plan.mode == Mode::Normal {

@@ -1,6 +1,8 @@
 //! The state lock: who may change a state, and how long to wait for it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::state::{LockInfo, StateError, StateLock, StateStore};
 

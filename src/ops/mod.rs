@@ -17,6 +17,8 @@ mod error;
 mod lifecycle;
 mod lock;
 mod plan;
+#[cfg(test)]
+mod tests;
 mod transfer;
 mod workspace;
 
