@@ -42,10 +42,10 @@ pub use error::{Failure, OpsError};
 pub use lifecycle::{Acted, act};
 pub use lock::lock;
 pub use plan::{PlanOptions, SavedPlan, plan, read_saved_plan, save_plan};
-pub use transfer::{Moved, Pulled, Transfer, check_transfer, pull, push};
+pub use transfer::{Moved, Pulled, Transfer, pull, push};
 pub use workspace::{
     Checks, ProviderFlags, VarSources, Workspace, azure_provider, load, load_with, module_name,
-    provider_values, registry, state_path, store, store_of_dir,
+    state_path, store, store_of_dir,
 };
 
 /// What an operation needs to tell or ask the user while it runs. The CLI writes to the
