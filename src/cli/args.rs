@@ -90,6 +90,28 @@ pub struct RunArgs {
     pub lock_timeout: std::time::Duration,
 }
 
+impl VarArgs {
+    pub fn sources(&self) -> crate::ops::VarSources {
+        crate::ops::VarSources {
+            assignments: self.vars.clone(),
+            files: self.var_files.clone(),
+        }
+    }
+}
+
+impl RunArgs {
+    pub fn plan_options(&self, mode: crate::plan::Mode) -> crate::ops::PlanOptions {
+        crate::ops::PlanOptions {
+            mode,
+            refresh: self.refresh,
+            targets: self.targets.clone(),
+            replace: self.replace.clone(),
+            parallelism: self.parallelism,
+            lock_timeout: self.lock_timeout,
+        }
+    }
+}
+
 /// `90`, `90s`, `5m`, `1h` as a duration.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();

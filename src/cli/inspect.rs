@@ -1,6 +1,7 @@
 //! Commands that read and print: validate, graph, output, show, state list, force-unlock.
 
 use crate::graph;
+use crate::ops::{self, Checks, Context, OpsError, ProviderFlags};
 use crate::render;
 use crate::state::{State, StateStore};
 use crate::value::Value;
@@ -9,16 +10,12 @@ use super::args::{
     ForceUnlockArgs, GraphArgs, GraphFormat, KubeconfigArgs, ModuleArgs, OutputArgs, ShowArgs,
     StateArgs, StateCommand, VarArgs,
 };
-use super::load::{self, report};
-use super::plan::load_saved;
-use super::{EXIT_ERROR, EXIT_OK};
+use super::{CliResult, EXIT_OK, workspace};
 
 /// Every check that needs no state (`plan::check`), with the variables `plan` would use.
-pub async fn validate(args: ModuleArgs) -> u8 {
-    let loaded = match load::module(&args.module, &args.vars, load::ProviderFlags::default()) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
+pub async fn validate(args: ModuleArgs, context: &Context) -> CliResult {
+    let flags = ProviderFlags::default();
+    let loaded = workspace(&args.module, &args.vars, flags, Checks::All, context)?;
     println!(
         "The module `{}` is valid: {} resources, {} variables, {} outputs.",
         loaded.module.name,
@@ -26,48 +23,51 @@ pub async fn validate(args: ModuleArgs) -> u8 {
         loaded.module.variables.len(),
         loaded.module.outputs.len()
     );
-    EXIT_OK
+    Ok(EXIT_OK)
 }
 
-pub async fn graph(args: GraphArgs) -> u8 {
-    let loaded = match load::module(
+pub async fn graph(args: GraphArgs, context: &Context) -> CliResult {
+    let flags = ProviderFlags::default();
+    let loaded = workspace(
         &args.module,
         &VarArgs::default(),
-        load::ProviderFlags::default(),
-    ) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
+        flags,
+        Checks::All,
+        context,
+    )?;
     let (dependency_graph, diagnostics) = graph::build(&loaded.module, None);
-    if report(&diagnostics, &loaded.module.sources) {
-        return EXIT_ERROR;
+    let warnings = OpsError::check(diagnostics, &loaded.module.sources)?;
+    if !warnings.is_empty() {
+        eprint!("{}", warnings.render(&loaded.module.sources));
     }
     match args.format {
         GraphFormat::Dot => print!("{}", dependency_graph.to_dot()),
         GraphFormat::Mermaid => print!("{}", dependency_graph.to_mermaid()),
     }
-    EXIT_OK
+    Ok(EXIT_OK)
 }
 
-async fn stored_state(module: &std::path::Path, args: &StateArgs) -> Result<Option<State>, u8> {
-    let store = load::store_of_dir(module, args)?;
-    store.load().await.map_err(|err| {
-        eprintln!("error[fk::state::load]: {err}");
-        EXIT_ERROR
-    })
+async fn stored_state(
+    module: &std::path::Path,
+    args: &StateArgs,
+    context: &Context,
+) -> Result<Option<State>, OpsError> {
+    let store = ops::store_of_dir(module, args.state.as_deref(), context)?;
+    store
+        .load()
+        .await
+        .map_err(|err| OpsError::new("fk::state::load", err.to_string()))
 }
 
-pub async fn output(args: OutputArgs) -> u8 {
-    let state = match stored_state(&args.module, &args.state).await {
-        Ok(Some(state)) => state,
-        Ok(None) => {
-            eprintln!(
-                "error[fk::cli::no_state]: no state for `{}` yet: nothing was applied",
+pub async fn output(args: OutputArgs, context: &Context) -> CliResult {
+    let Some(state) = stored_state(&args.module, &args.state, context).await? else {
+        return Err(OpsError::new(
+            "fk::cli::no_state",
+            format!(
+                "no state for `{}` yet: nothing was applied",
                 args.module.display()
-            );
-            return EXIT_ERROR;
-        }
-        Err(code) => return code,
+            ),
+        ));
     };
     let shown = |sensitive: bool, json: &serde_json::Value| -> serde_json::Value {
         if sensitive {
@@ -78,20 +78,22 @@ pub async fn output(args: OutputArgs) -> u8 {
     };
     if let Some(name) = &args.name {
         let Some(output) = state.outputs.get(name) else {
-            eprintln!("error[fk::cli::no_output]: no output named `{name}`");
-            return EXIT_ERROR;
+            return Err(OpsError::new(
+                "fk::cli::no_output",
+                format!("no output named `{name}`"),
+            ));
         };
         if output.sensitive {
-            eprintln!(
-                "error[fk::cli::sensitive_output]: `{name}` is sensitive: fk never prints secrets"
-            );
-            return EXIT_ERROR;
+            return Err(OpsError::new(
+                "fk::cli::sensitive_output",
+                format!("`{name}` is sensitive: fk never prints secrets"),
+            ));
         }
         match (&output.value, args.json) {
             (serde_json::Value::String(text), false) => println!("{text}"),
             (json, _) => println!("{}", serde_json::to_string_pretty(json).unwrap_or_default()),
         }
-        return EXIT_OK;
+        return Ok(EXIT_OK);
     }
     if args.json {
         let all: serde_json::Map<String, serde_json::Value> = state
@@ -102,7 +104,7 @@ pub async fn output(args: OutputArgs) -> u8 {
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
-        return EXIT_OK;
+        return Ok(EXIT_OK);
     }
     let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
     for (name, output) in &state.outputs {
@@ -113,15 +115,12 @@ pub async fn output(args: OutputArgs) -> u8 {
         };
         println!("{name:width$} = {text}");
     }
-    EXIT_OK
+    Ok(EXIT_OK)
 }
 
-pub async fn show(args: ShowArgs) -> u8 {
+pub async fn show(args: ShowArgs, context: &Context) -> CliResult {
     if args.target.is_file() {
-        let saved = match load_saved(&args.target) {
-            Ok(saved) => saved,
-            Err(code) => return code,
-        };
+        let saved = ops::read_saved_plan(&args.target, context)?;
         if args.json {
             println!(
                 "{}",
@@ -130,15 +129,11 @@ pub async fn show(args: ShowArgs) -> u8 {
         } else {
             print!("{}", render::plan_text(&saved.plan, false));
         }
-        return EXIT_OK;
+        return Ok(EXIT_OK);
     }
-    let state = match stored_state(&args.target, &args.state).await {
-        Ok(Some(state)) => state,
-        Ok(None) => {
-            println!("No state: nothing was applied.");
-            return EXIT_OK;
-        }
-        Err(code) => return code,
+    let Some(state) = stored_state(&args.target, &args.state, context).await? else {
+        println!("No state: nothing was applied.");
+        return Ok(EXIT_OK);
     };
     if args.json {
         let resources: serde_json::Map<String, serde_json::Value> = state
@@ -151,7 +146,7 @@ pub async fn show(args: ShowArgs) -> u8 {
             "{}",
             serde_json::to_string_pretty(&json).unwrap_or_default()
         );
-        return EXIT_OK;
+        return Ok(EXIT_OK);
     }
     println!(
         "# state serial {} (lineage {})",
@@ -166,7 +161,7 @@ pub async fn show(args: ShowArgs) -> u8 {
             }
         }
     }
-    EXIT_OK
+    Ok(EXIT_OK)
 }
 
 fn redacted(value: &Value) -> serde_json::Value {
@@ -180,65 +175,56 @@ fn redacted(value: &Value) -> serde_json::Value {
     }
 }
 
-pub async fn state(command: StateCommand) -> u8 {
+pub async fn state(command: StateCommand, context: &Context) -> CliResult {
     match command {
-        StateCommand::List { module, state } => match stored_state(&module, &state).await {
-            Ok(Some(state)) => {
+        StateCommand::List { module, state } => {
+            if let Some(state) = stored_state(&module, &state, context).await? {
                 for address in state.resources.keys() {
                     println!("{address}");
                 }
-                EXIT_OK
             }
-            Ok(None) => EXIT_OK,
-            Err(code) => code,
-        },
+            Ok(EXIT_OK)
+        }
         StateCommand::Push {
             module,
             file,
             lock_timeout,
-        } => super::state_cmd::push(&module, &file, lock_timeout).await,
+        } => super::state_cmd::push(&module, &file, lock_timeout, context).await,
         StateCommand::Pull { module, file } => {
-            super::state_cmd::pull(&module, file.as_deref()).await
+            super::state_cmd::pull(&module, file.as_deref(), context).await
         }
     }
 }
 
-pub async fn force_unlock(args: ForceUnlockArgs) -> u8 {
+pub async fn force_unlock(args: ForceUnlockArgs, context: &Context) -> CliResult {
     let path = match (&args.module, &args.state.state) {
         (_, Some(path)) => path.clone(),
         // The module's own store: its backend, or `state/<module>.json`.
         (Some(module), None) => {
-            let store = match load::store_of_dir(module, &args.state) {
-                Ok(store) => store,
-                Err(code) => return code,
-            };
+            let store = ops::store_of_dir(module, None, context)?;
             return unlock(store.as_ref(), &args.lock_id).await;
         }
-        (None, None) => match find_lock(&args.lock_id) {
-            Some(path) => path,
-            None => {
-                eprintln!(
-                    "error[fk::state::no_such_lock]: no lock with ID `{}` under `state/`\n  = help: name the module: `fk force-unlock {} <module>`",
-                    args.lock_id, args.lock_id
-                );
-                return EXIT_ERROR;
-            }
-        },
+        (None, None) => find_lock(&args.lock_id).ok_or_else(|| {
+            OpsError::new(
+                "fk::state::no_such_lock",
+                format!("no lock with ID `{}` under `state/`", args.lock_id),
+            )
+            .help(format!(
+                "name the module: `fk force-unlock {} <module>`",
+                args.lock_id
+            ))
+        })?,
     };
     unlock(&crate::state::FileStore::new(path), &args.lock_id).await
 }
 
-async fn unlock(store: &dyn StateStore, lock_id: &str) -> u8 {
-    match store.force_unlock(lock_id).await {
-        Ok(()) => {
-            println!("The state `{}` is unlocked.", store.describe());
-            EXIT_OK
-        }
-        Err(err) => {
-            eprintln!("error[fk::state::force_unlock]: {err}");
-            EXIT_ERROR
-        }
-    }
+async fn unlock(store: &dyn StateStore, lock_id: &str) -> CliResult {
+    store
+        .force_unlock(lock_id)
+        .await
+        .map_err(|err| OpsError::new("fk::state::force_unlock", err.to_string()))?;
+    println!("The state `{}` is unlocked.", store.describe());
+    Ok(EXIT_OK)
 }
 
 /// The state file under `state/` whose lock carries `lock_id`.
@@ -256,43 +242,43 @@ fn find_lock(lock_id: &str) -> Option<std::path::PathBuf> {
         })
 }
 
-pub async fn kubeconfig(args: KubeconfigArgs) -> u8 {
-    let state = match stored_state(&args.module, &args.state).await {
-        Ok(Some(state)) => state,
-        Ok(None) => {
-            eprintln!(
-                "error[fk::cli::no_state]: no state for `{}` yet: apply it first",
+pub async fn kubeconfig(args: KubeconfigArgs, context: &Context) -> CliResult {
+    let Some(state) = stored_state(&args.module, &args.state, context).await? else {
+        return Err(OpsError::new(
+            "fk::cli::no_state",
+            format!(
+                "no state for `{}` yet: apply it first",
                 args.module.display()
-            );
-            return EXIT_ERROR;
-        }
-        Err(code) => return code,
+            ),
+        ));
     };
     let Some(text) = state
         .outputs
         .get(&args.from_output)
         .and_then(|output| output.value.as_str())
     else {
-        eprintln!(
-            "error[fk::cli::no_output]: the state has no output `{}` holding a kubeconfig",
-            args.from_output
-        );
-        return EXIT_ERROR;
+        return Err(OpsError::new(
+            "fk::cli::no_output",
+            format!(
+                "the state has no output `{}` holding a kubeconfig",
+                args.from_output
+            ),
+        ));
     };
     let path = args.output.clone().unwrap_or_else(|| {
-        let state_file = load::state_path(&load::module_name(&args.module), &args.state);
+        let state_file =
+            ops::state_path(&ops::module_name(&args.module), args.state.state.as_deref());
         state_file.with_extension("kubeconfig")
     });
-    if let Err(err) = crate::state::write_private(&path, text.as_bytes()) {
-        eprintln!(
-            "error[fk::cli::write]: cannot write `{}`: {err}",
-            path.display()
-        );
-        return EXIT_ERROR;
-    }
+    crate::state::write_private(&path, text.as_bytes()).map_err(|err| {
+        OpsError::new(
+            "fk::cli::write",
+            format!("cannot write `{}`: {err}", path.display()),
+        )
+    })?;
     let shown = path.canonicalize().unwrap_or(path);
     println!("Wrote the kubeconfig to {} (owner-only).", shown.display());
     println!("  export KUBECONFIG={}", shown.display());
     println!("  kubectl get nodes");
-    EXIT_OK
+    Ok(EXIT_OK)
 }

@@ -1,5 +1,6 @@
 //! The command line: the only place that knows clap, environment variables and the terminal.
-//! Commands are thin: parse flags, load, call one engine operation, print.
+//! Commands are thin: parse flags, load, call one engine operation (`ops`), print. Every
+//! failure comes back as an [`OpsError`] and is rendered in one place, [`render`].
 //!
 //! Exit codes (one place): 0 success; 1 error; 2 `plan --detailed-exitcode` found changes;
 //! 130 interrupted (Ctrl-C); 143 interrupted by SIGTERM (128 + the signal's number, as
@@ -9,7 +10,6 @@ mod apply;
 mod args;
 mod inspect;
 mod lifecycle;
-mod load;
 mod observe;
 mod plan;
 mod progress;
@@ -22,6 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::ops::{self, OpsError};
 use crate::provider::Action;
 
 pub use args::normalize_args;
@@ -98,21 +99,63 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> u8 {
-    match command {
-        Command::Validate(args) => inspect::validate(args).await,
-        Command::Plan(args) => plan::run(args).await,
-        Command::Apply(args) => apply::run(args).await,
-        Command::Destroy(args) => apply::destroy(args).await,
-        Command::Stop(args) => lifecycle::run(args, Action::Stop).await,
-        Command::Start(args) => lifecycle::run(args, Action::Start).await,
-        Command::Graph(args) => inspect::graph(args).await,
-        Command::Output(args) => inspect::output(args).await,
-        Command::Show(args) => inspect::show(args).await,
-        Command::State(command) => inspect::state(command).await,
-        Command::Kubeconfig(args) => inspect::kubeconfig(args).await,
-        Command::ForceUnlock(args) => inspect::force_unlock(args).await,
-        Command::Emulator(args) => emulator::run(args).await,
-        Command::Status(args) => observe::status(args).await,
-        Command::Logs(args) => observe::logs(args).await,
+    // The one read of the environment; non-Unicode variables are none of fk's.
+    let env = std::env::vars_os()
+        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)));
+    let context = ops::Context::new(env).with_retry_observer(progress::retry_printer);
+    let context = &context;
+    let result = match command {
+        Command::Validate(args) => inspect::validate(args, context).await,
+        Command::Plan(args) => plan::run(args, context).await,
+        Command::Apply(args) => apply::run(args, context).await,
+        Command::Destroy(args) => apply::destroy(args, context).await,
+        Command::Stop(args) => lifecycle::run(args, Action::Stop, context).await,
+        Command::Start(args) => lifecycle::run(args, Action::Start, context).await,
+        Command::Graph(args) => inspect::graph(args, context).await,
+        Command::Output(args) => inspect::output(args, context).await,
+        Command::Show(args) => inspect::show(args, context).await,
+        Command::State(command) => inspect::state(command, context).await,
+        Command::Kubeconfig(args) => inspect::kubeconfig(args, context).await,
+        Command::ForceUnlock(args) => inspect::force_unlock(args, context).await,
+        Command::Emulator(args) => Ok(emulator::run(args).await),
+        Command::Status(args) => observe::status(args, context).await,
+        Command::Logs(args) => observe::logs(args, context).await,
+    };
+    result.unwrap_or_else(|err| {
+        render(&err);
+        EXIT_ERROR
+    })
+}
+
+/// Every failure of every command is written here, on stderr: `error[code]: message`, then
+/// `  = help: ...` and detail lines; a module's diagnostics with their source lines and the
+/// count of errors.
+fn render(err: &OpsError) {
+    match err {
+        OpsError::Module {
+            diagnostics,
+            sources,
+        } => {
+            eprint!("{}", diagnostics.render(sources));
+            let n_errors = diagnostics.n_errors();
+            let noun = if n_errors == 1 { "error" } else { "errors" };
+            eprintln!("\n{n_errors} {noun}: nothing was changed");
+        }
+        failure => eprintln!("{failure}"),
     }
+}
+
+/// What a command returns: its exit code, or the failure [`render`] writes (exit code 1).
+type CliResult = Result<u8, OpsError>;
+
+/// The module a command works on, its warnings shown.
+fn workspace(
+    dir: &std::path::Path,
+    vars: &args::VarArgs,
+    flags: ops::ProviderFlags,
+    checks: ops::Checks,
+    context: &ops::Context,
+) -> Result<ops::Workspace, OpsError> {
+    let terminal = walk::Terminal::default();
+    ops::load(dir, &vars.sources(), flags, checks, context, &terminal)
 }

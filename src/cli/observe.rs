@@ -8,9 +8,10 @@ use clap::Args;
 use serde_json::{Value as Json, json};
 
 use super::args::{StateArgs, VarArgs};
-use super::{EXIT_ERROR, EXIT_OK, load};
+use super::{CliResult, EXIT_ERROR, EXIT_OK, workspace};
 use crate::addr::Address;
 use crate::diag::Diagnostics;
+use crate::ops::{self, Checks, Context, Failure, OpsError, ProviderFlags};
 use crate::provider::Provider;
 use crate::provider::azure::container_group::TYPE as GROUP_TYPE;
 use crate::provider::azure::container_group_state::health;
@@ -61,36 +62,44 @@ async fn open(
     module: &std::path::Path,
     vars: &VarArgs,
     state: &StateArgs,
-) -> Result<(AzureProvider, State), u8> {
-    let loaded = load::module(module, vars, load::ProviderFlags::default())?;
+    context: &Context,
+) -> Result<(AzureProvider, State), OpsError> {
+    let flags = ProviderFlags::default();
+    let loaded = workspace(module, vars, flags, Checks::All, context)?;
     let mut diagnostics = Diagnostics::default();
-    let provider = load::azure_provider(
+    let provider = ops::azure_provider(
         &loaded.module,
         &loaded.variables,
-        load::ProviderFlags::default(),
+        flags,
+        context,
         &mut diagnostics,
     );
     let Some(provider) = provider else {
-        for diagnostic in diagnostics.iter() {
-            eprintln!("error[{}]: {}", diagnostic.code, diagnostic.message);
-        }
-        eprintln!("error[fk::cli::no_azure]: the module has no usable Azure provider");
-        return Err(EXIT_ERROR);
+        let mut failures: Vec<Failure> = diagnostics
+            .iter()
+            .map(|diagnostic| Failure {
+                code: diagnostic.code.to_string(),
+                message: diagnostic.message.clone(),
+                help: None,
+                details: Vec::new(),
+            })
+            .collect();
+        failures.push(Failure {
+            code: "fk::cli::no_azure".into(),
+            message: "the module has no usable Azure provider".into(),
+            help: None,
+            details: Vec::new(),
+        });
+        return Err(OpsError::Several(failures));
     };
-    let store = load::store_of_dir(module, state)?;
+    let store = ops::store_of_dir(module, state.state.as_deref(), context)?;
     match store.load().await {
         Ok(Some(state)) => Ok((provider, state)),
-        Ok(None) => {
-            eprintln!(
-                "error[fk::cli::no_state]: no state for `{}` yet: apply it first",
-                module.display()
-            );
-            Err(EXIT_ERROR)
-        }
-        Err(err) => {
-            eprintln!("error[fk::state::load]: {err}");
-            Err(EXIT_ERROR)
-        }
+        Ok(None) => Err(OpsError::new(
+            "fk::cli::no_state",
+            format!("no state for `{}` yet: apply it first", module.display()),
+        )),
+        Err(err) => Err(OpsError::new("fk::state::load", err.to_string())),
     }
 }
 
@@ -124,20 +133,19 @@ fn find_group<'a>(
     })
 }
 
-pub async fn logs(args: LogsArgs) -> u8 {
-    let (provider, state) = match open(&args.module, &args.vars, &args.state).await {
-        Ok(opened) => opened,
-        Err(code) => return code,
-    };
+pub async fn logs(args: LogsArgs, context: &Context) -> CliResult {
+    let (provider, state) = open(&args.module, &args.vars, &args.state, context).await?;
     let groups = groups(&state);
     let Some((address, id, value, _)) = find_group(&groups, &args.component) else {
         let known: Vec<String> = groups.iter().map(|(a, ..)| a.name.clone()).collect();
-        eprintln!(
-            "error[fk::cli::unknown_component]: no container group `{}` in state (known: {})",
-            args.component,
-            known.join(", ")
-        );
-        return EXIT_ERROR;
+        return Err(OpsError::new(
+            "fk::cli::unknown_component",
+            format!(
+                "no container group `{}` in state (known: {})",
+                args.component,
+                known.join(", ")
+            ),
+        ));
     };
     // Containers first (the default is the first), then init containers (`--container
     // restore` reads what etcd's restore printed).
@@ -150,17 +158,21 @@ pub async fn logs(args: LogsArgs) -> u8 {
     let container = match &args.container {
         Some(name) if containers.contains(name) => name.clone(),
         Some(name) => {
-            eprintln!(
-                "error[fk::cli::unknown_container]: `{address}` has no container `{name}` (it has: {})",
-                containers.join(", ")
-            );
-            return EXIT_ERROR;
+            return Err(OpsError::new(
+                "fk::cli::unknown_container",
+                format!(
+                    "`{address}` has no container `{name}` (it has: {})",
+                    containers.join(", ")
+                ),
+            ));
         }
         None => match containers.first() {
             Some(first) => first.clone(),
             None => {
-                eprintln!("error[fk::cli::unknown_container]: `{address}` has no container");
-                return EXIT_ERROR;
+                return Err(OpsError::new(
+                    "fk::cli::unknown_container",
+                    format!("`{address}` has no container"),
+                ));
             }
         },
     };
@@ -172,17 +184,14 @@ pub async fn logs(args: LogsArgs) -> u8 {
             print!("{content}");
             content
         }
-        Err(err) => {
-            eprintln!("error[{}]: {}", err.code, err.message);
-            return EXIT_ERROR;
-        }
+        Err(err) => return Err(OpsError::new(err.code, err.message)),
     };
     if !args.follow {
-        return EXIT_OK;
+        return Ok(EXIT_OK);
     }
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return EXIT_OK,
+            _ = tokio::signal::ctrl_c() => return Ok(EXIT_OK),
             _ = tokio::time::sleep(FOLLOW_EVERY) => {}
         }
         match provider
@@ -362,11 +371,8 @@ async fn shipped_status(provider: &AzureProvider, value: &Value) -> Json {
     }
 }
 
-pub async fn status(args: StatusArgs) -> u8 {
-    let (provider, state) = match open(&args.module, &args.vars, &args.state).await {
-        Ok(opened) => opened,
-        Err(code) => return code,
-    };
+pub async fn status(args: StatusArgs, context: &Context) -> CliResult {
+    let (provider, state) = open(&args.module, &args.vars, &args.state, context).await?;
     let mut report = Vec::new();
     for (address, id, value, stopped) in groups(&state) {
         report.push(group_status(&provider, &address, &id, &value, stopped).await);
@@ -409,7 +415,7 @@ pub async fn status(args: StatusArgs) -> u8 {
             }
         );
     }
-    if healthy { EXIT_OK } else { EXIT_ERROR }
+    Ok(if healthy { EXIT_OK } else { EXIT_ERROR })
 }
 
 /// Where to reach the apiserver and how to prove who fk is, from the admin kubeconfig fk

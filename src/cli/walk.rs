@@ -1,80 +1,140 @@
-//! What a walk (apply, destroy, stop, start) needs from the terminal and the store: the
-//! journal, Ctrl-C and SIGTERM handling, the progress display, and the compaction at the end.
+//! The terminal as the engine's operations see it ([`Terminal`], an [`ops::Ui`]): notes and
+//! warnings on stderr, the plan before the confirmation prompt, the prompt, and for a walk
+//! Ctrl-C and SIGTERM handling and the progress display.
 
-use std::sync::Arc;
+use std::io::{BufRead as _, Write as _};
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::apply::ApplyEvent;
-use crate::state::{Journal, State, StateStore};
+use crate::addr::Address;
+use crate::diag::{Diagnostics, SourceMap};
+use crate::ops::{self, OpsError, WalkIo};
+use crate::plan::{Mode, Plan};
+use crate::provider::Action;
+use crate::render;
 
 use super::progress;
-use super::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED};
+use super::{EXIT_INTERRUPTED, EXIT_TERMINATED};
 
-/// Handed to the engine's walk.
-pub struct WalkIo {
-    pub journal: Arc<dyn Journal>,
-    pub interrupt: watch::Receiver<bool>,
-    pub events: mpsc::UnboundedSender<ApplyEvent>,
+/// The running command's terminal.
+#[derive(Default)]
+pub struct Terminal {
+    /// `--auto-approve`: carry out a plan without asking.
+    auto_approve: bool,
+    walk: Mutex<Option<WalkHandles>>,
+    /// The exit code of the first signal a walk received (0: none).
+    interrupted: AtomicU8,
 }
 
-/// Kept by the command until the walk returns.
-pub struct WalkHandles {
+/// Kept while a walk runs.
+struct WalkHandles {
     interrupts: JoinHandle<()>,
     display: JoinHandle<()>,
-    /// The exit code of the first signal received (0: none yet).
     first_signal: Arc<AtomicU8>,
 }
 
-/// Opens the journal, starts watching for Ctrl-C and starts the progress display.
-pub async fn open(store: &dyn StateStore) -> Result<(WalkIo, WalkHandles), u8> {
-    let journal = store.journal().await.map_err(|err| {
-        eprintln!("error[fk::state::journal]: {err}");
-        EXIT_ERROR
-    })?;
-    let (interrupt_tx, interrupt) = watch::channel(false);
-    let first_signal = Arc::new(AtomicU8::new(0));
-    let interrupts = tokio::spawn(watch_interrupts(interrupt_tx, Arc::clone(&first_signal)));
-    let (events, events_rx) = mpsc::unbounded_channel();
-    let display = progress::spawn(events_rx);
-    Ok((
-        WalkIo {
-            journal,
-            interrupt,
-            events,
-        },
-        WalkHandles {
-            interrupts,
-            display,
-            first_signal,
-        },
-    ))
-}
+impl Terminal {
+    pub fn new(auto_approve: bool) -> Terminal {
+        Terminal {
+            auto_approve,
+            ..Terminal::default()
+        }
+    }
 
-impl WalkHandles {
-    /// Stops watching for signals and lets the display print its last lines. Returns the
-    /// exit code of an interrupted walk: 143 when SIGTERM came first, else 130.
-    pub async fn finish(self) -> u8 {
-        self.interrupts.abort();
-        let _ = self.display.await;
-        match self.first_signal.load(Ordering::SeqCst) {
+    /// The exit code of an interrupted walk: 143 when SIGTERM came first, else 130.
+    pub fn interrupted_code(&self) -> u8 {
+        match self.interrupted.load(Ordering::SeqCst) {
             0 => EXIT_INTERRUPTED,
             code => code,
         }
     }
 }
 
-/// Compacts the walk's state into the store; on failure says that the journal still holds
-/// every finished operation.
-pub async fn persist(store: &dyn StateStore, state: &State) -> Result<(), u8> {
-    store.persist(state).await.map_err(|err| {
-        eprintln!(
-            "error[fk::state::persist]: {err}\n  = help: the journal beside the state file still holds every finished operation; the next run reads it"
+/// The plan on stdout, coloured on a terminal.
+pub fn print_plan(plan: &Plan) {
+    let stdout = console::Term::stdout();
+    print!(
+        "{}",
+        render::plan_text(plan, stdout.is_term() && console::colors_enabled())
+    );
+    let _ = std::io::stdout().flush();
+}
+
+#[async_trait::async_trait]
+impl ops::Ui for Terminal {
+    fn say(&self, text: &str) {
+        eprintln!("{text}");
+    }
+
+    fn warnings(&self, diagnostics: &Diagnostics, sources: &SourceMap) {
+        eprint!("{}", diagnostics.render(sources));
+    }
+
+    fn show_plan(&self, plan: &Plan) {
+        print_plan(plan);
+    }
+
+    fn confirm(&self, mode: Mode) -> Result<bool, OpsError> {
+        if self.auto_approve {
+            return Ok(true);
+        }
+        let question = match mode {
+            Mode::Normal => "Do you want to perform these actions?",
+            Mode::Destroy => "Do you really want to destroy all of these resources?",
+        };
+        eprint!("\n{question}\n  Only 'yes' will be accepted.\n\n  Enter a value: ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|err| OpsError::new("", format!("cannot read the answer: {err}")))?;
+        Ok(answer.trim() == "yes")
+    }
+
+    fn show_targets(&self, action: Action, targets: &[Address]) {
+        let (verb, order) = match action {
+            Action::Stop => ("stop", "dependents first"),
+            Action::Start => ("start", "each ready before its dependents"),
+        };
+        println!("fk will {verb} {} resource(s), {order}:", targets.len());
+        for address in targets {
+            println!("  {address}");
+        }
+        println!();
+    }
+
+    /// Starts watching for Ctrl-C and starts the progress display.
+    fn walk_started(&self) -> WalkIo {
+        let (interrupt_tx, interrupt) = watch::channel(false);
+        let first_signal = Arc::new(AtomicU8::new(0));
+        let interrupts = tokio::spawn(watch_interrupts(interrupt_tx, Arc::clone(&first_signal)));
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let display = progress::spawn(events_rx);
+        if let Ok(mut walk) = self.walk.lock() {
+            *walk = Some(WalkHandles {
+                interrupts,
+                display,
+                first_signal,
+            });
+        }
+        WalkIo { interrupt, events }
+    }
+
+    /// Stops watching for signals and lets the display print its last lines.
+    async fn walk_finished(&self) {
+        let handles = self.walk.lock().ok().and_then(|mut walk| walk.take());
+        let Some(handles) = handles else { return };
+        handles.interrupts.abort();
+        let _ = handles.display.await;
+        self.interrupted.store(
+            handles.first_signal.load(Ordering::SeqCst),
+            Ordering::SeqCst,
         );
-        EXIT_ERROR
-    })
+    }
 }
 
 /// The first SIGINT (Ctrl-C) or SIGTERM (what CI runners and `timeout` send) starts

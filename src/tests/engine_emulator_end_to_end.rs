@@ -10,7 +10,7 @@ use std::time::Duration;
 use fk::plan::Mode;
 use fk::provider::azure::{AzureConfig, AzureProvider, StaticToken};
 use fk::state::State;
-use support::{PlanOptions, Session};
+use support::PlanOptions;
 
 #[tokio::test]
 async fn azure_module_applies_converges_and_destroys_against_the_emulator() {
@@ -29,25 +29,7 @@ async fn azure_module_applies_converges_and_destroys_against_the_emulator() {
     let mut registry = fk::provider::Registry::new();
     registry.register(Arc::new(fk::provider::builtin::DataProvider));
     registry.register(Arc::new(provider));
-    let (module, diagnostics) = fk::config::parse(&dir);
-    assert!(
-        !diagnostics.has_errors(),
-        "{}",
-        diagnostics.render(&module.sources)
-    );
-    let (variables, diagnostics) = fk::config::variables::resolve(&module, &[]);
-    assert!(!diagnostics.has_errors());
-    let diagnostics = fk::validate::check(&module, &registry);
-    assert!(
-        !diagnostics.has_errors(),
-        "{}",
-        diagnostics.render(&module.sources)
-    );
-    let session = Session {
-        module,
-        variables,
-        registry,
-    };
+    let session = support::session_with(&dir, registry).unwrap_or_else(|err| panic!("{err}"));
     let plan = session
         .plan(&State::fresh(), &PlanOptions::default())
         .await

@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use fk::apply::Outcome;
@@ -97,7 +97,7 @@ proptest! {
         std::fs::write(dir.path().join("main.toml"), module_text(n_nodes, &edges)).unwrap();
         runtime().block_on(async {
             let cloud = fake(FakeConfig::default());
-            let module = session(dir.path(), cloud.clone(), BTreeMap::new()).unwrap();
+            let module = session(dir.path(), cloud.clone()).unwrap();
             let plan = module.plan(&State::fresh(), &PlanOptions::default()).await.unwrap();
             prop_assert_eq!(plan.n_add(), n_nodes);
             let (state, report) = module.apply(&plan, parallelism).await;
@@ -147,7 +147,7 @@ proptest! {
         std::fs::write(dir.path().join("main.toml"), module_text(n_nodes, &edges)).unwrap();
         runtime().block_on(async {
             let cloud = fake(FakeConfig { fail_names: vec![format!("r{failing}")], ..FakeConfig::default() });
-            let module = session(dir.path(), cloud.clone(), BTreeMap::new()).unwrap();
+            let module = session(dir.path(), cloud.clone()).unwrap();
             let plan = module.plan(&State::fresh(), &PlanOptions::default()).await.unwrap();
             let (state, report) = module.apply(&plan, 4).await;
             let skipped = descendants(&edges, failing);
@@ -171,7 +171,7 @@ proptest! {
             // The next apply, with the failure gone, finishes the job.
             let healed = fake(FakeConfig::default());
             healed.tamper(|world| *world = cloud.world());
-            let module = session(dir.path(), healed.clone(), BTreeMap::new()).unwrap();
+            let module = session(dir.path(), healed.clone()).unwrap();
             let plan = module.plan(&state, &PlanOptions { refresh: true, ..Default::default() }).await.unwrap();
             let (state, report) = module.apply(&plan, 4).await;
             prop_assert!(report.succeeded(), "{:?}", report.results);

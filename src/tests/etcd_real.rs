@@ -66,8 +66,8 @@ async fn applied_pki() -> State {
         read_module_file("variables.toml"),
     )
     .unwrap();
-    let module = session(dir.path(), fake(FakeConfig::default()), Default::default())
-        .expect("the module's PKI is valid");
+    let module =
+        session(dir.path(), fake(FakeConfig::default())).expect("the module's PKI is valid");
     let state = State::new("00000000-0000-4000-8000-000000000000");
     let plan = module.plan(&state, &PlanOptions::default()).await.unwrap();
     let (state, report) = module.apply(&plan, 4).await;

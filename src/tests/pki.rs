@@ -17,7 +17,7 @@ fn case(name: &str) -> PathBuf {
 }
 
 fn load(dir: &Path) -> Session {
-    session(dir, fake(FakeConfig::default()), Default::default()).expect("the module is valid")
+    session(dir, fake(FakeConfig::default())).expect("the module is valid")
 }
 
 /// Applies the PKI chain from nothing; returns its session and state.

@@ -98,7 +98,7 @@ async fn check_case(dir: &Path) {
     let cloud = fake(FakeConfig::default());
     let mut state = State::new("00000000-0000-4000-8000-000000000000");
     if dir.join("before").is_dir() {
-        let before = session(&dir.join("before"), cloud.clone(), Default::default())
+        let before = session(&dir.join("before"), cloud.clone())
             .unwrap_or_else(|err| panic!("{case_name}/before: {err}"));
         let plan = before
             .plan(&state, &PlanOptions::default())
@@ -126,7 +126,7 @@ async fn check_case(dir: &Path) {
             }
         });
     }
-    let module = match session(&dir.join("module"), cloud.clone(), Default::default()) {
+    let module = match session(&dir.join("module"), cloud.clone()) {
         Ok(module) => module,
         Err(diagnostics) => {
             assert!(

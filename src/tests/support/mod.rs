@@ -1,24 +1,23 @@
-//! What the integration tests share: an in-memory journal, and the engine run in-process the
-//! way the CLI runs it (parse → validate → graph → refresh → plan → apply).
+//! What the integration tests share: an in-memory state store and a quiet [`Ui`], and the
+//! engine run in-process through the same `fk::ops` functions the commands call (load, plan,
+//! apply a plan), against that store.
 pub mod azurite;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use fk::addr::Address;
-use fk::apply::{self, ApplyInput, ApplyReport};
-use fk::config::{self, Module};
-use fk::diag::Diagnostics;
-use fk::plan::{self, Mode, Plan, PlanInput};
-use fk::provider::Registry;
-use fk::provider::builtin::DataProvider;
+use fk::apply::ApplyReport;
+use fk::diag::{Diagnostics, SourceMap};
+use fk::ops::{self, Checks, OpsError, Ui, VarSources, WalkIo, Workspace};
+use fk::plan::{Mode, Plan};
 use fk::provider::fake::{FakeConfig, FakeProvider};
-use fk::provider::tls::TlsProvider;
-use fk::state::{Journal, JournalRecord, State, StateError};
-use fk::value::Value;
+use fk::provider::{Action, Registry};
+use fk::state::{Journal, JournalRecord, LockInfo, State, StateError, StateLock, StateStore};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 /// A journal that keeps records in memory (durability is the state store's own tests' job).
 #[derive(Default)]
@@ -34,10 +33,104 @@ impl Journal for MemoryJournal {
     }
 }
 
+/// A state store in memory: what `persist` was given is what `load` returns; the journal
+/// keeps every record appended.
+#[derive(Default)]
+pub struct MemoryStore {
+    pub state: Mutex<Option<State>>,
+    pub journal: Arc<MemoryJournal>,
+}
+
+impl MemoryStore {
+    pub fn holding(state: Option<State>) -> MemoryStore {
+        MemoryStore {
+            state: Mutex::new(state),
+            journal: Arc::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl StateStore for MemoryStore {
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+
+    async fn load(&self) -> Result<Option<State>, StateError> {
+        Ok(self.state.lock().unwrap().clone())
+    }
+
+    async fn persist(&self, state: &State) -> Result<(), StateError> {
+        *self.state.lock().unwrap() = Some(state.clone());
+        Ok(())
+    }
+
+    async fn lock(&self, info: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
+        Ok(Box::new(MemoryLock(info)))
+    }
+
+    async fn force_unlock(&self, _id: &str) -> Result<(), StateError> {
+        Ok(())
+    }
+
+    async fn journal(&self) -> Result<Arc<dyn Journal>, StateError> {
+        Ok(self.journal.clone())
+    }
+}
+
+#[derive(Debug)]
+struct MemoryLock(LockInfo);
+
+#[async_trait]
+impl StateLock for MemoryLock {
+    fn info(&self) -> &LockInfo {
+        &self.0
+    }
+
+    async fn release(self: Box<Self>) -> Result<(), StateError> {
+        Ok(())
+    }
+}
+
+/// A [`Ui`] that says nothing, answers yes, and drains a walk's events.
+#[derive(Default)]
+pub struct Quiet {
+    walk: Mutex<Option<(watch::Sender<bool>, JoinHandle<()>)>>,
+}
+
+#[async_trait]
+impl Ui for Quiet {
+    fn say(&self, _text: &str) {}
+
+    fn warnings(&self, _diagnostics: &Diagnostics, _sources: &SourceMap) {}
+
+    fn show_plan(&self, _plan: &Plan) {}
+
+    fn confirm(&self, _mode: Mode) -> Result<bool, OpsError> {
+        Ok(true)
+    }
+
+    fn show_targets(&self, _action: Action, _targets: &[Address]) {}
+
+    fn walk_started(&self) -> WalkIo {
+        let (interrupt_tx, interrupt) = watch::channel(false);
+        let (events, mut events_rx) = mpsc::unbounded_channel();
+        let drain = tokio::spawn(async move { while events_rx.recv().await.is_some() {} });
+        *self.walk.lock().unwrap() = Some((interrupt_tx, drain));
+        WalkIo { interrupt, events }
+    }
+
+    async fn walk_finished(&self) {
+        let walk = self.walk.lock().unwrap().take();
+        if let Some((_interrupt_tx, drain)) = walk {
+            let _ = drain.await;
+        }
+    }
+}
+
+/// A module loaded by `ops`, with the test's providers, planned and applied by `ops`.
 pub struct Session {
-    pub module: Module,
-    pub variables: BTreeMap<String, Value>,
-    pub registry: Registry,
+    pub workspace: Workspace,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -48,96 +141,99 @@ pub struct PlanOptions {
     pub refresh: bool,
 }
 
-/// Parses and validates a module; panics with the rendered diagnostics if it has errors.
-pub fn session(
-    dir: &Path,
-    fake: Arc<FakeProvider>,
-    variables: BTreeMap<String, Value>,
-) -> Result<Session, String> {
-    let (module, mut diagnostics) = config::parse(dir);
+/// Loads and checks a module (`ops::load_with`) with the built-in providers and `fake`;
+/// `Err` carries the rendered diagnostics.
+pub fn session(dir: &Path, fake: Arc<FakeProvider>) -> Result<Session, String> {
     let mut registry = Registry::new();
-    registry.register(Arc::new(DataProvider));
-    registry.register(Arc::new(TlsProvider));
+    registry.register(Arc::new(fk::provider::builtin::DataProvider));
+    registry.register(Arc::new(fk::provider::tls::TlsProvider));
     registry.register(fake);
-    let (mut resolved, var_diagnostics) = config::variables::resolve(&module, &[]);
-    diagnostics.extend(var_diagnostics);
-    resolved.extend(variables);
-    if !diagnostics.has_errors() {
-        diagnostics.extend(fk::validate::check(&module, &registry));
+    session_with(dir, registry)
+}
+
+/// [`session`] with the caller's providers.
+pub fn session_with(dir: &Path, registry: Registry) -> Result<Session, String> {
+    let context = ops::Context::new(std::iter::empty());
+    let workspace = ops::load_with(
+        dir,
+        &VarSources::default(),
+        Checks::BeforePlanning,
+        &context,
+        &Quiet::default(),
+        |_, _, _| registry,
+    )
+    .map_err(|err| rendered(&err))?;
+    Ok(Session { workspace })
+}
+
+/// An error as the tests compare it: a module's diagnostics without the CLI's count line.
+fn rendered(err: &OpsError) -> String {
+    match err {
+        OpsError::Module {
+            diagnostics,
+            sources,
+        } => diagnostics.render(sources),
+        other => other.to_string(),
     }
-    if diagnostics.has_errors() {
-        return Err(diagnostics.render(&module.sources));
-    }
-    Ok(Session {
-        module,
-        variables: resolved,
-        registry,
-    })
+}
+
+/// The store a plan of `state` starts from: nothing stored while its serial is 0.
+fn store_of(state: &State) -> MemoryStore {
+    MemoryStore::holding((state.serial > 0).then(|| state.clone()))
 }
 
 impl Session {
-    /// Refresh (when asked) and diff. `Err` carries rendered diagnostics.
+    /// `ops::plan` against a store holding `state`. `Err` carries rendered diagnostics.
     pub async fn plan(&self, state: &State, options: &PlanOptions) -> Result<Plan, String> {
-        let (refreshed, drift) = if options.refresh {
-            fk::refresh::refresh(state, &self.registry, 10)
-                .await
-                .map_err(|errors| format!("{errors:?}"))?
-        } else {
-            (state.clone(), Vec::new())
-        };
-        let (graph, graph_diagnostics) = fk::graph::build(&self.module, Some(&refreshed));
-        if graph_diagnostics.has_errors() {
-            return Err(graph_diagnostics.render(&self.module.sources));
-        }
-        let stored = (state.serial > 0).then(|| (state.lineage.clone(), state.serial));
-        let (plan, diagnostics): (Plan, Diagnostics) = plan::diff(PlanInput {
-            module: &self.module,
-            variables: &self.variables,
-            state: &refreshed,
-            stored,
-            registry: &self.registry,
-            graph: &graph,
+        let texts = |addresses: &[Address]| addresses.iter().map(ToString::to_string).collect();
+        let options = ops::PlanOptions {
             mode: options.mode.unwrap_or(Mode::Normal),
-            targets: &options.targets,
-            replace: &options.replace,
-            drift,
-        });
-        if diagnostics.has_errors() {
-            return Err(diagnostics.render(&self.module.sources));
-        }
-        Ok(plan)
+            refresh: options.refresh,
+            targets: texts(&options.targets),
+            replace: texts(&options.replace),
+            parallelism: 10,
+            lock_timeout: Duration::ZERO,
+        };
+        ops::plan(
+            &self.workspace,
+            &store_of(state),
+            &options,
+            &Quiet::default(),
+        )
+        .await
+        .map_err(|err| rendered(&err))
     }
 
-    /// Applies a plan; returns the new state (serial bumped) and the walk's report.
+    /// `ops::apply_plan` against a store holding the state the plan was made from; returns
+    /// the state saved after the walk (serial bumped) and the walk's report.
     pub async fn apply(&self, plan: &Plan, parallelism: usize) -> (State, ApplyReport) {
-        let journal = Arc::new(MemoryJournal::default());
-        let (_interrupt_tx, interrupt_rx) = watch::channel(false);
-        let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-        let drain = tokio::spawn(async move { while events_rx.recv().await.is_some() {} });
-        let report = apply::run(ApplyInput {
-            plan,
-            module: &self.module,
-            registry: &self.registry,
-            state: plan.prior_state.clone(),
-            journal: journal.clone(),
+        let store = MemoryStore::holding(plan.state_serial.map(|_| plan.prior_state.clone()));
+        let done = ops::apply_plan(
+            &self.workspace,
+            &store,
+            plan.clone(),
             parallelism,
-            interrupt: interrupt_rx,
-            events: events_tx,
-        })
-        .await;
-        let _ = drain.await;
+            Duration::ZERO,
+            &Quiet::default(),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("apply: {}", rendered(&err)));
         // The journal replayed over the prior state must be the walk's state.
         let mut replayed = plan.prior_state.clone();
-        for record in journal.records.lock().unwrap().iter() {
+        for record in store.journal.records.lock().unwrap().iter() {
             record.apply_to(&mut replayed);
         }
         assert_eq!(
-            replayed.resources, report.state.resources,
+            replayed.resources, done.report.state.resources,
             "journal and walk disagree"
         );
-        let mut state = report.state.clone();
-        state.serial = plan.prior_state.serial + 1;
-        (state, report)
+        let saved = store.state.lock().unwrap().clone();
+        assert_eq!(
+            saved.as_ref(),
+            Some(&done.state),
+            "the store holds the saved state"
+        );
+        (done.state, done.report)
     }
 }
 

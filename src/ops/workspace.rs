@@ -1,5 +1,5 @@
-//! Loading what a command works on: the module, its variables, the providers, the state
-//! store. Problems are printed here, all at once, and become exit code 1.
+//! Loading what an operation works on: the module, its variables, the providers (a
+//! [`Workspace`]), and the state store the module names.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,80 +19,104 @@ use crate::state::blob::store::BACKEND_KIND;
 use crate::state::{BlobStore, StateStore};
 use crate::value::Value;
 
-use super::EXIT_ERROR;
-use super::args::{StateArgs, VarArgs};
+use super::{Context, OpsError, Ui};
 
-pub struct Loaded {
+/// A module checked and ready for an operation: its variables resolved and its providers
+/// built.
+pub struct Workspace {
     pub module: Module,
     pub variables: BTreeMap<String, Value>,
     pub registry: Registry,
 }
 
-/// Prints diagnostics to stderr; true when any is an error.
-pub fn report(diagnostics: &Diagnostics, sources: &SourceMap) -> bool {
-    if !diagnostics.is_empty() {
-        eprint!("{}", diagnostics.render(sources));
-        let n_errors = diagnostics.n_errors();
-        if n_errors > 0 {
-            let noun = if n_errors == 1 { "error" } else { "errors" };
-            eprintln!("\n{n_errors} {noun}: nothing was changed");
-        }
-    }
-    diagnostics.has_errors()
+/// Where variable values come from besides the module's defaults and `FK_VAR_*`: `--var-file`
+/// files, then `-var name=value` assignments (later wins).
+#[derive(Clone, Debug, Default)]
+pub struct VarSources {
+    pub assignments: Vec<String>,
+    pub files: Vec<PathBuf>,
 }
 
-/// Parses, resolves variables, builds the providers and validates. On any error the
-/// diagnostics are printed and `Err(1)` returned.
-pub fn module(dir: &Path, vars: &VarArgs, flags: ProviderFlags) -> Result<Loaded, u8> {
-    load_module(dir, vars, flags, true)
+/// Which checks a loaded module gets (see [`crate::plan::check`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checks {
+    /// Every check that needs no state, a plan from empty state included.
+    All,
+    /// For an operation that plans the module next (`plan`, `apply`): a clean module is not
+    /// also planned from empty state.
+    BeforePlanning,
 }
 
-/// [`module`] for a command that plans the module next (`fk plan`, `fk apply`): a clean
-/// module is not also planned from empty state by the checks (see [`crate::plan::check`]).
-pub fn module_to_plan(dir: &Path, vars: &VarArgs, flags: ProviderFlags) -> Result<Loaded, u8> {
-    load_module(dir, vars, flags, false)
-}
-
-fn load_module(
+/// Parses, resolves variables (defaults < `FK_VAR_*` < var files < `-var`), builds the
+/// providers and checks. Every problem at once, as [`OpsError::Module`]; warnings go to `ui`.
+pub fn load(
     dir: &Path,
-    vars: &VarArgs,
+    vars: &VarSources,
     flags: ProviderFlags,
-    evaluate_clean: bool,
-) -> Result<Loaded, u8> {
+    checks: Checks,
+    context: &Context,
+    ui: &dyn Ui,
+) -> Result<Workspace, OpsError> {
+    load_with(
+        dir,
+        vars,
+        checks,
+        context,
+        ui,
+        |module, variables, diagnostics| registry(module, variables, flags, context, diagnostics),
+    )
+}
+
+/// [`load`] with the caller's providers (`providers` is given the parsed module, its
+/// variables and the diagnostics to add to).
+pub fn load_with(
+    dir: &Path,
+    vars: &VarSources,
+    checks: Checks,
+    context: &Context,
+    ui: &dyn Ui,
+    providers: impl FnOnce(&Module, &BTreeMap<String, Value>, &mut Diagnostics) -> Registry,
+) -> Result<Workspace, OpsError> {
     let (mut module, mut diagnostics) = config::parse(dir);
-    let inputs = variable_inputs(vars, &mut module.sources, &mut diagnostics);
+    let inputs = variable_inputs(vars, context, &mut module.sources, &mut diagnostics);
     let (variables, var_diagnostics) = config::variables::resolve(&module, &inputs);
     diagnostics.extend(var_diagnostics);
-    prepare(module, variables, flags, diagnostics, evaluate_clean)
+    let registry = providers(&module, &variables, &mut diagnostics);
+    prepare(module, variables, registry, diagnostics, checks, ui)
 }
 
 /// A module with variables already resolved (a saved plan's).
-pub fn module_with_variables(
+pub(super) fn load_with_variables(
     dir: &Path,
     variables: BTreeMap<String, Value>,
     flags: ProviderFlags,
-) -> Result<Loaded, u8> {
-    let (module, diagnostics) = config::parse(dir);
-    prepare(module, variables, flags, diagnostics, true)
+    context: &Context,
+    ui: &dyn Ui,
+) -> Result<Workspace, OpsError> {
+    let (module, mut diagnostics) = config::parse(dir);
+    let registry = registry(&module, &variables, flags, context, &mut diagnostics);
+    prepare(module, variables, registry, diagnostics, Checks::All, ui)
 }
 
 fn prepare(
     mut module: Module,
     variables: BTreeMap<String, Value>,
-    flags: ProviderFlags,
+    registry: Registry,
     mut diagnostics: Diagnostics,
-    evaluate_clean: bool,
-) -> Result<Loaded, u8> {
+    checks: Checks,
+    ui: &dyn Ui,
+) -> Result<Workspace, OpsError> {
     // `fk plan .` and `fk plan ../m` name the same state file as `fk plan m`.
     module.name = module_name(&module.dir);
-    let registry = registry(&module, &variables, flags, &mut diagnostics);
     // Every check that needs no state, whatever the config phase found: every mistake at once.
+    let evaluate_clean = checks == Checks::All;
     let more = crate::plan::check(&module, &variables, &registry, &diagnostics, evaluate_clean);
     diagnostics.extend(more);
-    if report(&diagnostics, &module.sources) {
-        return Err(EXIT_ERROR);
+    let warnings = OpsError::check(diagnostics, &module.sources)?;
+    if !warnings.is_empty() {
+        ui.warnings(&warnings, &module.sources);
     }
-    Ok(Loaded {
+    Ok(Workspace {
         module,
         variables,
         registry,
@@ -101,26 +125,23 @@ fn prepare(
 
 /// FK_VAR_* first, then var files, then -var flags: later wins.
 fn variable_inputs(
-    vars: &VarArgs,
+    vars: &VarSources,
+    context: &Context,
     sources: &mut SourceMap,
     diagnostics: &mut Diagnostics,
 ) -> Vec<VarInput> {
     let mut inputs = Vec::new();
-    let mut from_env: Vec<(String, String)> = std::env::vars()
-        .filter_map(|(key, value)| {
-            key.strip_prefix("FK_VAR_")
-                .map(|name| (name.to_string(), value))
-        })
-        .collect();
-    from_env.sort();
-    for (name, value) in from_env {
-        inputs.push(VarInput {
-            name,
-            value: VarText::Raw(value),
-            origin: VarOrigin::Env,
-        });
+    // The context's environment is sorted by name.
+    for (key, value) in context.env() {
+        if let Some(name) = key.strip_prefix("FK_VAR_") {
+            inputs.push(VarInput {
+                name: name.to_string(),
+                value: VarText::Raw(value.clone()),
+                origin: VarOrigin::Env,
+            });
+        }
     }
-    for path in &vars.var_files {
+    for path in &vars.files {
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 let (file_inputs, file_diagnostics) = config::parse_var_file(path, &text, sources);
@@ -133,7 +154,7 @@ fn variable_inputs(
             )),
         }
     }
-    for assignment in &vars.vars {
+    for assignment in &vars.assignments {
         match assignment.split_once('=') {
             Some((name, value)) => inputs.push(VarInput {
                 name: name.trim().to_string(),
@@ -206,6 +227,7 @@ pub fn registry(
     module: &Module,
     variables: &BTreeMap<String, Value>,
     flags: ProviderFlags,
+    context: &Context,
     diagnostics: &mut Diagnostics,
 ) -> Registry {
     let mut registry = Registry::new();
@@ -217,7 +239,7 @@ pub fn registry(
         // With a broken `[provider.azure]` (already reported), its resources are still
         // checked against their schemas, by a provider that can never reach Azure.
         let n_before = diagnostics.n_errors();
-        let azure = azure_provider(module, variables, flags, diagnostics).or_else(|| {
+        let azure = azure_provider(module, variables, flags, context, diagnostics).or_else(|| {
             (diagnostics.n_errors() > n_before)
                 .then(unreachable_azure)
                 .flatten()
@@ -305,10 +327,11 @@ pub fn azure_provider(
     module: &Module,
     variables: &BTreeMap<String, Value>,
     flags: ProviderFlags,
+    context: &Context,
     diagnostics: &mut Diagnostics,
 ) -> Option<AzureProvider> {
     let values = provider_values(module, "azure", variables, diagnostics);
-    let env = EnvSnapshot::new(std::env::vars());
+    let env = EnvSnapshot::new(context.env().clone());
     let with_flags = |mut config: AzureConfig| {
         config.skip_before_stop |= flags.skip_before_stop;
         config
@@ -365,7 +388,9 @@ pub fn azure_provider(
     };
     match AzureProvider::from_environment(config.clone(), &env) {
         Ok(mut provider) => {
-            provider.set_retry_observer(super::progress::retry_printer());
+            if let Some(observer) = context.retry_observer() {
+                provider.set_retry_observer(observer);
+            }
             Some(provider)
         }
         Err(err) => {
@@ -398,26 +423,27 @@ impl TokenSource for UnavailableToken {
     }
 }
 
-/// `state/<module>.json` unless `--state` says otherwise.
-pub fn state_path(module_name: &str, args: &StateArgs) -> PathBuf {
-    args.state
-        .clone()
+/// `state/<module>.json` unless `state_file` (`--state`) says otherwise.
+pub fn state_path(module_name: &str, state_file: Option<&Path>) -> PathBuf {
+    state_file
+        .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("state").join(format!("{module_name}.json")))
 }
 
-/// Where a module's state lives: `--state FILE` when given (a local file, whatever the
-/// module says), else the module's `[backend.azure_blob]`, else `state/<module>.json`.
-/// Backend attributes may use variables; secrets come from the environment only.
+/// Where a module's state lives: `state_file` (`--state FILE`) when given (a local file,
+/// whatever the module says), else the module's `[backend.azure_blob]`, else
+/// `state/<module>.json`. Backend attributes may use variables; secrets come from the
+/// environment only.
 pub fn store(
     module: &Module,
     variables: &BTreeMap<String, Value>,
-    args: &StateArgs,
-) -> Result<Box<dyn StateStore>, u8> {
-    let Some(backend) = module.backend.as_ref().filter(|_| args.state.is_none()) else {
-        return Ok(Box::new(super::state_cmd::file_store(state_path(
-            &module.name,
-            args,
-        ))?));
+    state_file: Option<&Path>,
+    context: &Context,
+) -> Result<Box<dyn StateStore>, OpsError> {
+    let Some(backend) = module.backend.as_ref().filter(|_| state_file.is_none()) else {
+        return Ok(Box::new(
+            context.file_store(state_path(&module.name, state_file))?,
+        ));
     };
     let mut diagnostics = Diagnostics::default();
     if backend.kind != BACKEND_KIND {
@@ -439,40 +465,40 @@ pub fn store(
             Err(diagnostic) => diagnostics.push(diagnostic),
         }
     }
-    if report(&diagnostics, &module.sources) {
-        return Err(EXIT_ERROR);
-    }
-    let env: BTreeMap<String, String> = std::env::vars().collect();
-    match BlobStore::from_backend(&values, &env, &module.name) {
-        Ok(store) => Ok(Box::new(store.with_keys(super::state_cmd::state_keys()?))),
-        Err(message) => {
-            eprintln!("error[fk::backend::azure_blob]: {message}");
-            Err(EXIT_ERROR)
-        }
+    OpsError::check(diagnostics, &module.sources)?;
+    match BlobStore::from_backend(&values, context.env(), &module.name) {
+        Ok(store) => Ok(Box::new(store.with_keys(context.state_keys()?))),
+        Err(message) => Err(OpsError::new("fk::backend::azure_blob", message)),
     }
 }
 
-/// The store of the module in `dir` for commands that only read or move state: the module
+/// The store of the module in `dir` for operations that only read or move state: the module
 /// is parsed for its backend, with variables from defaults and `FK_VAR_*` only.
-pub fn store_of_dir(dir: &Path, args: &StateArgs) -> Result<Box<dyn StateStore>, u8> {
+pub fn store_of_dir(
+    dir: &Path,
+    state_file: Option<&Path>,
+    context: &Context,
+) -> Result<Box<dyn StateStore>, OpsError> {
     let name = module_name(dir);
-    if args.state.is_some() || !dir.is_dir() {
-        return Ok(Box::new(super::state_cmd::file_store(state_path(
-            &name, args,
-        ))?));
+    if state_file.is_some() || !dir.is_dir() {
+        return Ok(Box::new(context.file_store(state_path(&name, state_file))?));
     }
     let (mut module, _) = config::parse(dir);
     module.name = name;
     if module.backend.is_none() {
-        return Ok(Box::new(super::state_cmd::file_store(state_path(
-            &module.name,
-            args,
-        ))?));
+        return Ok(Box::new(
+            context.file_store(state_path(&module.name, state_file))?,
+        ));
     }
     let mut diagnostics = Diagnostics::default();
-    let inputs = variable_inputs(&VarArgs::default(), &mut module.sources, &mut diagnostics);
+    let inputs = variable_inputs(
+        &VarSources::default(),
+        context,
+        &mut module.sources,
+        &mut diagnostics,
+    );
     let (variables, _) = config::variables::resolve(&module, &inputs);
-    store(&module, &variables, args)
+    store(&module, &variables, state_file, context)
 }
 
 /// The name a module folder gives its state file.
@@ -484,20 +510,20 @@ pub fn module_name(dir: &Path) -> String {
         .unwrap_or_else(|| "module".into())
 }
 
-pub fn parse_addresses(texts: &[String], flag: &str) -> Result<Vec<Address>, u8> {
-    let mut out = Vec::new();
-    for text in texts {
-        match Address::parse(text) {
-            Some(address) => out.push(address),
-            None => {
-                eprintln!(
-                    "error[fk::cli::address]: `--{flag} {text}` is not a resource address\n  = help: write `type.name`, e.g. `azure_container_group.etcd`"
-                );
-                return Err(EXIT_ERROR);
-            }
-        }
-    }
-    Ok(out)
+/// Resource addresses as given to `--{flag}`.
+pub(super) fn parse_addresses(texts: &[String], flag: &str) -> Result<Vec<Address>, OpsError> {
+    texts
+        .iter()
+        .map(|text| {
+            Address::parse(text).ok_or_else(|| {
+                OpsError::new(
+                    "fk::cli::address",
+                    format!("`--{flag} {text}` is not a resource address"),
+                )
+                .help("write `type.name`, e.g. `azure_container_group.etcd`")
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -513,6 +539,7 @@ mod tests {
             &Module::default(),
             &BTreeMap::new(),
             ProviderFlags::default(),
+            &Context::new(std::iter::empty()),
             &mut diagnostics,
         );
         assert!(registry.schema("data").is_some());
@@ -533,7 +560,9 @@ mod tests {
         assert!(!diagnostics.has_errors());
         let skip_of = |flags: ProviderFlags| {
             let mut diagnostics = Diagnostics::default();
-            let provider = azure_provider(&module, &BTreeMap::new(), flags, &mut diagnostics);
+            let context = Context::new(std::iter::empty());
+            let provider =
+                azure_provider(&module, &BTreeMap::new(), flags, &context, &mut diagnostics);
             assert!(!diagnostics.has_errors());
             provider.map(|provider| provider.config().skip_before_stop)
         };
