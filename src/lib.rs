@@ -34,7 +34,7 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod diag;
-pub mod emulator;
+pub use fk_emulator as emulator;
 pub mod graph;
 pub mod lifecycle;
 pub mod plan;

@@ -24,7 +24,7 @@ use serde_json::Value;
 use super::container_group_view::GroupPhase;
 use super::storage_accounts::account_keys;
 use super::world::{FileRecord, InitFailure, World, rfc3339};
-use crate::state::blob::shared_key::{SignedRequest, authorization};
+use fk_shared_key::{SignedRequest, authorization};
 use sha2::{Digest, Sha256};
 
 /// What the data plane answers: a status, headers and raw bytes.
@@ -88,7 +88,7 @@ pub(crate) fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> FileAnswer {
-    let Ok(url) = reqwest::Url::parse(&format!("{base_url}{path_and_query}")) else {
+    let Ok(url) = url::Url::parse(&format!("{base_url}{path_and_query}")) else {
         return FileAnswer::error(StatusCode::BAD_REQUEST, "InvalidUri", "bad request URI");
     };
     let segments: Vec<String> = url
@@ -203,7 +203,7 @@ fn check_signature(
     account: &str,
     keys: &[String],
     method: &Method,
-    url: &reqwest::Url,
+    url: &url::Url,
     headers: &HeaderMap,
     content_length: usize,
 ) -> Option<FileAnswer> {

@@ -43,12 +43,12 @@
 //! Start one in-process from a test:
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), fk::emulator::EmulatorError> {
-//! let config = fk::emulator::EmulatorConfig {
+//! # async fn demo() -> Result<(), fk_emulator::EmulatorError> {
+//! let config = fk_emulator::EmulatorConfig {
 //!     provisioning_delay: std::time::Duration::from_millis(100),
 //!     ..Default::default()
 //! };
-//! let emulator = fk::emulator::start(config).await?;
+//! let emulator = fk_emulator::start(config).await?;
 //! // talk to emulator.base_url with `Authorization: Bearer anything`
 //! emulator.shutdown().await;
 //! # Ok(()) }
