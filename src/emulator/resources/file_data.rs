@@ -21,9 +21,10 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::container_group_view::GroupPhase;
 use super::storage_accounts::account_keys;
-use super::world::{FileRecord, InitFailure, World, rfc3339};
+use crate::clock::rfc3339;
+use crate::world::GroupPhase;
+use crate::world::{FileRecord, InitFailure, World};
 use fk_shared_key::{SignedRequest, authorization};
 use sha2::{Digest, Sha256};
 
