@@ -18,16 +18,16 @@ demo: build
 ## `test-providers` builds the `fake` test provider in (never in `cargo build`).
 ## Installs what the tests need besides Rust first (.ci/test-deps.sh; quick once done).
 test:
-	FK_ETCD_BIN="$${FK_ETCD_BIN:-$$(./.ci/test-deps.sh | tail -n 1)}" $(CARGO) test --all-targets --features test-providers
+	FK_ETCD_BIN="$${FK_ETCD_BIN:-$$(./.ci/test-deps.sh | tail -n 1)}" $(CARGO) test --workspace --all-targets --features test-providers
 
 ## clippy with warnings as errors, and formatting.
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets --features test-providers -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features test-providers -- -D warnings
 
 ## Rewrite insta snapshots; review the result with `git diff`.
 snap:
-	INSTA_UPDATE=always $(CARGO) test --all-targets --features test-providers
+	INSTA_UPDATE=always $(CARGO) test --workspace --all-targets --features test-providers
 
 ## Speed and memory figures (release build; prints, never asserts).
 bench:

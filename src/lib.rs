@@ -35,7 +35,7 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod diag;
-pub mod emulator;
+pub use fk_emulator as emulator;
 pub mod graph;
 pub mod lifecycle;
 pub mod ops;

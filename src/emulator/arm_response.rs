@@ -1,7 +1,7 @@
 //! What a route answers: a status, ARM headers and an optional JSON body, with the CloudError
 //! envelope ARM uses for every failure.
 
-use super::schema::SchemaViolation;
+use crate::schema::SchemaViolation;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 

@@ -2,7 +2,7 @@
 //! latency, failed provisioning for chosen names and the provider-registration requirement.
 //! Deterministic for a given seed.
 
-use super::arm_response::ArmResponse;
+use crate::arm_response::ArmResponse;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

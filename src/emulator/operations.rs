@@ -2,13 +2,10 @@
 //! `Location` result URL (storage accounts, resource-group deletes), both computed from the
 //! operation's start and finish times (azure-arm.md §3).
 
-use super::arm_response::ArmResponse;
-use super::container_group_view;
-use super::names::key_of;
-use super::request_router::RequestContext;
-use super::resource_groups::retry_after_seconds;
-use super::storage_accounts;
-use super::world::{OperationRecord, World, rfc3339};
+use crate::arm_response::ArmResponse;
+use crate::clock::rfc3339;
+use crate::context::RequestContext;
+use crate::world::{OperationRecord, World};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -38,11 +35,13 @@ pub(crate) fn begin(
 }
 
 /// `GET` of an `Azure-AsyncOperation` URL: 200 with `status` InProgress until the operation
-/// finishes, then Succeeded or Failed (with `error`).
+/// finishes, then Succeeded or Failed (with `error`); `events_of` gives the events of the
+/// resource the operation is about (its resource module knows them).
 pub(crate) fn async_operation_status(
     world: &World,
     context: &RequestContext<'_>,
     operation_id: &str,
+    events_of: impl FnOnce(&str) -> Vec<Value>,
 ) -> ArmResponse {
     let Some(operation) = world.operations.get(operation_id) else {
         return operation_not_found(operation_id);
@@ -53,11 +52,7 @@ pub(crate) fn async_operation_status(
         (Some(_), true) => "Failed",
         (None, true) => "Succeeded",
     };
-    let events = world
-        .container_groups
-        .get(&key_of(&operation.resource_id))
-        .map(|group| container_group_view::group_events(group, context.now_ms, context.delay_ms))
-        .unwrap_or_default();
+    let events = events_of(&operation.resource_id);
     let mut body = json!({
         "id": operation.resource_id,
         "name": operation.id,
@@ -76,12 +71,14 @@ pub(crate) fn async_operation_status(
     ArmResponse::json(StatusCode::OK, body)
 }
 
-/// `GET` of a `Location` URL: 202 while running, then 200 with the result (the storage
-/// account, or nothing for a delete), or the CloudError the operation failed with.
+/// `GET` of a `Location` URL: 202 while running, then what `result` answers for the finished
+/// operation (the router asks the resource module: the storage account, or nothing for a
+/// delete), or the CloudError the operation failed with.
 pub(crate) fn location_status(
     world: &World,
     context: &RequestContext<'_>,
     operation_id: &str,
+    result: impl FnOnce(&OperationRecord) -> ArmResponse,
 ) -> ArmResponse {
     let Some(operation) = world.operations.get(operation_id) else {
         return operation_not_found(operation_id);
@@ -94,17 +91,12 @@ pub(crate) fn location_status(
     if let Some(error) = &operation.error {
         return ArmResponse::json(StatusCode::BAD_REQUEST, json!({ "error": error }));
     }
-    match operation.kind.as_str() {
-        "storage_account" => storage_accounts::render_by_id(world, context, &operation.resource_id)
-            .map(|body| ArmResponse::json(StatusCode::OK, body))
-            .unwrap_or_else(|| {
-                ArmResponse::not_found(
-                    "ResourceNotFound",
-                    format!("The Resource '{}' was not found.", operation.resource_id),
-                )
-            }),
-        _ => ArmResponse::empty(StatusCode::OK),
-    }
+    result(operation)
+}
+
+/// `Retry-After` for a wait of `delay_ms`: whole seconds, 0 for sub-second waits.
+pub(crate) fn retry_after_seconds(delay_ms: u64) -> String {
+    (delay_ms / 1000).to_string()
 }
 
 fn operation_not_found(operation_id: &str) -> ArmResponse {

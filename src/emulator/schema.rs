@@ -2,6 +2,10 @@
 //! `containerInstance.json`: local `$ref`s, `allOf`, `required`, `type`, `enum` (any string
 //! when `x-ms-enum.modelAsString` is true), `additionalProperties`; `readOnly` properties are
 //! ignored in requests and references to files that are not present accept anything.
+//!
+//! The one OpenAPI validator of the project: the emulator reads requests with it as the
+//! service does ([`SpecValidator::validate`]), and fk's provider tests hold the bodies fk
+//! sends to the letter of the spec with it ([`SpecValidator::validate_strictly`]).
 
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -15,6 +19,18 @@ const MAX_DEPTH: usize = 64;
 #[derive(Debug, Clone)]
 pub struct SpecValidator {
     definitions: Map<String, Value>,
+}
+
+/// How closely a value is held to the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strictness {
+    /// As the service reads a request: read-only properties are ignored, an undeclared
+    /// property is refused only under `additionalProperties: false`, an extensible enum takes
+    /// any string and enum values match regardless of case.
+    Service,
+    /// To the letter: also every undeclared property, every read-only property sent and every
+    /// enum value the spec does not list, spelled exactly.
+    Letter,
 }
 
 /// One way a value breaks the schema: where (`properties.containers[0].name`) and what.
@@ -65,24 +81,48 @@ impl SpecValidator {
         self.definitions.contains_key(definition_name)
     }
 
-    /// Every violation of `value` against the definition, in document order; empty when the
-    /// value is valid or the definition is unknown.
+    /// Every violation of `value` against the definition, as the service reads a request,
+    /// in document order; empty when the value is valid or the definition is unknown.
     pub fn validate(&self, definition_name: &str, value: &Value) -> Vec<SchemaViolation> {
+        self.validate_as(Strictness::Service, definition_name, value)
+    }
+
+    /// As [`validate`](Self::validate), and also every property the schema does not declare
+    /// (where it does not leave the object open: `additionalProperties`, an untyped schema,
+    /// or the `id`, `name`, `type`, `systemData` of a base defined in another file), every
+    /// read-only property present, and every enum value the spec does not list, spelled
+    /// exactly. For what a client sends: it should send only what the spec describes.
+    pub fn validate_strictly(&self, definition_name: &str, value: &Value) -> Vec<SchemaViolation> {
+        self.validate_as(Strictness::Letter, definition_name, value)
+    }
+
+    fn validate_as(
+        &self,
+        strictness: Strictness,
+        definition_name: &str,
+        value: &Value,
+    ) -> Vec<SchemaViolation> {
         let mut violations = Vec::new();
         if let Some(schema) = self.definitions.get(definition_name) {
-            self.check(schema, value, "", 0, &mut violations);
+            let at = Position {
+                path: "",
+                depth: 0,
+                whole: true,
+            };
+            self.check(strictness, schema, value, at, &mut violations);
         }
         violations
     }
 
     fn check(
         &self,
+        strictness: Strictness,
         schema: &Value,
         value: &Value,
-        path: &str,
-        depth: usize,
+        at: Position<'_>,
         violations: &mut Vec<SchemaViolation>,
     ) {
+        let Position { path, depth, whole } = at;
         if depth > MAX_DEPTH {
             return;
         }
@@ -91,7 +131,13 @@ impl SpecValidator {
         };
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             if let Some(target) = self.resolve(reference) {
-                self.check(target, value, path, depth + 1, violations);
+                self.check(
+                    strictness,
+                    target,
+                    value,
+                    at.deeper(path, whole),
+                    violations,
+                );
             }
             return;
         }
@@ -101,7 +147,8 @@ impl SpecValidator {
             .into_iter()
             .flatten()
         {
-            self.check(part, value, path, depth + 1, violations);
+            // A part describes some of the object's properties; only the whole knows them all.
+            self.check(strictness, part, value, at.deeper(path, false), violations);
         }
         if let Some(expected) = schema.get("type").and_then(Value::as_str)
             && !type_matches(expected, value)
@@ -112,14 +159,17 @@ impl SpecValidator {
             });
             return;
         }
-        self.check_enum(schema, value, path, violations);
+        self.check_enum(strictness, schema, value, path, violations);
         match value {
-            Value::Object(members) => self.check_object(schema, members, path, depth, violations),
+            Value::Object(members) => {
+                self.check_object(strictness, schema, members, at, violations);
+            }
             Value::Array(items) => {
                 if let Some(item_schema) = schema.get("items") {
                     for (item_idx, item) in items.iter().enumerate() {
                         let item_path = format!("{path}[{item_idx}]");
-                        self.check(item_schema, item, &item_path, depth + 1, violations);
+                        let item_at = at.deeper(&item_path, true);
+                        self.check(strictness, item_schema, item, item_at, violations);
                     }
                 }
             }
@@ -129,6 +179,7 @@ impl SpecValidator {
 
     fn check_enum(
         &self,
+        strictness: Strictness,
         schema: &Map<String, Value>,
         value: &Value,
         path: &str,
@@ -142,11 +193,12 @@ impl SpecValidator {
             .and_then(|extension| extension.get("modelAsString"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        if model_as_string && value.is_string() {
+        let service = strictness == Strictness::Service;
+        if service && model_as_string && value.is_string() {
             return;
         }
         let matches = allowed.iter().any(|candidate| match (candidate, value) {
-            (Value::String(candidate), Value::String(given)) => {
+            (Value::String(candidate), Value::String(given)) if service => {
                 candidate.eq_ignore_ascii_case(given)
             }
             (candidate, given) => candidate == given,
@@ -162,12 +214,14 @@ impl SpecValidator {
 
     fn check_object(
         &self,
+        strictness: Strictness,
         schema: &Map<String, Value>,
         members: &Map<String, Value>,
-        path: &str,
-        depth: usize,
+        at: Position<'_>,
         violations: &mut Vec<SchemaViolation>,
     ) {
+        let Position { path, depth, whole } = at;
+        let letter = strictness == Strictness::Letter;
         let properties = schema.get("properties").and_then(Value::as_object);
         for required in schema
             .get("required")
@@ -189,39 +243,79 @@ impl SpecValidator {
             }
         }
         let known = self.known_property_names(schema, depth);
+        let undeclared = self.undeclared_properties(schema, &known);
         for (member_name, member_value) in members {
             let member_path = join_path(path, member_name);
+            let member_at = at.deeper(&member_path, true);
             if let Some(property_schema) = properties.and_then(|p| p.get(member_name)) {
-                if !is_read_only(property_schema) {
+                let read_only = is_read_only(property_schema)
+                    || (letter && self.refers_to_read_only(property_schema));
+                if letter && read_only {
+                    violations.push(SchemaViolation {
+                        path: member_path.clone(),
+                        message: "read-only, must not be sent".to_owned(),
+                    });
+                }
+                if letter || !read_only {
                     self.check(
+                        strictness,
                         property_schema,
                         member_value,
-                        &member_path,
-                        depth + 1,
+                        member_at,
                         violations,
                     );
                 }
                 continue;
             }
+            let is_known = known.iter().any(|name| name == member_name);
             match schema.get("additionalProperties") {
-                Some(Value::Bool(false)) if !known.iter().any(|name| name == member_name) => {
-                    violations.push(SchemaViolation {
-                        path: member_path,
-                        message: format!("unknown property `{member_name}`"),
-                    });
-                }
                 Some(additional @ Value::Object(_)) => {
-                    self.check(
-                        additional,
-                        member_value,
-                        &member_path,
-                        depth + 1,
-                        violations,
-                    );
+                    self.check(strictness, additional, member_value, member_at, violations);
+                }
+                Some(Value::Bool(false)) if !letter && !is_known => {
+                    violations.push(unknown_property(member_path, member_name));
+                }
+                _ if letter && whole && !is_known && undeclared.refuses(member_name) => {
+                    violations.push(unknown_property(member_path, member_name));
                 }
                 _ => {}
             }
         }
+    }
+
+    /// Which undeclared properties a schema refuses when read to the letter: none when it is
+    /// open (`additionalProperties` not `false`, or no properties and no type at all), else
+    /// all but those a base defined in another file brings.
+    fn undeclared_properties(&self, schema: &Map<String, Value>, known: &[String]) -> Undeclared {
+        let open = match schema.get("additionalProperties") {
+            Some(Value::Bool(false)) => false,
+            Some(_) => true,
+            None => known.is_empty() && !schema.contains_key("type"),
+        };
+        if open {
+            return Undeclared::Accepted;
+        }
+        let foreign_base = schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|part| part.get("$ref").and_then(Value::as_str))
+            .any(|reference| self.resolve(reference).is_none());
+        if foreign_base {
+            Undeclared::ResourceBaseOnly
+        } else {
+            Undeclared::Refused
+        }
+    }
+
+    /// Whether a property's schema is a reference to a read-only definition.
+    fn refers_to_read_only(&self, property_schema: &Value) -> bool {
+        property_schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|reference| self.resolve(reference))
+            .is_some_and(is_read_only)
     }
 
     /// Property names declared by the schema and the local parts of its `allOf`.
@@ -255,6 +349,54 @@ impl SpecValidator {
     fn resolve(&self, reference: &str) -> Option<&Value> {
         let name = reference.strip_prefix("#/definitions/")?;
         self.definitions.get(name)
+    }
+}
+
+/// Where in the value a check is, and whether its schema describes the whole object there
+/// (not one `allOf` part of it).
+#[derive(Debug, Clone, Copy)]
+struct Position<'p> {
+    path: &'p str,
+    depth: usize,
+    whole: bool,
+}
+
+impl<'p> Position<'p> {
+    fn deeper<'q>(self, path: &'q str, whole: bool) -> Position<'q> {
+        Position {
+            path,
+            depth: self.depth + 1,
+            whole,
+        }
+    }
+}
+
+/// Which properties an object schema does not declare but takes, read to the letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Undeclared {
+    /// Any (an open object).
+    Accepted,
+    /// Only those of ARM's resource base, defined in another file.
+    ResourceBaseOnly,
+    Refused,
+}
+
+impl Undeclared {
+    fn refuses(self, member_name: &str) -> bool {
+        match self {
+            Undeclared::Accepted => false,
+            Undeclared::ResourceBaseOnly => {
+                !["id", "name", "type", "systemData"].contains(&member_name)
+            }
+            Undeclared::Refused => true,
+        }
+    }
+}
+
+fn unknown_property(path: String, member_name: &str) -> SchemaViolation {
+    SchemaViolation {
+        path,
+        message: format!("unknown property `{member_name}`"),
     }
 }
 
@@ -369,5 +511,47 @@ mod tests {
             paths(value),
             vec!["parts[1].port", "parts[1].extra", "labels.k"]
         );
+    }
+
+    #[test]
+    fn to_the_letter_also_refuses_undeclared_read_only_and_unlisted_values() {
+        let value = json!({ "name": "a", "size": 1, "id": "x", "mode": "Other", "kind": "small",
+                            "location": "x", "extra": 1, "labels": { "k": "v" },
+                            "parts": [{ "port": 1 }] });
+        assert_eq!(paths(value.clone()), Vec::<String>::new());
+        let violations = validator().validate_strictly("Thing", &value);
+        let found: Vec<(&str, &str)> = violations
+            .iter()
+            .map(|v| (v.path.as_str(), v.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("id", "read-only, must not be sent"),
+                ("mode", "\"Other\" is not one of \"A\", \"B\""),
+                ("kind", "\"small\" is not one of \"Small\", \"Large\""),
+                ("extra", "unknown property `extra`"),
+            ]
+        );
+    }
+
+    #[test]
+    fn to_the_letter_allows_the_resource_base_of_another_file_and_open_objects() {
+        let document = json!({ "definitions": {
+            "Tracked": {
+                "type": "object",
+                "properties": { "location": { "type": "string" }, "anything": {} },
+                "allOf": [{ "$ref": "../common/types.json#/definitions/Resource" }]
+            }
+        }});
+        let validator = SpecValidator::from_document(&document).expect("definitions");
+        let value = json!({ "location": "x", "id": "/s", "name": "n", "type": "t",
+                            "anything": { "free": [1] }, "bogus": true });
+        let paths: Vec<String> = validator
+            .validate_strictly("Tracked", &value)
+            .into_iter()
+            .map(|v| v.path)
+            .collect();
+        assert_eq!(paths, vec!["bogus"]);
     }
 }

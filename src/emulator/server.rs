@@ -1,15 +1,15 @@
 //! The HTTP side: axum over HTTP/1 on a tokio listener, one handler that authenticates,
 //! injects faults, routes, logs every request and persists the world after it.
 
-use super::admin;
-use super::arm_response::ArmResponse;
-use super::faults::{FaultConfig, FaultInjector};
-use super::file_data;
-use super::providers;
-use super::request_router::{ArmRoute, RequestContext, dispatch};
-use super::schema::{SpecValidator, described};
-use super::world::{LogEntry, World};
-use super::{EmulatorConfig, EmulatorError, container_groups, resource_groups};
+use crate::arm_response::ArmResponse;
+use crate::clock::now_ms;
+use crate::context::RequestContext;
+use crate::faults::{FaultConfig, FaultInjector};
+use crate::resources::file_data;
+use crate::router::{self, ArmRoute, settle};
+use crate::schema::{SpecValidator, described};
+use crate::world::{LogEntry, World};
+use crate::{EmulatorConfig, EmulatorError};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -19,8 +19,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
+
+mod admin;
 
 /// The spec file inside a specs folder.
 const CONTAINER_INSTANCE_SPEC: &str = "containerinstance/2026-05-01/containerInstance.json";
@@ -213,14 +214,6 @@ fn official_validators(specs_dir: &Path) -> Result<(SpecValidator, SpecValidator
     Ok((validator, file_share_validator))
 }
 
-/// Milliseconds since the Unix epoch: the emulator's only clock.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
 async fn handle(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -394,23 +387,10 @@ async fn handle_arm(
     let mut world = shared.lock_world();
     settle(&mut world, context.now_ms, context.delay_ms);
     let seq_before = world.next_log_seq;
-    if let Some((subscription, namespace)) = route.namespace()
-        && let Some(answer) =
-            providers::refuse_unregistered(&world, &context, subscription, namespace)
-    {
-        return (answer, false);
-    }
-    let answer = dispatch(&mut world, &context, method, route, body);
+    let answer = router::dispatch(&mut world, &context, method, route, body);
     let n_events = usize::try_from(world.next_log_seq - seq_before).unwrap_or(usize::MAX);
     let answer = record(shared, &mut world, line, &answer, n_events).unwrap_or(answer);
     (answer, true)
-}
-
-/// Brings the world up to `now_ms`: finished resource-group deletes, logged phase changes.
-pub(crate) fn settle(world: &mut World, now_ms: u64, delay_ms: u64) {
-    world.forget_old_operations(now_ms);
-    resource_groups::settle(world, now_ms, delay_ms);
-    container_groups::settle(world, now_ms, delay_ms);
 }
 
 fn parse_query(query: &str) -> BTreeMap<String, String> {

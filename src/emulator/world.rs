@@ -1,7 +1,7 @@
 //! The emulated cloud: every resource, pending operation and log line, kept in one JSON file
 //! so successive commands see the same cloud.
 
-use super::EmulatorError;
+use crate::error::EmulatorError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -357,29 +357,44 @@ impl World {
     }
 }
 
-/// `ms` since the Unix epoch as RFC 3339 with milliseconds (`2026-11-22T04:00:00.120Z`):
-/// fixed width, so timestamps sort as text.
-pub(crate) fn rfc3339(ms: u64) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    let nanos = i128::from(ms) * 1_000_000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|at| at.format(&format).ok())
-        .unwrap_or_default()
+/// Where a container group is in its life, computed from its timestamps (its resource
+/// module renders it; the Files data plane's emulated sidecar asks whether it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GroupPhase {
+    /// First half of the provisioning delay (`Pending`, or `Updating` for an update).
+    Waiting,
+    /// Second half: mounts, IP, image pull.
+    Creating,
+    Succeeded,
+    Failed,
+    Stopped,
+}
+
+impl GroupPhase {
+    pub fn of(group: &ContainerGroupRecord, now_ms: u64, delay_ms: u64) -> GroupPhase {
+        if group.stopped_at_ms.is_some() {
+            return GroupPhase::Stopped;
+        }
+        let elapsed_ms = now_ms.saturating_sub(group.operation_started_ms);
+        if elapsed_ms < delay_ms / 2 {
+            GroupPhase::Waiting
+        } else if elapsed_ms < delay_ms {
+            GroupPhase::Creating
+        } else if group.failure.is_some() {
+            GroupPhase::Failed
+        } else {
+            GroupPhase::Succeeded
+        }
+    }
+
+    pub fn in_progress(self) -> bool {
+        matches!(self, GroupPhase::Waiting | GroupPhase::Creating)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_times_with_fixed_width_milliseconds() {
-        assert_eq!(rfc3339(1_795_320_000_000), "2026-11-22T04:00:00.000Z");
-        assert_eq!(rfc3339(1_795_320_000_050), "2026-11-22T04:00:00.050Z");
-        assert!(rfc3339(1_795_320_000_000) < rfc3339(1_795_320_000_050));
-    }
 
     #[test]
     fn logs_a_request_before_the_events_it_caused() {

@@ -1,6 +1,7 @@
-//! A small check of request bodies against the official ContainerInstance OpenAPI spec:
-//! known property names, required properties, JSON types, enums and no read-only fields.
-//! (To be replaced by the emulator's shared validator, `src/emulator/schema.rs`.)
+//! fk's request bodies held to the official ContainerInstance OpenAPI spec, with the
+//! emulator's validator (`fk::emulator::schema`, the project's one OpenAPI validator) read to
+//! the letter: known property names, required properties, JSON types, listed enum values and
+//! no read-only fields.
 //!
 //! The official specs are `$FK_AZURE_SPECS`, else `shared/reference/azure-specs` beside the
 //! repository; without them these checks print one line saying so and pass (CI sets
@@ -13,6 +14,7 @@ use serde_json::Value as Json;
 
 use super::container_group::{self, body as container_group_body};
 use super::fixtures::{full_group_config, simulated_get};
+use crate::emulator::schema::SpecValidator;
 
 /// The official specs folder, or `None` after one line on stderr saying `check` was not run.
 pub fn official_specs(check: &str) -> Option<PathBuf> {
@@ -39,125 +41,19 @@ pub fn load(specs: &Path, relative: &str) -> Json {
         .unwrap_or_else(|error| panic!("spec file {} is not JSON: {error}", path.display()))
 }
 
-fn container_spec(check: &str) -> Option<Json> {
+fn container_spec(check: &str) -> Option<SpecValidator> {
     let specs = official_specs(check)?;
-    Some(load(
-        &specs,
-        "containerinstance/2026-05-01/containerInstance.json",
-    ))
+    let path = specs.join("containerinstance/2026-05-01/containerInstance.json");
+    Some(SpecValidator::load(&path).unwrap_or_else(|error| panic!("{error}")))
 }
 
-/// Problems of `value` against definition `name`, as `path: problem` lines.
-pub fn check_definition(spec: &Json, name: &str, value: &Json) -> Vec<String> {
-    let mut problems = Vec::new();
-    let schema = serde_json::json!({ "$ref": format!("#/definitions/{name}") });
-    check(spec, &schema, value, "$", &mut problems);
-    problems
-}
-
-fn resolve<'a>(spec: &'a Json, schema: &'a Json) -> Option<&'a Json> {
-    match schema.get("$ref").and_then(Json::as_str) {
-        Some(reference) => {
-            let name = reference.strip_prefix("#/definitions/")?;
-            spec.pointer(&format!("/definitions/{name}"))
-        }
-        None => Some(schema),
-    }
-}
-
-/// Properties a schema allows, own and through `allOf`; `true` in the second slot when an
-/// external base (ProxyResource) adds `id`, `name`, `type`, `systemData`.
-fn properties_of(spec: &Json, schema: &Json) -> (serde_json::Map<String, Json>, bool) {
-    let mut properties = schema
-        .get("properties")
-        .and_then(Json::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let mut external_base = false;
-    for base in schema
-        .get("allOf")
-        .and_then(Json::as_array)
+/// Problems of `value` against definition `name`, read to the letter, as `path: problem`
+/// lines.
+fn check_definition(spec: &SpecValidator, name: &str, value: &Json) -> Vec<String> {
+    spec.validate_strictly(name, value)
         .into_iter()
-        .flatten()
-    {
-        match resolve(spec, base) {
-            Some(base) => properties.extend(properties_of(spec, base).0),
-            None => external_base = true,
-        }
-    }
-    (properties, external_base)
-}
-
-fn check(spec: &Json, schema: &Json, value: &Json, at: &str, problems: &mut Vec<String>) {
-    let Some(schema) = resolve(spec, schema) else {
-        return;
-    };
-    if let Some(allowed) = schema.get("enum").and_then(Json::as_array)
-        && !allowed.contains(value)
-    {
-        problems.push(format!("{at}: {value} is not one of {allowed:?}"));
-    }
-    let kind = schema.get("type").and_then(Json::as_str);
-    let type_ok = match kind {
-        Some("object") => value.is_object(),
-        Some("array") => value.is_array(),
-        Some("string") => value.is_string(),
-        Some("integer") => value.is_i64() || value.is_u64(),
-        Some("number") => value.is_number(),
-        Some("boolean") => value.is_boolean(),
-        _ => true,
-    };
-    if !type_ok {
-        problems.push(format!(
-            "{at}: expected {}, found {value}",
-            kind.unwrap_or("?")
-        ));
-        return;
-    }
-    if let Some(items) = value.as_array() {
-        if let Some(item_schema) = schema.get("items") {
-            for (idx, item) in items.iter().enumerate() {
-                check(spec, item_schema, item, &format!("{at}[{idx}]"), problems);
-            }
-        }
-        return;
-    }
-    let Some(object) = value.as_object() else {
-        return;
-    };
-    let (properties, external_base) = properties_of(spec, schema);
-    for required in schema
-        .get("required")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(required) = required.as_str()
-            && !object.contains_key(required)
-        {
-            problems.push(format!("{at}: missing required `{required}`"));
-        }
-    }
-    for (key, item) in object {
-        let here = format!("{at}.{key}");
-        if let Some(property) = properties.get(key) {
-            let read_only = property.get("readOnly") == Some(&Json::Bool(true))
-                || resolve(spec, property).and_then(|p| p.get("readOnly"))
-                    == Some(&Json::Bool(true));
-            if read_only {
-                problems.push(format!("{here}: read-only, must not be sent"));
-            }
-            check(spec, property, item, &here, problems);
-        } else if let Some(additional) =
-            schema.get("additionalProperties").filter(|a| a.is_object())
-        {
-            check(spec, additional, item, &here, problems);
-        } else if properties.is_empty() && schema.get("type").is_none() {
-            // An untyped schema (`emptyDir`) accepts anything.
-        } else if !(external_base && ["id", "name", "type", "systemData"].contains(&key.as_str())) {
-            problems.push(format!("{here}: unknown property"));
-        }
-    }
+        .map(|violation| format!("{}: {}", violation.path, violation.message))
+        .collect()
 }
 
 #[test]
@@ -198,7 +94,10 @@ fn validator_rejects_what_the_spec_forbids() {
         problems.contains("provisioningState: read-only"),
         "{problems}"
     );
-    assert!(problems.contains("missing required `type`"), "{problems}");
+    assert!(
+        problems.contains("ipAddress.type: missing required property `type`"),
+        "{problems}"
+    );
 }
 
 #[test]

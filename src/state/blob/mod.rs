@@ -9,7 +9,7 @@ pub mod client;
 pub mod journal;
 pub mod lease;
 pub mod lock;
-pub mod shared_key;
+pub use fk_shared_key as shared_key;
 pub mod store;
 
 pub use auth::BlobAuth;

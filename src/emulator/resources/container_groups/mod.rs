@@ -2,22 +2,24 @@
 //! new group, 200 for an in-place update), GET with instance views, PATCH (tags), DELETE,
 //! start / stop / restart and lists (azure-arm.md §2).
 
-use super::arm_response::{ArmResponse, parse_json_body};
-use super::container_group_rules::{
+use self::rules::{
     check_body, claim_fqdn, predict_failure, refuse_in_place_update, refuse_over_quota,
 };
-use super::container_group_view::{self, GroupPhase};
-use super::file_data::run_init_containers;
-use super::names::{
+use crate::arm_response::{ArmResponse, parse_json_body};
+use crate::context::RequestContext;
+use crate::names::{
     CONTAINER_INSTANCE_OPERATION_API_VERSION, container_group_id, is_valid_container_group_name,
     key_of, normalize_location,
 };
-use super::operations;
-use super::request_router::RequestContext;
-use super::resource_groups;
-use super::world::{ContainerGroupRecord, GroupFailure, World};
+use crate::operations;
+use crate::resources::file_data::run_init_containers;
+use crate::resources::resource_groups;
+use crate::world::{ContainerGroupRecord, GroupFailure, GroupPhase, World};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
+
+mod rules;
+mod view;
 
 pub(crate) fn put(
     world: &mut World,
@@ -122,7 +124,7 @@ pub(crate) fn put(
         init_failure,
     };
     let async_operation = begin_provisioning(world, context, &mut record);
-    let body = container_group_view::render(&record, context.now_ms, context.delay_ms, true);
+    let body = view::render(&record, context.now_ms, context.delay_ms, true);
     world.container_groups.insert(group_key, record);
     ArmResponse::json(status, body).with_header("azure-asyncoperation", async_operation)
 }
@@ -137,7 +139,7 @@ pub(crate) fn get(
     match find(world, subscription, group, name) {
         Ok(record) => ArmResponse::json(
             StatusCode::OK,
-            container_group_view::render(record, context.now_ms, context.delay_ms, true),
+            view::render(record, context.now_ms, context.delay_ms, true),
         ),
         Err(answer) => answer,
     }
@@ -160,9 +162,7 @@ pub(crate) fn list(
         .container_groups
         .iter()
         .filter(|(key, _)| key.starts_with(&prefix))
-        .map(|(_, record)| {
-            container_group_view::render(record, context.now_ms, context.delay_ms, false)
-        })
+        .map(|(_, record)| view::render(record, context.now_ms, context.delay_ms, false))
         .collect();
     ArmResponse::json(StatusCode::OK, json!({ "value": value }))
 }
@@ -201,7 +201,7 @@ pub(crate) fn patch(
     if let (Some(tags), Some(body)) = (tags, record.body.as_object_mut()) {
         body.insert("tags".into(), tags);
     }
-    let body = container_group_view::render(record, context.now_ms, context.delay_ms, true);
+    let body = view::render(record, context.now_ms, context.delay_ms, true);
     ArmResponse::json(StatusCode::OK, body)
 }
 
@@ -215,7 +215,7 @@ pub(crate) fn delete(
     let Ok(record) = find(world, subscription, group, name) else {
         return ArmResponse::empty(StatusCode::NO_CONTENT);
     };
-    let body = container_group_view::render(record, context.now_ms, context.delay_ms, true);
+    let body = view::render(record, context.now_ms, context.delay_ms, true);
     let group_key = key_of(&record.id);
     if let Some(removed) = world.container_groups.remove(&group_key) {
         world.log_event(context.now_ms, &removed.id, "Deleted");
@@ -343,6 +343,16 @@ pub(crate) fn logs(
 }
 
 /// Logs the phase changes of every group since the last request, in order.
+/// The events of the group `resource_id` names, oldest first, for its operation status;
+/// none when the group is gone.
+pub(crate) fn events(world: &World, context: &RequestContext<'_>, resource_id: &str) -> Vec<Value> {
+    world
+        .container_groups
+        .get(&key_of(resource_id))
+        .map(|group| view::group_events(group, context.now_ms, context.delay_ms))
+        .unwrap_or_default()
+}
+
 pub(crate) fn settle(world: &mut World, now_ms: u64, delay_ms: u64) {
     let mut transitions: Vec<(String, Vec<&'static str>, bool)> = Vec::new();
     for record in world.container_groups.values_mut() {

@@ -1,45 +1,19 @@
 //! Maps an ARM path (case-insensitive, as ARM is) to a route, checks its api-version and
 //! hands it to the resource module that answers it.
 
-use super::arm_response::ArmResponse;
-use super::names::{
+use crate::arm_response::ArmResponse;
+use crate::context::RequestContext;
+use crate::names::{
     CONTAINER_INSTANCE_API_VERSIONS, CONTAINER_INSTANCE_OPERATION_API_VERSION,
     RESOURCES_API_VERSIONS, STORAGE_API_VERSIONS,
 };
-use super::schema::SpecValidator;
-use super::world::World;
-use super::{
-    container_groups, file_shares, identities, operations, providers, resource_groups,
-    role_assignments, storage_accounts,
+use crate::operations;
+use crate::resources::{
+    container_groups, file_shares, identities, providers, resource_groups, role_assignments,
+    storage_accounts,
 };
+use crate::world::{OperationRecord, World};
 use axum::http::{Method, StatusCode};
-
-/// What a route needs besides the world: the time, the public URL, the api-version, the
-/// provisioning delay, the validator and the names whose provisioning must fail.
-pub(crate) struct RequestContext<'a> {
-    pub now_ms: u64,
-    pub base_url: &'a str,
-    pub api_version: &'a str,
-    pub delay_ms: u64,
-    pub validator: Option<&'a SpecValidator>,
-    /// Validates file-share bodies (`FileShare` of `file.json`), when that spec is present.
-    pub file_share_validator: Option<&'a SpecValidator>,
-    pub fail_operations: &'a [String],
-    /// Whether resource providers must be registered before use (a fault).
-    pub require_registration: bool,
-    /// How long after a stop a start is refused as transitioning (a fault).
-    pub stop_transition_ms: u64,
-    /// The `tail` query parameter (container logs).
-    pub tail: Option<usize>,
-}
-
-impl RequestContext<'_> {
-    pub fn fails_operation(&self, group_name: &str) -> bool {
-        self.fail_operations
-            .iter()
-            .any(|name| name.eq_ignore_ascii_case(group_name))
-    }
-}
 
 /// An ARM route; names keep the casing of the request.
 #[derive(Debug, Clone, PartialEq)]
@@ -442,7 +416,15 @@ impl ArmRoute {
     }
 }
 
-/// Answers one ARM request against the world.
+/// Brings the world up to `now_ms`: finished resource-group deletes, logged phase changes.
+pub(crate) fn settle(world: &mut World, now_ms: u64, delay_ms: u64) {
+    world.forget_old_operations(now_ms);
+    resource_groups::settle(world, now_ms, delay_ms);
+    container_groups::settle(world, now_ms, delay_ms);
+}
+
+/// Answers one ARM request against the world: a namespace that must be registered first is
+/// refused, else the route's resource module answers.
 pub(crate) fn dispatch(
     world: &mut World,
     context: &RequestContext<'_>,
@@ -450,6 +432,12 @@ pub(crate) fn dispatch(
     route: ArmRoute,
     body: &[u8],
 ) -> ArmResponse {
+    if let Some((subscription, namespace)) = route.namespace()
+        && let Some(answer) =
+            providers::refuse_unregistered(world, context, subscription, namespace)
+    {
+        return answer;
+    }
     let method = method.as_str();
     match (method, route) {
         (
@@ -474,7 +462,9 @@ pub(crate) fn dispatch(
             },
         ) => resource_groups::delete(world, context, &subscription, &group),
         ("GET", ArmRoute::ResourceGroupOperation { operation, .. }) => {
-            operations::location_status(world, context, &operation)
+            operations::location_status(world, context, &operation, |finished| {
+                operation_result(world, context, finished)
+            })
         }
         (
             "GET",
@@ -561,7 +551,9 @@ pub(crate) fn dispatch(
             },
         ) => file_shares::delete(world, &subscription, &group, &account, &share),
         ("GET", ArmRoute::StorageOperation { operation }) => {
-            operations::location_status(world, context, &operation)
+            operations::location_status(world, context, &operation, |finished| {
+                operation_result(world, context, finished)
+            })
         }
         (
             "GET",
@@ -636,7 +628,9 @@ pub(crate) fn dispatch(
             (kind == "exec").then_some(body),
         ),
         ("GET", ArmRoute::ContainerGroupOperation { operation }) => {
-            operations::async_operation_status(world, context, &operation)
+            operations::async_operation_status(world, context, &operation, |resource_id| {
+                container_groups::events(world, context, resource_id)
+            })
         }
         (
             "PUT",
@@ -676,6 +670,26 @@ pub(crate) fn dispatch(
             "MethodNotAllowed",
             format!("The requested method '{method}' is not allowed for this resource."),
         ),
+    }
+}
+
+/// What a finished `Location` operation answers: the storage account it created, or nothing
+/// (a resource-group delete).
+fn operation_result(
+    world: &World,
+    context: &RequestContext<'_>,
+    operation: &OperationRecord,
+) -> ArmResponse {
+    match operation.kind.as_str() {
+        "storage_account" => storage_accounts::render_by_id(world, context, &operation.resource_id)
+            .map(|body| ArmResponse::json(StatusCode::OK, body))
+            .unwrap_or_else(|| {
+                ArmResponse::not_found(
+                    "ResourceNotFound",
+                    format!("The Resource '{}' was not found.", operation.resource_id),
+                )
+            }),
+        _ => ArmResponse::empty(StatusCode::OK),
     }
 }
 

@@ -2,43 +2,12 @@
 //! operation's timestamps, the instance view of every container with events, server
 //! defaults filled in and every write-only secret stripped (azure-arm.md §2.2, §2.4).
 
-use super::world::{ContainerGroupRecord, GroupFailure, rfc3339};
+use crate::clock::rfc3339;
+use crate::world::{ContainerGroupRecord, GroupFailure, GroupPhase};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-/// Where a container group is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GroupPhase {
-    /// First half of the provisioning delay (`Pending`, or `Updating` for an update).
-    Waiting,
-    /// Second half: mounts, IP, image pull.
-    Creating,
-    Succeeded,
-    Failed,
-    Stopped,
-}
-
 impl GroupPhase {
-    pub fn of(group: &ContainerGroupRecord, now_ms: u64, delay_ms: u64) -> GroupPhase {
-        if group.stopped_at_ms.is_some() {
-            return GroupPhase::Stopped;
-        }
-        let elapsed_ms = now_ms.saturating_sub(group.operation_started_ms);
-        if elapsed_ms < delay_ms / 2 {
-            GroupPhase::Waiting
-        } else if elapsed_ms < delay_ms {
-            GroupPhase::Creating
-        } else if group.failure.is_some() {
-            GroupPhase::Failed
-        } else {
-            GroupPhase::Succeeded
-        }
-    }
-
-    pub fn in_progress(self) -> bool {
-        matches!(self, GroupPhase::Waiting | GroupPhase::Creating)
-    }
-
     /// `properties.provisioningState` in this phase.
     pub fn provisioning_state(self, operation_kind: &str) -> &'static str {
         match self {

@@ -22,7 +22,7 @@ use sha2::Sha256;
 /// The parts of a request that the signature covers.
 pub struct SignedRequest<'a> {
     pub method: &'a str,
-    pub url: &'a reqwest::Url,
+    pub url: &'a url::Url,
     /// Every header the request carries (names in any case).
     pub headers: &'a [(String, String)],
     pub content_length: usize,
@@ -100,7 +100,7 @@ fn fold_whitespace(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn canonicalized_resource(account: &str, url: &reqwest::Url) -> String {
+fn canonicalized_resource(account: &str, url: &url::Url) -> String {
     let mut text = format!("/{account}{}", url.path());
     let mut parameters: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for (name, value) in url.query_pairs() {
@@ -124,7 +124,7 @@ mod tests {
     const DEV_KEY: &str =
         "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-    fn lease_request(url: &reqwest::Url) -> Vec<(String, String)> {
+    fn lease_request(url: &url::Url) -> Vec<(String, String)> {
         vec![
             ("x-ms-version".into(), "2024-11-04".into()),
             ("x-ms-date".into(), "Sun, 22 Nov 2026 04:30:00 GMT".into()),
@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn string_to_sign_follows_the_storage_canonicalization() {
-        let url = reqwest::Url::parse(
+        let url = url::Url::parse(
             "http://127.0.0.1:10000/devstoreaccount1/fk-state/m.json?comp=lease&Timeout=30",
         )
         .unwrap();
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn content_length_is_signed_when_not_zero() {
-        let url = reqwest::Url::parse("https://acct.blob.core.windows.net/c/b").unwrap();
+        let url = url::Url::parse("https://acct.blob.core.windows.net/c/b").unwrap();
         let headers = vec![("x-ms-version".to_string(), "2024-11-04".to_string())];
         let request = SignedRequest {
             method: "PUT",

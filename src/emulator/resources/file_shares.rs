@@ -1,11 +1,11 @@
 //! `Microsoft.Storage/storageAccounts/fileServices/default/shares`: synchronous PUT (201
 //! new, 200 existing), GET and DELETE (azure-arm.md §5.2).
 
-use super::arm_response::{ArmResponse, parse_json_body};
-use super::names::{file_share_id, is_valid_share_name, key_of};
-use super::request_router::RequestContext;
 use super::storage_accounts::{find, merge};
-use super::world::{FileShareRecord, StorageAccountRecord, World};
+use crate::arm_response::{ArmResponse, parse_json_body};
+use crate::context::RequestContext;
+use crate::names::{file_share_id, is_valid_share_name, key_of};
+use crate::world::{FileShareRecord, StorageAccountRecord, World};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 

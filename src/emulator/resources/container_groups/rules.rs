@@ -2,11 +2,11 @@
 //! (unique per region), the in-place update rules of azure-arm.md §2.5, and the Azure Files
 //! mounts that decide whether provisioning ends `Failed` with `FailedMount`.
 
-use super::arm_response::ArmResponse;
-use super::names::{file_share_id, is_valid_container_name, is_valid_dns_label, key_of};
-use super::request_router::RequestContext;
-use super::storage_accounts::account_keys;
-use super::world::{ContainerGroupRecord, GroupFailure, World};
+use crate::arm_response::ArmResponse;
+use crate::context::RequestContext;
+use crate::names::{file_share_id, is_valid_container_name, is_valid_dns_label, key_of};
+use crate::resources::storage_accounts::account_keys;
+use crate::world::{ContainerGroupRecord, GroupFailure, World};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

@@ -2,10 +2,12 @@
 //! token endpoint (App Service style, so `azure_identity`'s `ManagedIdentityCredential` can
 //! use the emulator through `IDENTITY_ENDPOINT` / `IDENTITY_HEADER`). No fault applies here.
 
-use super::arm_response::ArmResponse;
-use super::faults::{FaultConfig, FaultInjector};
-use super::server::{Shared, now_ms, settle};
-use super::world::GroupFailure;
+use super::Shared;
+use crate::arm_response::ArmResponse;
+use crate::clock::now_ms;
+use crate::faults::{FaultConfig, FaultInjector};
+use crate::router::settle;
+use crate::world::GroupFailure;
 use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::json;
 use std::collections::BTreeMap;

@@ -9,10 +9,10 @@
 //! another name is `409 RoleAssignmentExists`. Role definitions are not modeled: any id of
 //! the form `.../providers/Microsoft.Authorization/roleDefinitions/<GUID>` is accepted.
 
-use super::arm_response::{ArmResponse, parse_json_body};
-use super::names::key_of;
-use super::request_router::RequestContext;
-use super::world::{RoleAssignmentRecord, World};
+use crate::arm_response::{ArmResponse, parse_json_body};
+use crate::context::RequestContext;
+use crate::names::key_of;
+use crate::world::{RoleAssignmentRecord, World};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 

@@ -2,9 +2,9 @@
 //! Only enforced when the faults ask for it: then ARM routes of an unregistered namespace
 //! answer 409 `MissingSubscriptionRegistration`.
 
-use super::arm_response::ArmResponse;
-use super::request_router::RequestContext;
-use super::world::World;
+use crate::arm_response::ArmResponse;
+use crate::context::RequestContext;
+use crate::world::World;
 use axum::http::StatusCode;
 use serde_json::json;
 

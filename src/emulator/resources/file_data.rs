@@ -21,10 +21,11 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::container_group_view::GroupPhase;
 use super::storage_accounts::account_keys;
-use super::world::{FileRecord, InitFailure, World, rfc3339};
-use crate::state::blob::shared_key::{SignedRequest, authorization};
+use crate::clock::rfc3339;
+use crate::world::GroupPhase;
+use crate::world::{FileRecord, InitFailure, World};
+use fk_shared_key::{SignedRequest, authorization};
 use sha2::{Digest, Sha256};
 
 /// What the data plane answers: a status, headers and raw bytes.
@@ -88,7 +89,7 @@ pub(crate) fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> FileAnswer {
-    let Ok(url) = reqwest::Url::parse(&format!("{base_url}{path_and_query}")) else {
+    let Ok(url) = url::Url::parse(&format!("{base_url}{path_and_query}")) else {
         return FileAnswer::error(StatusCode::BAD_REQUEST, "InvalidUri", "bad request URI");
     };
     let segments: Vec<String> = url
@@ -203,7 +204,7 @@ fn check_signature(
     account: &str,
     keys: &[String],
     method: &Method,
-    url: &reqwest::Url,
+    url: &url::Url,
     headers: &HeaderMap,
     content_length: usize,
 ) -> Option<FileAnswer> {

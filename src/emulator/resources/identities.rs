@@ -6,10 +6,10 @@
 //! emulator remembers when each identity was made so role assignments can answer
 //! `PrincipalNotFound` until then (see `role_assignments`).
 
-use super::arm_response::{ArmResponse, parse_json_body};
-use super::names::{key_of, normalize_location, resource_group_id};
-use super::request_router::RequestContext;
-use super::world::{IdentityRecord, World};
+use crate::arm_response::{ArmResponse, parse_json_body};
+use crate::context::RequestContext;
+use crate::names::{key_of, normalize_location, resource_group_id};
+use crate::world::{IdentityRecord, World};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 

@@ -1,12 +1,13 @@
 //! `Microsoft.Storage/storageAccounts`: global names, 202 + `Location` creates, listKeys and
 //! checkNameAvailability (azure-arm.md §5.1).
 
-use super::arm_response::{ArmResponse, parse_json_body};
-use super::names::{is_valid_storage_account_name, key_of, normalize_location, storage_account_id};
-use super::operations;
-use super::request_router::RequestContext;
-use super::resource_groups::{self, retry_after_seconds};
-use super::world::{StorageAccountRecord, World, rfc3339};
+use super::resource_groups;
+use crate::arm_response::{ArmResponse, parse_json_body};
+use crate::clock::rfc3339;
+use crate::context::RequestContext;
+use crate::names::{is_valid_storage_account_name, key_of, normalize_location, storage_account_id};
+use crate::operations;
+use crate::world::{StorageAccountRecord, World};
 use axum::http::StatusCode;
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -121,7 +122,10 @@ pub(crate) fn put(
     );
     ArmResponse::empty(StatusCode::ACCEPTED)
         .with_header("location", poll_url)
-        .with_header("retry-after", retry_after_seconds(context.delay_ms))
+        .with_header(
+            "retry-after",
+            operations::retry_after_seconds(context.delay_ms),
+        )
 }
 
 pub(crate) fn get(

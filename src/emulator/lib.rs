@@ -10,8 +10,28 @@
 //! fault injection and a world kept in a file.
 //!
 //! Invariant: every state is computed from timestamps kept in the world, never from timers,
-//! so a world reloaded from its file continues where it was. Boundary: the emulator never
-//! prints; `cli::emulator` does.
+//! so a world reloaded from its file continues where it was. Boundary: a crate of its own
+//! (`fk-emulator`, re-exported by fk as `fk::emulator`) that does not depend on fk; it never
+//! prints nor reads the environment: the caller (`fk emulator`, a test) passes everything in
+//! through [`EmulatorConfig`] and prints. Clippy holds it to that (`print_stdout`,
+//! `print_stderr`, and the environment functions listed in `clippy.toml` beside this file).
+//!
+//! # Layers
+//!
+//! Each layer uses only those below it; a module never calls back up:
+//!
+//! | layer | files | does |
+//! |---|---|---|
+//! | server | `server.rs`, `server/admin.rs` | HTTP, authentication, faults, the request log, persisting the world; `/_emulator/...` and `/msi/token` |
+//! | router | `router.rs` | ARM path → route, api-versions, registration, settling the world, dispatch |
+//! | resources | `resources/<type>.rs` | one module per resource type; may use the resource it lives in (share → account → group), never the router |
+//! | operations | `operations.rs` | long-running operations: begin, `Azure-AsyncOperation` status, `Location` results |
+//! | world | `world.rs` | every record, the log, the world file |
+//!
+//! Leaves any layer may use: `context.rs` (what a route is given), `clock.rs` (the only clock),
+//! `arm_response.rs`, `names.rs`, `faults.rs`, `schema` (the OpenAPI validator, also used by
+//! fk's provider tests), `config.rs`, `error.rs`. The Files data plane
+//! (`resources/file_data.rs`) is reached from the server directly, as it is not ARM.
 //!
 //! # Routes
 //!
@@ -43,101 +63,36 @@
 //! Start one in-process from a test:
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), fk::emulator::EmulatorError> {
-//! let config = fk::emulator::EmulatorConfig {
+//! # async fn demo() -> Result<(), fk_emulator::EmulatorError> {
+//! let config = fk_emulator::EmulatorConfig {
 //!     provisioning_delay: std::time::Duration::from_millis(100),
 //!     ..Default::default()
 //! };
-//! let emulator = fk::emulator::start(config).await?;
+//! let emulator = fk_emulator::start(config).await?;
 //! // talk to emulator.base_url with `Authorization: Bearer anything`
 //! emulator.shutdown().await;
 //! # Ok(()) }
 //! ```
 
-mod admin;
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
+#![deny(clippy::disallowed_methods)]
+
 mod arm_response;
-mod container_group_rules;
-mod container_group_view;
-mod container_groups;
+mod clock;
+mod config;
+mod context;
+mod error;
 mod faults;
-mod file_data;
-mod file_shares;
-mod identities;
 mod names;
 mod operations;
-mod providers;
-mod request_router;
-mod resource_groups;
-mod role_assignments;
+mod resources;
+mod router;
 pub mod schema;
 mod server;
-mod storage_accounts;
 mod world;
 
+pub use config::EmulatorConfig;
+pub use error::EmulatorError;
 pub use faults::FaultConfig;
 pub use server::{RunningEmulator, serve, start};
 pub use world::{LogEntry, World};
-
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::time::Duration;
-
-/// How an emulator runs: where its world lives, how slow provisioning is, which faults it
-/// injects.
-#[derive(Debug, Clone)]
-pub struct EmulatorConfig {
-    /// The JSON file holding the emulated cloud; `None` keeps the world in memory only.
-    pub world_file: Option<PathBuf>,
-    /// The folder with `containerinstance/2026-05-01/containerInstance.json`, or that file:
-    /// request bodies are then checked against the official specs; `None` checks them
-    /// against the emulator's own description (`schema::described`).
-    pub specs_dir: Option<PathBuf>,
-    /// How long a container group (or storage account, resource-group delete) takes to
-    /// provision; the first half is `Pending`, the second `Creating`.
-    pub provisioning_delay: Duration,
-    /// Faults injected into ARM routes.
-    pub faults: FaultConfig,
-    /// The address `start` binds; `None` means `127.0.0.1:0`.
-    pub listen: Option<SocketAddr>,
-}
-
-impl Default for EmulatorConfig {
-    fn default() -> Self {
-        EmulatorConfig {
-            world_file: None,
-            specs_dir: None,
-            provisioning_delay: Duration::from_secs(2),
-            faults: FaultConfig::default(),
-            listen: None,
-        }
-    }
-}
-
-/// Why an emulator could not start or keep its world.
-#[derive(Debug, thiserror::Error)]
-pub enum EmulatorError {
-    #[error("cannot listen on `{addr}`: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("cannot read the world file `{path}`: {source}")]
-    ReadWorld {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the world file `{path}` is not a valid emulator world: {source}")]
-    ParseWorld {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-    #[error("cannot write the world file `{path}`: {source}")]
-    WriteWorld {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot load the specification `{path}`: {message}")]
-    Spec { path: PathBuf, message: String },
-    #[error("the emulator server failed: {0}")]
-    Serve(std::io::Error),
-}

@@ -1,11 +1,11 @@
 //! `Microsoft.Resources/resourceGroups`: synchronous PUT, GET/HEAD, and a DELETE that is a
 //! long-running operation (202 + `Location`) deleting everything inside (azure-arm.md §6.1).
 
-use super::arm_response::{ArmResponse, parse_json_body};
-use super::names::{is_valid_resource_group_name, key_of, normalize_location, resource_group_id};
-use super::operations;
-use super::request_router::RequestContext;
-use super::world::{ResourceGroupRecord, World};
+use crate::arm_response::{ArmResponse, parse_json_body};
+use crate::context::RequestContext;
+use crate::names::{is_valid_resource_group_name, key_of, normalize_location, resource_group_id};
+use crate::operations;
+use crate::world::{ResourceGroupRecord, World};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -108,7 +108,10 @@ pub(crate) fn delete(
     );
     ArmResponse::empty(StatusCode::ACCEPTED)
         .with_header("location", location)
-        .with_header("retry-after", retry_after_seconds(context.delay_ms))
+        .with_header(
+            "retry-after",
+            operations::retry_after_seconds(context.delay_ms),
+        )
 }
 
 /// The group a child resource lives in, or the error ARM gives when it is absent or going.
@@ -156,11 +159,6 @@ pub(crate) fn settle(world: &mut World, now_ms: u64, delay_ms: u64) {
             world.log_event(now_ms, &record.id, "Deleted");
         }
     }
-}
-
-/// `Retry-After` for a wait of `delay_ms`: whole seconds, 0 for sub-second waits.
-pub(crate) fn retry_after_seconds(delay_ms: u64) -> String {
-    (delay_ms / 1000).to_string()
 }
 
 fn delete_contents(world: &mut World, now_ms: u64, group_key: &str) {
