@@ -30,13 +30,11 @@
 #![allow(clippy::result_large_err)]
 
 pub mod addr;
-pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod emulator;
 pub mod graph;
-pub mod lifecycle;
 pub mod plan;
 pub mod provider;
 pub mod refresh;
@@ -44,3 +42,6 @@ pub mod render;
 pub mod state;
 pub mod validate;
 pub mod value;
+pub mod walk;
+
+pub use walk::{apply, lifecycle};

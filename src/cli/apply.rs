@@ -8,6 +8,7 @@ use crate::plan::{Action, Mode, Plan};
 use crate::render;
 use crate::state::{State, StateStore};
 use crate::value::Value;
+use crate::walk::WalkInput;
 
 use super::args::{ApplyArgs, DestroyArgs, RunArgs};
 use super::load::{self, Loaded};
@@ -192,12 +193,14 @@ async fn execute(
     let report = apply::run(ApplyInput {
         plan,
         module: &loaded.module,
-        registry: &loaded.registry,
-        state: plan.prior_state.clone(),
-        journal: io.journal,
-        parallelism,
-        interrupt: io.interrupt,
-        events: io.events,
+        walk: WalkInput {
+            registry: &loaded.registry,
+            state: plan.prior_state.clone(),
+            journal: io.journal,
+            parallelism,
+            interrupt: io.interrupt,
+            events: io.events,
+        },
     })
     .await;
     let interrupted_code = handles.finish().await;
@@ -209,8 +212,8 @@ async fn execute(
     if !report.diagnostics.is_empty() {
         eprint!("{}", report.diagnostics.render(&loaded.module.sources));
     }
-    if let Some(error) = &report.journal_error {
-        eprintln!("error[fk::apply::journal]: {error}");
+    if let Some(error) = &report.error {
+        eprintln!("error[{}]: {error}", error.code());
     }
     print_summary(plan, &report);
     if report.succeeded() && plan.mode == Mode::Normal {

@@ -10,6 +10,7 @@ use crate::graph;
 use crate::lifecycle::{self, LifecycleInput};
 use crate::provider::Action;
 use crate::state::StateStore;
+use crate::walk::WalkInput;
 
 use super::args::LifecycleArgs;
 use super::load;
@@ -87,12 +88,14 @@ async fn execute(
     let report = lifecycle::run(LifecycleInput {
         action,
         graph,
-        registry: &loaded.registry,
-        state,
-        journal: io.journal,
-        parallelism,
-        interrupt: io.interrupt,
-        events: io.events,
+        walk: WalkInput {
+            registry: &loaded.registry,
+            state,
+            journal: io.journal,
+            parallelism,
+            interrupt: io.interrupt,
+            events: io.events,
+        },
     })
     .await;
     let interrupted_code = handles.finish().await;

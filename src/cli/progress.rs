@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
 use crate::addr::Address;
-use crate::apply::{ApplyEvent, Verb};
+use crate::walk::{ApplyEvent, OperationError, Verb};
 
 const STILL_EVERY: Duration = Duration::from_secs(10);
 
@@ -21,6 +21,28 @@ pub fn format_elapsed(elapsed: Duration) -> String {
     } else {
         format!("{}m{:02}s", secs / 60, secs % 60)
     }
+}
+
+/// What a failed step prints: one line with the message, then its details indented.
+pub fn failure_lines(
+    address: &Address,
+    verb: Verb,
+    elapsed: Duration,
+    error: &OperationError,
+) -> Vec<String> {
+    let what = match verb {
+        Verb::Creating => "Creation",
+        Verb::Modifying => "Modification",
+        Verb::Destroying => "Destruction",
+        Verb::Stopping => "Stop",
+        Verb::Starting => "Start",
+    };
+    let mut lines = vec![format!(
+        "{address}: {what} failed after {}: {error}",
+        format_elapsed(elapsed)
+    )];
+    lines.extend(error.details().iter().map(|detail| format!("    {detail}")));
+    lines
 }
 
 struct InFlight {
@@ -86,20 +108,12 @@ async fn show(mut events: UnboundedReceiver<ApplyEvent>, interactive: bool) {
                         let id = id.map(|id| format!(" [id={id}]")).unwrap_or_default();
                         line(&multi, format!("{address}: {} after {}{id}", verb.past(), format_elapsed(elapsed)));
                     }
-                    ApplyEvent::Failed { address, verb, elapsed, message, details } => {
+                    ApplyEvent::Failed { address, verb, elapsed, error } => {
                         if let Some(InFlight { bar: Some(bar), .. }) = in_flight.remove(&address) {
                             bar.finish_and_clear();
                         }
-                        let what = match verb {
-                            Verb::Creating => "Creation",
-                            Verb::Modifying => "Modification",
-                            Verb::Destroying => "Destruction",
-                            Verb::Stopping => "Stop",
-                            Verb::Starting => "Start",
-                        };
-                        line(&multi, format!("{address}: {what} failed after {}: {message}", format_elapsed(elapsed)));
-                        for detail in details {
-                            line(&multi, format!("    {detail}"));
+                        for text in failure_lines(&address, verb, elapsed, &error) {
+                            line(&multi, text);
                         }
                     }
                     ApplyEvent::Skipped { address, reason } => {

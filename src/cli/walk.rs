@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::apply::ApplyEvent;
 use crate::state::{Journal, State, StateStore};
+use crate::walk::ApplyEvent;
 
 use super::progress;
 use super::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED};

@@ -18,6 +18,7 @@ use fk::provider::fake::{FakeConfig, FakeProvider};
 use fk::provider::tls::TlsProvider;
 use fk::state::{Journal, JournalRecord, State, StateError};
 use fk::value::Value;
+use fk::walk::WalkInput;
 use tokio::sync::{mpsc, watch};
 
 /// A journal that keeps records in memory (durability is the state store's own tests' job).
@@ -117,12 +118,14 @@ impl Session {
         let report = apply::run(ApplyInput {
             plan,
             module: &self.module,
-            registry: &self.registry,
-            state: plan.prior_state.clone(),
-            journal: journal.clone(),
-            parallelism,
-            interrupt: interrupt_rx,
-            events: events_tx,
+            walk: WalkInput {
+                registry: &self.registry,
+                state: plan.prior_state.clone(),
+                journal: journal.clone(),
+                parallelism,
+                interrupt: interrupt_rx,
+                events: events_tx,
+            },
         })
         .await;
         let _ = drain.await;

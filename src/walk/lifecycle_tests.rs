@@ -7,13 +7,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::{LifecycleInput, LifecycleReport, run, targets};
 use crate::addr::Address;
-use crate::apply::{ApplyEvent, Outcome};
 use crate::graph::DependencyGraph;
 use crate::provider::{
     Action, Attribute, OpContext, Provider, ProviderError, Registry, ResourceSchema, Type,
 };
 use crate::state::{Journal, JournalRecord, ResourceState, State, StateError};
 use crate::value::Value;
+use crate::walk::{ApplyEvent, OperationError, Outcome, WalkInput};
 
 const GROUP: &str = "group";
 const CERT: &str = "cert";
@@ -174,12 +174,14 @@ async fn walk(
     let report = run(LifecycleInput {
         action,
         graph: &graph,
-        registry: &registry,
-        state,
-        journal: journal.clone(),
-        parallelism: 1,
-        interrupt,
-        events,
+        walk: WalkInput {
+            registry: &registry,
+            state,
+            journal: journal.clone(),
+            parallelism: 1,
+            interrupt,
+            events,
+        },
     })
     .await;
     while let Ok(event) = events_rx.try_recv() {
@@ -255,7 +257,22 @@ async fn a_failed_start_skips_what_waits_for_it() {
             .find(|(address, _)| address.name == name)
             .map(|(_, outcome)| outcome.clone())
     };
-    assert!(matches!(outcome("apiserver"), Some(Outcome::Failed(_))));
+    // The provider's code and details survive, with the walk's own note on the retry.
+    let Some(Outcome::Failed(OperationError::Provider { code, details, .. })) =
+        outcome("apiserver")
+    else {
+        panic!(
+            "apiserver did not fail with the provider's error: {:?}",
+            report.results
+        );
+    };
+    assert_eq!(code, "fk::test::failure");
+    // The recorder refuses the stop again too.
+    assert_eq!(
+        details,
+        ["stopping it again failed too: `apiserver` refused"]
+    );
+    assert_eq!(report.error, None);
     assert!(matches!(outcome("scheduler"), Some(Outcome::Skipped(_))));
     assert!(report.state.resources["group.scheduler"].stopped);
 }
