@@ -23,7 +23,8 @@ pub fn format_elapsed(elapsed: Duration) -> String {
     }
 }
 
-/// What a failed step prints: one line with the message, then its details indented.
+/// What a failed step prints: one line with the message, then its details indented. A
+/// provider's failure names its code the way refresh does (`error[fk::azure::conflict]: ...`).
 pub fn failure_lines(
     address: &Address,
     verb: Verb,
@@ -37,8 +38,12 @@ pub fn failure_lines(
         Verb::Stopping => "Stop",
         Verb::Starting => "Start",
     };
+    let message = match error {
+        OperationError::Provider { code, message, .. } => format!("error[{code}]: {message}"),
+        _ => error.to_string(),
+    };
     let mut lines = vec![format!(
-        "{address}: {what} failed after {}: {error}",
+        "{address}: {what} failed after {}: {message}",
         format_elapsed(elapsed)
     )];
     lines.extend(error.details().iter().map(|detail| format!("    {detail}")));
@@ -233,6 +238,30 @@ mod tests {
             next.as_deref()
                 .is_some_and(|line| line.ends_with("in 2s (and 3 more requests retried)")),
             "{next:?}"
+        );
+    }
+
+    #[test]
+    fn a_provider_failure_names_its_code_as_refresh_does() {
+        let address = Address::new("azure_container_group", "etcd");
+        let error = OperationError::Provider {
+            code: "fk::azure::conflict".into(),
+            message: "PUT containerGroups/fk-etcd: 409 Conflict".into(),
+            details: vec!["FailedMount: share not found".into()],
+        };
+        assert_eq!(
+            failure_lines(&address, Verb::Creating, Duration::from_secs(65), &error),
+            [
+                "azure_container_group.etcd: Creation failed after 1m05s: error[fk::azure::conflict]: PUT containerGroups/fk-etcd: 409 Conflict",
+                "    FailedMount: share not found",
+            ]
+        );
+        let journal = OperationError::Journal {
+            message: "disk full".into(),
+        };
+        assert_eq!(
+            failure_lines(&address, Verb::Stopping, Duration::from_secs(2), &journal),
+            ["azure_container_group.etcd: Stop failed after 2s: recording state failed: disk full"]
         );
     }
 
