@@ -8,7 +8,6 @@ use crate::plan::{Action, Mode, Plan};
 use crate::render;
 use crate::state::{State, StateStore};
 use crate::value::Value;
-use crate::walk::WalkInput;
 
 use super::args::{ApplyArgs, DestroyArgs, RunArgs};
 use super::load::{self, Loaded};
@@ -193,14 +192,7 @@ async fn execute(
     let report = apply::run(ApplyInput {
         plan,
         module: &loaded.module,
-        walk: WalkInput {
-            registry: &loaded.registry,
-            state: plan.prior_state.clone(),
-            journal: io.journal,
-            parallelism,
-            interrupt: io.interrupt,
-            events: io.events,
-        },
+        walk: io.input(&loaded.registry, plan.prior_state.clone(), parallelism),
     })
     .await;
     let interrupted_code = handles.finish().await;

@@ -10,7 +10,6 @@ use crate::graph;
 use crate::lifecycle::{self, LifecycleInput};
 use crate::provider::Action;
 use crate::state::StateStore;
-use crate::walk::WalkInput;
 
 use super::args::LifecycleArgs;
 use super::load;
@@ -88,14 +87,7 @@ async fn execute(
     let report = lifecycle::run(LifecycleInput {
         action,
         graph,
-        walk: WalkInput {
-            registry: &loaded.registry,
-            state,
-            journal: io.journal,
-            parallelism,
-            interrupt: io.interrupt,
-            events: io.events,
-        },
+        walk: io.input(&loaded.registry, state, parallelism),
     })
     .await;
     let interrupted_code = handles.finish().await;

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::provider::Registry;
 use crate::state::{Journal, State, StateStore};
-use crate::walk::ApplyEvent;
+use crate::walk::{ApplyEvent, WalkInput};
 
 use super::progress;
 use super::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED};
@@ -18,6 +19,21 @@ pub struct WalkIo {
     pub journal: Arc<dyn Journal>,
     pub interrupt: watch::Receiver<bool>,
     pub events: mpsc::UnboundedSender<ApplyEvent>,
+}
+
+impl WalkIo {
+    /// The walk's input: these handles with the registry, the state to start from and the
+    /// parallelism.
+    pub fn input(self, registry: &Registry, state: State, parallelism: usize) -> WalkInput<'_> {
+        WalkInput {
+            registry,
+            state,
+            journal: self.journal,
+            parallelism,
+            interrupt: self.interrupt,
+            events: self.events,
+        }
+    }
 }
 
 /// Kept by the command until the walk returns.
