@@ -14,6 +14,8 @@
 pub mod apply;
 pub mod lifecycle;
 mod schedule;
+#[cfg(test)]
+mod test_support;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

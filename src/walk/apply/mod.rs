@@ -227,11 +227,6 @@ impl ApplyWalk<'_> {
             }
             .into());
         }
-        let dependencies: Vec<String> = change
-            .dependencies
-            .iter()
-            .map(ToString::to_string)
-            .collect();
         let key = address.to_string();
         let resource_type = &address.resource_type;
         if is_update {
@@ -241,24 +236,13 @@ impl ApplyWalk<'_> {
                 .update(ctx, resource_type, &id, &prior, &planned)
                 .await
                 .map_err(|err| OperationError::from(&err))?;
-            let mut record = ResourceState::from_value(address, &id, &new_value);
-            record.dependencies = dependencies;
-            record.create_before_destroy = change.create_before_destroy;
-            self.walk
-                .record(vec![JournalRecord::Put {
-                    address: key,
-                    resource: record,
-                }])
-                .await?;
-            self.set_value(address, Some(new_value));
+            self.record_done(change, &id, new_value).await?;
             return Ok(Some(id));
         }
 
         // A create, or the create half of a replacement.
         let id = provider.intended_id(resource_type, &planned);
-        let mut pending = ResourceState::from_value(address, &id, &planned);
-        pending.dependencies = dependencies;
-        pending.create_before_destroy = change.create_before_destroy;
+        let mut pending = resource_state(change, &id, &planned);
         let mut before_send = Vec::new();
         if change.action == Action::CreateThenDelete {
             before_send.push(JournalRecord::Depose {
@@ -276,16 +260,7 @@ impl ApplyWalk<'_> {
         }
         match provider.create(ctx, resource_type, &id, &planned).await {
             Ok(new_value) => {
-                let mut record = ResourceState::from_value(address, &id, &new_value);
-                record.dependencies = pending.dependencies;
-                record.create_before_destroy = pending.create_before_destroy;
-                self.walk
-                    .record(vec![JournalRecord::Put {
-                        address: key,
-                        resource: record,
-                    }])
-                    .await?;
-                self.set_value(address, Some(new_value));
+                self.record_done(change, &id, new_value).await?;
                 Ok(Some(id))
             }
             Err(err) => {
@@ -302,6 +277,24 @@ impl ApplyWalk<'_> {
                 Err(OperationError::from(&err))
             }
         }
+    }
+
+    /// Journals the object `change` now has (`id`, `value`), then makes its value known to
+    /// what is evaluated next.
+    async fn record_done(
+        &self,
+        change: &ResourceChange,
+        id: &str,
+        value: Value,
+    ) -> Result<(), OperationError> {
+        self.walk
+            .record(vec![JournalRecord::Put {
+                address: change.address.to_string(),
+                resource: resource_state(change, id, &value),
+            }])
+            .await?;
+        self.set_value(&change.address, Some(value));
+        Ok(())
     }
 
     async fn destroy_one(
@@ -374,6 +367,18 @@ impl ApplyWalk<'_> {
         }
         self.walk.record(records).await
     }
+}
+
+/// The state of `change`'s object `id` with `value`, its dependencies and lifecycle.
+fn resource_state(change: &ResourceChange, id: &str, value: &Value) -> ResourceState {
+    let mut record = ResourceState::from_value(&change.address, id, value);
+    record.dependencies = change
+        .dependencies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    record.create_before_destroy = change.create_before_destroy;
+    record
 }
 
 /// The first path where `actual` contradicts a known value of `expected`.

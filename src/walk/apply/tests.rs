@@ -4,115 +4,22 @@
 //! journal error, before anything runs.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use tokio::sync::{mpsc, watch};
 
 use super::{ApplyInput, ApplyReport, Outcome, run};
 use crate::addr::Address;
 use crate::config::Module;
 use crate::plan::{Action, Mode, Plan, ResourceChange};
-use crate::provider::{
-    Attribute, OpContext, Provider, ProviderError, Registry, ResourceSchema, Type,
-};
-use crate::state::{Journal, JournalRecord, ResourceState, State, StateError};
+use crate::state::{ResourceState, State};
 use crate::value::Value;
+use crate::walk::test_support::{GROUP, Recorder, Records, registry};
 use crate::walk::{OperationError, WalkInput};
-
-const THING: &str = "thing";
-
-/// Deletes `thing`s (recording each), or refuses with a code and a detail.
-#[derive(Default)]
-struct Deleter {
-    refuse: bool,
-    deleted: Mutex<Vec<String>>,
-}
-
-type ProviderResult<T> = Result<T, ProviderError>;
-
-#[async_trait]
-impl Provider for Deleter {
-    fn name(&self) -> &str {
-        "deleter"
-    }
-    fn schemas(&self) -> Vec<ResourceSchema> {
-        vec![ResourceSchema {
-            type_name: THING.to_string(),
-            description: String::new(),
-            attributes: vec![Attribute::computed("state", Type::String)],
-            remote: true,
-        }]
-    }
-    fn intended_id(&self, _: &str, _: &Value) -> String {
-        String::new()
-    }
-    async fn read(
-        &self,
-        _: &OpContext,
-        _: &str,
-        _: &str,
-        _: &Value,
-    ) -> ProviderResult<Option<Value>> {
-        Ok(None)
-    }
-    async fn create(
-        &self,
-        _: &OpContext,
-        _: &str,
-        _: &str,
-        value: &Value,
-    ) -> ProviderResult<Value> {
-        Ok(value.clone())
-    }
-    async fn update(
-        &self,
-        _: &OpContext,
-        _: &str,
-        _: &str,
-        _: &Value,
-        value: &Value,
-    ) -> ProviderResult<Value> {
-        Ok(value.clone())
-    }
-    async fn delete(&self, ctx: &OpContext, _: &str, id: &str, _: &Value) -> ProviderResult<()> {
-        if self.refuse {
-            return Err(ProviderError::new(
-                "fk::test::refused",
-                format!("`{}`: delete refused", ctx.address),
-            )
-            .with_detail("Conflict: the service said no"));
-        }
-        self.deleted.lock().unwrap().push(id.to_string());
-        Ok(())
-    }
-}
-
-/// Records what it is given, or refuses every append.
-#[derive(Default)]
-struct Records {
-    refuse: bool,
-    records: Mutex<Vec<JournalRecord>>,
-}
-
-#[async_trait]
-impl Journal for Records {
-    async fn append(&self, records: Vec<JournalRecord>) -> Result<(), StateError> {
-        if self.refuse {
-            return Err(StateError::JournalFailed {
-                path: PathBuf::from("state/test.json.journal"),
-                message: "the disk is full".to_string(),
-            });
-        }
-        self.records.lock().unwrap().extend(records);
-        Ok(())
-    }
-}
 
 fn change(name: &str, action: Action) -> ResourceChange {
     ResourceChange {
-        address: Address::new(THING, name),
+        address: Address::new(GROUP, name),
         action,
         action_reason: None,
         replace_causes: Vec::new(),
@@ -145,11 +52,11 @@ fn plan(changes: Vec<ResourceChange>, prior_state: State) -> Plan {
     }
 }
 
-/// `thing.a` depends on `thing.b` in state; both are destroyed, `a` first.
+/// `group.a` depends on `group.b` in state; both are destroyed, `a` first.
 fn destroy_both() -> Plan {
     let mut state = State::fresh();
-    for (name, dependencies) in [("a", vec!["thing.b".to_string()]), ("b", Vec::new())] {
-        let address = Address::new(THING, name);
+    for (name, dependencies) in [("a", vec!["group.b".to_string()]), ("b", Vec::new())] {
+        let address = Address::new(GROUP, name);
         let value = Value::from_json(&serde_json::json!({ "state": "up" }));
         let mut record = ResourceState::from_value(&address, name, &value);
         record.dependencies = dependencies;
@@ -161,9 +68,8 @@ fn destroy_both() -> Plan {
     )
 }
 
-async fn apply(plan: &Plan, provider: Arc<Deleter>, journal: Arc<Records>) -> ApplyReport {
-    let mut registry = Registry::new();
-    registry.register(provider);
+async fn apply(plan: &Plan, provider: Arc<Recorder>, journal: Arc<Records>) -> ApplyReport {
+    let registry = registry(provider);
     let module = Module::default();
     let (_interrupt_tx, interrupt) = watch::channel(false);
     let (events, _events_rx) = mpsc::unbounded_channel();
@@ -192,9 +98,9 @@ fn outcome<'a>(report: &'a ApplyReport, name: &str) -> Option<&'a Outcome> {
 
 #[tokio::test]
 async fn a_provider_failure_keeps_its_code_and_details_and_skips_what_waits() {
-    let provider = Arc::new(Deleter {
-        refuse: true,
-        ..Deleter::default()
+    let provider = Arc::new(Recorder {
+        fail: Some("a".to_string()),
+        ..Recorder::default()
     });
     let journal = Arc::new(Records::default());
     let report = apply(&destroy_both(), provider, journal.clone()).await;
@@ -202,8 +108,8 @@ async fn a_provider_failure_keeps_its_code_and_details_and_skips_what_waits() {
     assert_eq!(
         outcome(&report, "a"),
         Some(&Outcome::Failed(OperationError::Provider {
-            code: "fk::test::refused".to_string(),
-            message: "`thing.a`: delete refused".to_string(),
+            code: "fk::test::failure".to_string(),
+            message: "`a` refused".to_string(),
             details: vec!["Conflict: the service said no".to_string()],
         }))
     );
@@ -214,7 +120,7 @@ async fn a_provider_failure_keeps_its_code_and_details_and_skips_what_waits() {
 
 #[tokio::test]
 async fn a_journal_failure_fails_the_step_and_the_walk_as_a_journal_error() {
-    let provider = Arc::new(Deleter::default());
+    let provider = Arc::new(Recorder::default());
     let journal = Arc::new(Records {
         refuse: true,
         ..Records::default()
@@ -222,7 +128,7 @@ async fn a_journal_failure_fails_the_step_and_the_walk_as_a_journal_error() {
     let report = apply(&destroy_both(), provider.clone(), journal).await;
     assert_eq!(*provider.deleted.lock().unwrap(), ["a"]);
     let Some(Outcome::Failed(error)) = outcome(&report, "a") else {
-        panic!("`thing.a` did not fail: {:?}", report.results);
+        panic!("`group.a` did not fail: {:?}", report.results);
     };
     assert!(matches!(error, OperationError::Journal { .. }), "{error:?}");
     assert!(error.to_string().contains("the disk is full"), "{error}");
@@ -242,10 +148,10 @@ async fn operations_that_cannot_be_ordered_fail_as_ordering_before_anything_runs
     replace_a.after = replace_a.before.clone();
     let mut replace_b = change("b", Action::CreateThenDelete);
     replace_b.after = replace_b.before.clone();
-    replace_b.dependencies = vec![Address::new(THING, "a")];
+    replace_b.dependencies = vec![Address::new(GROUP, "a")];
     replace_b.create_before_destroy = true;
     let plan = plan(vec![replace_a, replace_b], State::fresh());
-    let provider = Arc::new(Deleter::default());
+    let provider = Arc::new(Recorder::default());
     let journal = Arc::new(Records::default());
     let report = apply(&plan, provider.clone(), journal.clone()).await;
     let Some(error) = &report.error else {
