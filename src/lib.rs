@@ -31,13 +31,11 @@
 #![allow(clippy::result_large_err)]
 
 pub mod addr;
-pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod diag;
 pub use fk_emulator as emulator;
 pub mod graph;
-pub mod lifecycle;
 pub mod ops;
 pub mod plan;
 pub mod provider;
@@ -46,3 +44,6 @@ pub mod render;
 pub mod state;
 pub mod validate;
 pub mod value;
+pub mod walk;
+
+pub use walk::{apply, lifecycle};

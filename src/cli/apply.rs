@@ -109,8 +109,8 @@ fn report(loaded: &ops::Workspace, done: &WalkDone, terminal: &Terminal) -> u8 {
     if !report.diagnostics.is_empty() {
         eprint!("{}", report.diagnostics.render(&loaded.module.sources));
     }
-    if let Some(error) = &report.journal_error {
-        render(&OpsError::new("fk::apply::journal", error.clone()));
+    if let Some(error) = &report.error {
+        render(&OpsError::new(error.code(), error.to_string()));
     }
     print_summary(plan, report);
     if report.succeeded() && plan.mode == Mode::Normal {

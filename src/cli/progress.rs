@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
 use crate::addr::Address;
-use crate::apply::{ApplyEvent, Verb};
+use crate::walk::{ApplyEvent, OperationError, Verb};
 
 const STILL_EVERY: Duration = Duration::from_secs(10);
 
@@ -21,6 +21,33 @@ pub fn format_elapsed(elapsed: Duration) -> String {
     } else {
         format!("{}m{:02}s", secs / 60, secs % 60)
     }
+}
+
+/// What a failed step prints: one line with the message, then its details indented. A
+/// provider's failure names its code the way refresh does (`error[fk::azure::conflict]: ...`).
+pub fn failure_lines(
+    address: &Address,
+    verb: Verb,
+    elapsed: Duration,
+    error: &OperationError,
+) -> Vec<String> {
+    let what = match verb {
+        Verb::Creating => "Creation",
+        Verb::Modifying => "Modification",
+        Verb::Destroying => "Destruction",
+        Verb::Stopping => "Stop",
+        Verb::Starting => "Start",
+    };
+    let message = match error {
+        OperationError::Provider { code, message, .. } => format!("error[{code}]: {message}"),
+        _ => error.to_string(),
+    };
+    let mut lines = vec![format!(
+        "{address}: {what} failed after {}: {message}",
+        format_elapsed(elapsed)
+    )];
+    lines.extend(error.details().iter().map(|detail| format!("    {detail}")));
+    lines
 }
 
 struct InFlight {
@@ -86,20 +113,12 @@ async fn show(mut events: UnboundedReceiver<ApplyEvent>, interactive: bool) {
                         let id = id.map(|id| format!(" [id={id}]")).unwrap_or_default();
                         line(&multi, format!("{address}: {} after {}{id}", verb.past(), format_elapsed(elapsed)));
                     }
-                    ApplyEvent::Failed { address, verb, elapsed, message, details } => {
+                    ApplyEvent::Failed { address, verb, elapsed, error } => {
                         if let Some(InFlight { bar: Some(bar), .. }) = in_flight.remove(&address) {
                             bar.finish_and_clear();
                         }
-                        let what = match verb {
-                            Verb::Creating => "Creation",
-                            Verb::Modifying => "Modification",
-                            Verb::Destroying => "Destruction",
-                            Verb::Stopping => "Stop",
-                            Verb::Starting => "Start",
-                        };
-                        line(&multi, format!("{address}: {what} failed after {}: {message}", format_elapsed(elapsed)));
-                        for detail in details {
-                            line(&multi, format!("    {detail}"));
+                        for text in failure_lines(&address, verb, elapsed, &error) {
+                            line(&multi, text);
                         }
                     }
                     ApplyEvent::Skipped { address, reason } => {
@@ -219,6 +238,30 @@ mod tests {
             next.as_deref()
                 .is_some_and(|line| line.ends_with("in 2s (and 3 more requests retried)")),
             "{next:?}"
+        );
+    }
+
+    #[test]
+    fn a_provider_failure_names_its_code_as_refresh_does() {
+        let address = Address::new("azure_container_group", "etcd");
+        let error = OperationError::Provider {
+            code: "fk::azure::conflict".into(),
+            message: "PUT containerGroups/fk-etcd: 409 Conflict".into(),
+            details: vec!["FailedMount: share not found".into()],
+        };
+        assert_eq!(
+            failure_lines(&address, Verb::Creating, Duration::from_secs(65), &error),
+            [
+                "azure_container_group.etcd: Creation failed after 1m05s: error[fk::azure::conflict]: PUT containerGroups/fk-etcd: 409 Conflict",
+                "    FailedMount: share not found",
+            ]
+        );
+        let journal = OperationError::Journal {
+            message: "disk full".into(),
+        };
+        assert_eq!(
+            failure_lines(&address, Verb::Stopping, Duration::from_secs(2), &journal),
+            ["azure_container_group.etcd: Stop failed after 2s: recording state failed: disk full"]
         );
     }
 

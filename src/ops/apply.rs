@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::apply::{self, ApplyInput, ApplyReport};
 use crate::plan::{Mode, Plan};
 use crate::state::{Journal, State, StateStore};
+use crate::walk::WalkInput;
 
 use super::plan::make_plan;
 use super::workspace::load_with_variables;
@@ -190,12 +191,14 @@ async fn walk(
     apply::run(ApplyInput {
         plan,
         module: &workspace.module,
-        registry: &workspace.registry,
-        state: plan.prior_state.clone(),
-        journal,
-        parallelism,
-        interrupt: io.interrupt,
-        events: io.events,
+        walk: WalkInput {
+            registry: &workspace.registry,
+            state: plan.prior_state.clone(),
+            journal,
+            parallelism,
+            interrupt: io.interrupt,
+            events: io.events,
+        },
     })
     .await
 }

@@ -7,6 +7,7 @@ use crate::graph::{self, DependencyGraph};
 use crate::lifecycle::{self, LifecycleInput, LifecycleReport};
 use crate::provider::Action;
 use crate::state::{State, StateStore};
+use crate::walk::WalkInput;
 
 use super::apply::{open_journal, persist_walked};
 use super::{OpsError, Ui, Workspace, lock};
@@ -78,12 +79,14 @@ async fn walk(
     let report = lifecycle::run(LifecycleInput {
         action,
         graph,
-        registry: &workspace.registry,
-        state,
-        journal,
-        parallelism,
-        interrupt: io.interrupt,
-        events: io.events,
+        walk: WalkInput {
+            registry: &workspace.registry,
+            state,
+            journal,
+            parallelism,
+            interrupt: io.interrupt,
+            events: io.events,
+        },
     })
     .await;
     ui.walk_finished().await;

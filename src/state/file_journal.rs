@@ -42,8 +42,6 @@ pub struct FileJournal {
     keys: Option<Arc<StateKeys>>,
     commands: mpsc::UnboundedSender<WriterCommand>,
     n_syncs: Arc<AtomicU64>,
-    #[cfg(test)]
-    gate: Arc<std::sync::Mutex<()>>,
 }
 
 impl FileJournal {
@@ -53,29 +51,36 @@ impl FileJournal {
         file: File,
         keys: Option<Arc<StateKeys>>,
     ) -> Result<FileJournal, StateError> {
+        let (journal, mut writer) = FileJournal::new(path, file, keys);
+        std::thread::Builder::new()
+            .name("fk-journal".to_string())
+            .spawn(move || writer.run())
+            .map_err(|source| StateError::io("start the writer of", path, source))?;
+        Ok(journal)
+    }
+
+    /// The journal and its writer, not yet running: appends queue until the writer runs,
+    /// which then takes everything queued as one batch.
+    pub(crate) fn new(
+        path: &Path,
+        file: File,
+        keys: Option<Arc<StateKeys>>,
+    ) -> (FileJournal, JournalWriter) {
         let (commands, receiver) = mpsc::unbounded_channel();
         let n_syncs = Arc::new(AtomicU64::new(0));
-        let mut writer = JournalWriter {
+        let writer = JournalWriter {
             file,
             receiver,
             n_syncs: Arc::clone(&n_syncs),
             failure: None,
-            #[cfg(test)]
-            gate: Arc::default(),
         };
         let journal = FileJournal {
             path: path.to_path_buf(),
             keys,
             commands,
             n_syncs,
-            #[cfg(test)]
-            gate: Arc::clone(&writer.gate),
         };
-        std::thread::Builder::new()
-            .name("fk-journal".to_string())
-            .spawn(move || writer.run())
-            .map_err(|source| StateError::io("start the writer of", path, source))?;
-        Ok(journal)
+        (journal, writer)
     }
 
     /// How many syncs made records durable so far (headers not counted).
@@ -91,14 +96,6 @@ impl FileJournal {
         let (done, outcome) = oneshot::channel();
         self.send(WriterCommand::Reset { header, done }, outcome)
             .await
-    }
-
-    /// Holds the writer before its next batch, so a test can queue several appends first.
-    #[cfg(test)]
-    pub fn hold_writer(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.gate
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn send(
@@ -136,24 +133,19 @@ impl Journal for FileJournal {
     }
 }
 
-struct JournalWriter {
+/// The writer's side of a [`FileJournal`]: owns the file, runs on its own thread.
+pub(crate) struct JournalWriter {
     file: File,
     receiver: mpsc::UnboundedReceiver<WriterCommand>,
     n_syncs: Arc<AtomicU64>,
     /// Set by a failed write; every later append gets it until a reset.
     failure: Option<(io::ErrorKind, String)>,
-    #[cfg(test)]
-    gate: Arc<std::sync::Mutex<()>>,
 }
 
 impl JournalWriter {
     /// Runs until every `FileJournal` handle is gone.
-    fn run(&mut self) {
+    pub(crate) fn run(&mut self) {
         while let Some(first) = self.receiver.blocking_recv() {
-            #[cfg(test)]
-            let gate = Arc::clone(&self.gate);
-            #[cfg(test)]
-            let _held = gate.lock();
             let mut commands = vec![first];
             while let Ok(command) = self.receiver.try_recv() {
                 commands.push(command);

@@ -8,8 +8,8 @@ use std::task::{Context, Waker};
 
 use crate::state::replay::{SnapshotBase, json_line};
 use crate::state::{
-    FileStore, Journal, JournalRecord, LockInfo, ResourceState, ResourceStatus, STATE_VERSION,
-    State, StateError, StateStore,
+    FileJournal, FileStore, Journal, JournalRecord, LockInfo, ResourceState, ResourceStatus,
+    STATE_VERSION, State, StateError, StateStore,
 };
 
 fn group(name: &str, id: &str) -> ResourceState {
@@ -428,23 +428,31 @@ async fn reports_a_damaged_snapshot_as_corrupt() {
 async fn queued_appends_share_one_sync() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(&dir);
-    let journal = store.open_journal().await.unwrap();
+    // The store writes the journal's header; a journal whose writer is not running yet
+    // appends after it.
+    drop(store.open_journal().await.unwrap());
+    let journal_path = store.journal_path();
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal_path)
+        .unwrap();
+    let (journal, mut writer) = FileJournal::new(&journal_path, file, None);
     let n_appends = 50;
     let mut appends: Vec<_> = (0..n_appends)
         .map(|append_idx| journal.append(vec![put(&format!("g{append_idx}"), "id")]))
         .collect();
-    {
-        let _held = journal.hold_writer();
-        // One poll queues each append (it sends before it first waits).
-        let mut context = Context::from_waker(Waker::noop());
-        for append in &mut appends {
-            assert!(append.as_mut().poll(&mut context).is_pending());
-        }
+    // One poll queues each append (it sends before it first waits).
+    let mut context = Context::from_waker(Waker::noop());
+    for append in &mut appends {
+        assert!(append.as_mut().poll(&mut context).is_pending());
     }
+    let writing = std::thread::spawn(move || writer.run());
     for outcome in futures::future::join_all(appends).await {
         outcome.unwrap();
     }
     assert_eq!(journal.n_syncs(), 1);
+    drop(journal);
+    writing.join().unwrap();
     let loaded = FileStore::new(store.path()).load().await.unwrap().unwrap();
     assert_eq!(loaded.resources.len(), n_appends);
 }

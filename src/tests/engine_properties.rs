@@ -11,6 +11,7 @@ use fk::apply::Outcome;
 use fk::plan::Mode;
 use fk::provider::fake::FakeConfig;
 use fk::state::State;
+use fk::walk::OperationError;
 use proptest::prelude::*;
 use support::{PlanOptions, fake, session};
 
@@ -162,7 +163,10 @@ proptest! {
                 };
                 let actual = match result.outcome {
                     Outcome::Succeeded => "succeeded",
-                    Outcome::Failed(_) => "failed",
+                    // The provider's own code survives the walk (typed, not a string).
+                    Outcome::Failed(OperationError::Provider { ref code, .. })
+                        if code == "fk::fake::injected_failure" => "failed",
+                    Outcome::Failed(_) => "failed otherwise",
                     Outcome::Skipped(_) => "skipped",
                     Outcome::NotStarted => "not started",
                 };

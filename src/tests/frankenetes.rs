@@ -352,6 +352,13 @@ async fn throttling_errors_and_a_failed_group_still_converge() {
         first_text.contains("azure_container_group.apiserver"),
         "{first_text}"
     );
+    // The failure names the provider's code, as refresh does.
+    assert!(
+        first_text.lines().any(|line| line
+            .starts_with("azure_container_group.apiserver: Creation failed after ")
+            && line.contains(": error[fk::azure::resource_operation_failure]: ")),
+        "{first_text}"
+    );
     for name in ["controller_manager", "scheduler", "virtual_kubelet"] {
         assert!(
             first_text.contains(&format!("skipped  azure_container_group.{name}")),

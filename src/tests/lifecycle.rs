@@ -190,6 +190,14 @@ async fn a_failed_start_is_stopped_again_skips_its_dependents_and_a_second_start
     assert_eq!(start.status.code(), Some(1), "{}", text(&start));
     let log = cluster.emulator.log_entries().split_off(before);
     assert!(find_post(&log, "start", "etcd").is_some());
+    // The failure names the provider's code, as refresh does.
+    assert!(
+        text(&start).lines().any(|line| line
+            .starts_with("azure_container_group.apiserver: Start failed after ")
+            && line.contains(": error[fk::azure::")),
+        "{}",
+        text(&start)
+    );
     for component in KUBE_COMPONENTS {
         assert_eq!(
             find_post(&log, "start", component),

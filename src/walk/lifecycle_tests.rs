@@ -1,129 +1,17 @@
 //! The walk's order, journaling and failure handling, with a recording provider.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use tokio::sync::{mpsc, watch};
 
 use super::{LifecycleInput, LifecycleReport, run, targets};
 use crate::addr::Address;
-use crate::apply::{ApplyEvent, Outcome};
 use crate::graph::DependencyGraph;
-use crate::provider::{
-    Action, Attribute, OpContext, Provider, ProviderError, Registry, ResourceSchema, Type,
-};
-use crate::state::{Journal, JournalRecord, ResourceState, State, StateError};
+use crate::provider::Action;
+use crate::state::{JournalRecord, ResourceState, State};
 use crate::value::Value;
-
-const GROUP: &str = "group";
-const CERT: &str = "cert";
-
-/// `group` stops and starts (recording each call); `cert` has no actions.
-#[derive(Default)]
-struct Recorder {
-    calls: Mutex<Vec<(Action, String)>>,
-    fail: Option<String>,
-}
-
-fn schema(type_name: &str) -> ResourceSchema {
-    ResourceSchema {
-        type_name: type_name.to_string(),
-        description: String::new(),
-        attributes: vec![Attribute::computed("state", Type::String)],
-        remote: true,
-    }
-}
-
-#[async_trait]
-impl Provider for Recorder {
-    fn name(&self) -> &str {
-        "recorder"
-    }
-    fn schemas(&self) -> Vec<ResourceSchema> {
-        vec![schema(GROUP), schema(CERT)]
-    }
-    fn actions(&self, resource_type: &str) -> &'static [Action] {
-        if resource_type == GROUP {
-            &[Action::Stop, Action::Start]
-        } else {
-            &[]
-        }
-    }
-    fn intended_id(&self, _: &str, _: &Value) -> String {
-        String::new()
-    }
-    async fn read(
-        &self,
-        _: &OpContext,
-        _: &str,
-        _: &str,
-        _: &Value,
-    ) -> ProviderResult<Option<Value>> {
-        Ok(None)
-    }
-    async fn create(
-        &self,
-        _: &OpContext,
-        _: &str,
-        _: &str,
-        value: &Value,
-    ) -> ProviderResult<Value> {
-        Ok(value.clone())
-    }
-    async fn update(
-        &self,
-        _: &OpContext,
-        _: &str,
-        _: &str,
-        _: &Value,
-        value: &Value,
-    ) -> ProviderResult<Value> {
-        Ok(value.clone())
-    }
-    async fn delete(&self, _: &OpContext, _: &str, _: &str, _: &Value) -> ProviderResult<()> {
-        Ok(())
-    }
-    async fn act(
-        &self,
-        ctx: &OpContext,
-        _: &str,
-        id: &str,
-        _: &Value,
-        action: Action,
-    ) -> ProviderResult<Option<Value>> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push((action, ctx.address.name.clone()));
-        if self.fail.as_deref() == Some(id) {
-            return Err(ProviderError::new(
-                "fk::test::failure",
-                format!("`{id}` refused"),
-            ));
-        }
-        let state = if action == Action::Stop {
-            "Stopped"
-        } else {
-            "Running"
-        };
-        Ok(Some(Value::from_json(
-            &serde_json::json!({ "state": state }),
-        )))
-    }
-}
-
-type ProviderResult<T> = Result<T, ProviderError>;
-
-#[derive(Default)]
-struct Records(Mutex<Vec<JournalRecord>>);
-
-#[async_trait]
-impl Journal for Records {
-    async fn append(&self, records: Vec<JournalRecord>) -> Result<(), StateError> {
-        self.0.lock().unwrap().extend(records);
-        Ok(())
-    }
-}
+use crate::walk::test_support::{CERT, GROUP, Recorder, Records, registry};
+use crate::walk::{ApplyEvent, OperationError, Outcome, WalkInput};
 
 /// etcd ← cert ← apiserver ← {scheduler, kubelet}: the cert (no actions) sits between
 /// etcd and the apiserver, so the order must hold across it.
@@ -166,20 +54,21 @@ async fn walk(
     stopped: bool,
 ) -> (LifecycleReport, Vec<JournalRecord>) {
     let (graph, state) = cluster(stopped);
-    let mut registry = Registry::new();
-    registry.register(provider);
+    let registry = registry(provider);
     let journal = Arc::new(Records::default());
     let (_interrupt_tx, interrupt) = watch::channel(false);
     let (events, mut events_rx) = mpsc::unbounded_channel();
     let report = run(LifecycleInput {
         action,
         graph: &graph,
-        registry: &registry,
-        state,
-        journal: journal.clone(),
-        parallelism: 1,
-        interrupt,
-        events,
+        walk: WalkInput {
+            registry: &registry,
+            state,
+            journal: journal.clone(),
+            parallelism: 1,
+            interrupt,
+            events,
+        },
     })
     .await;
     while let Ok(event) = events_rx.try_recv() {
@@ -187,7 +76,7 @@ async fn walk(
             !matches!(&event, ApplyEvent::Started { address, .. } if address.resource_type == CERT)
         );
     }
-    let records = journal.0.lock().unwrap().clone();
+    let records = journal.records.lock().unwrap().clone();
     (report, records)
 }
 
@@ -255,7 +144,25 @@ async fn a_failed_start_skips_what_waits_for_it() {
             .find(|(address, _)| address.name == name)
             .map(|(_, outcome)| outcome.clone())
     };
-    assert!(matches!(outcome("apiserver"), Some(Outcome::Failed(_))));
+    // The provider's code and details survive, with the walk's own note on the retry.
+    let Some(Outcome::Failed(OperationError::Provider { code, details, .. })) =
+        outcome("apiserver")
+    else {
+        panic!(
+            "apiserver did not fail with the provider's error: {:?}",
+            report.results
+        );
+    };
+    assert_eq!(code, "fk::test::failure");
+    // The recorder refuses the stop again too.
+    assert_eq!(
+        details,
+        [
+            "Conflict: the service said no",
+            "stopping it again failed too: `apiserver` refused"
+        ]
+    );
+    assert_eq!(report.error, None);
     assert!(matches!(outcome("scheduler"), Some(Outcome::Skipped(_))));
     assert!(report.state.resources["group.scheduler"].stopped);
 }
@@ -263,8 +170,7 @@ async fn a_failed_start_skips_what_waits_for_it() {
 #[test]
 fn targets_leave_out_groups_already_in_the_wanted_state() {
     let provider = Arc::new(Recorder::default());
-    let mut registry = Registry::new();
-    registry.register(provider);
+    let registry = registry(provider);
     let (graph, mut state) = cluster(false);
     if let Some(record) = state.resources.get_mut("group.kubelet") {
         record.stopped = true;

@@ -9,52 +9,32 @@
 //! stopped again (ACI keeps retrying a failed group until it is stopped) and stays stopped in
 //! state, so the next `fk start` retries it.
 //!
-//! Invariants (as in [`crate::apply`]): every finished action is in the journal before
-//! anything that waits for it starts; a failure skips only what waits for it; the engine
-//! never prints — it sends [`ApplyEvent`]s. Resources without the action (certificates,
-//! storage) are passed through at once, so the order between groups holds across them.
+//! The walk's second client (see [`crate::walk`] for the scheduling, the events, the
+//! journal-then-unblock step and the invariants). Resources without the action
+//! (certificates, storage) are passed through at once, so the order between groups holds
+//! across them.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
-use tokio::sync::{mpsc, watch};
 
 use crate::addr::Address;
-use crate::apply::{ApplyEvent, Outcome, Verb, report_operation, schedule};
+use crate::diag::Diagnostics;
 use crate::graph::DependencyGraph;
 use crate::provider::{Action, OpContext, Registry};
-use crate::state::{Journal, JournalRecord, ResourceState, State};
+use crate::state::{JournalRecord, ResourceState, State};
+
+pub use super::{ApplyEvent, Outcome, Verb};
+use super::{Inconsistency, OperationError, Walk, WalkInput, WalkReport, schedule};
 
 pub struct LifecycleInput<'a> {
     pub action: Action,
     /// The module's graph with the state's orphans (`graph::build(module, Some(state))`).
     pub graph: &'a DependencyGraph,
-    pub registry: &'a Registry,
-    pub state: State,
-    pub journal: Arc<dyn Journal>,
-    pub parallelism: usize,
-    /// Becomes `true` on the first interrupt: finish what runs, start nothing new.
-    pub interrupt: watch::Receiver<bool>,
-    pub events: mpsc::UnboundedSender<ApplyEvent>,
+    /// What every walk needs; its state is the stored state.
+    pub walk: WalkInput<'a>,
 }
 
-pub struct LifecycleReport {
-    /// The state after the walk (what the journal holds), ready to be compacted.
-    pub state: State,
-    /// One entry per resource the action applies to, in the order they were planned.
-    pub results: Vec<(Address, Outcome)>,
-    pub interrupted: bool,
-}
-
-impl LifecycleReport {
-    pub fn succeeded(&self) -> bool {
-        !self.interrupted
-            && self
-                .results
-                .iter()
-                .all(|(_, outcome)| *outcome == Outcome::Succeeded)
-    }
-}
+/// One result per resource the action applies to, in the order they were planned.
+pub type LifecycleReport = WalkReport<(Address, Outcome)>;
 
 /// The resources `action` applies to, in the order it runs them one at a time: stop in
 /// reverse dependency order, start in dependency order. Already stopped (or running)
@@ -107,7 +87,12 @@ fn nodes(input: &LifecycleInput<'_>) -> Vec<Node> {
         .iter()
         .map(|address| Node {
             address: address.clone(),
-            acts: is_target(input.action, address, input.registry, &input.state),
+            acts: is_target(
+                input.action,
+                address,
+                input.walk.registry,
+                &input.walk.state,
+            ),
             waits_for: 0,
             unblocks: Vec::new(),
         })
@@ -131,7 +116,7 @@ fn nodes(input: &LifecycleInput<'_>) -> Vec<Node> {
 
 pub async fn run(input: LifecycleInput<'_>) -> LifecycleReport {
     let nodes = nodes(&input);
-    let state = Mutex::new(input.state.clone());
+    let walk = Walk::new(&input.walk);
     let tasks: Vec<schedule::Task<'_>> = nodes
         .iter()
         .map(|node| schedule::Task {
@@ -141,60 +126,49 @@ pub async fn run(input: LifecycleInput<'_>) -> LifecycleReport {
             reports_skip: node.acts,
         })
         .collect();
-    let (outcomes, interrupted) = schedule::run(
-        &tasks,
-        input.parallelism,
-        input.interrupt.clone(),
-        &input.events,
-        |idx| {
-            let (input, state, node) = (&input, &state, &nodes[idx]);
+    let (outcomes, interrupted) = walk
+        .schedule(&tasks, |idx| {
+            let (input, walk, node) = (&input, &walk, &nodes[idx]);
             async move {
                 if !node.acts {
                     return Outcome::Succeeded;
                 }
-                act_one(input, state, &node.address).await
+                act_one(input, walk, &node.address).await
             }
-        },
-    )
-    .await;
+        })
+        .await;
     let results = nodes
         .iter()
         .zip(outcomes)
         .filter(|(node, _)| node.acts)
         .map(|(node, outcome)| (node.address.clone(), outcome))
         .collect();
-    LifecycleReport {
-        state: state
-            .into_inner()
-            .unwrap_or_else(|poison| poison.into_inner()),
-        results,
-        interrupted,
-    }
+    walk.finish(results, interrupted, Diagnostics::default(), None)
 }
 
 /// Calls the provider, then journals the new state with `stopped` set or cleared.
-async fn act_one(input: &LifecycleInput<'_>, state: &Mutex<State>, address: &Address) -> Outcome {
+async fn act_one(input: &LifecycleInput<'_>, walk: &Walk<'_>, address: &Address) -> Outcome {
     let verb = match input.action {
         Action::Stop => Verb::Stopping,
         Action::Start => Verb::Starting,
     };
-    report_operation(&input.events, address, verb, |ctx| async move {
-        act_and_record(input, state, &ctx).await.map(Some)
+    walk.step(address, verb, |ctx| async move {
+        act_and_record(input, walk, &ctx).await.map(Some)
     })
     .await
 }
 
 async fn act_and_record(
     input: &LifecycleInput<'_>,
-    state: &Mutex<State>,
+    walk: &Walk<'_>,
     ctx: &OpContext,
-) -> Result<String, (String, Vec<String>)> {
+) -> Result<String, OperationError> {
     let address = &ctx.address;
     let (Some(provider), Some(prior)) = (
-        input.registry.provider(&address.resource_type),
-        input.state.resource(address),
+        input.walk.registry.provider(&address.resource_type),
+        input.walk.state.resource(address),
     ) else {
-        return Err((format!("`{address}` is not in state"), Vec::new()));
+        return Err(Inconsistency::NotInState(address.clone()).into());
     };
     let prior_value = prior.value();
     let acted = provider
@@ -208,11 +182,10 @@ async fn act_and_record(
         .await;
     let new_value = match acted {
         Ok(new_value) => new_value.unwrap_or(prior_value),
-        Err(err) if input.action == Action::Start => {
+        Err(mut err) if input.action == Action::Start => {
             // A group whose start failed keeps retrying (and billing) until it is stopped
             // explicitly (ACI): stop it again; it stays stopped in state, so the next
             // `fk start` retries it.
-            let mut details = err.details.clone();
             let stopped_again = provider
                 .act(
                     ctx,
@@ -222,34 +195,26 @@ async fn act_and_record(
                     Action::Stop,
                 )
                 .await;
-            details.push(match stopped_again {
+            err.details.push(match stopped_again {
                 Ok(_) => {
                     "stopped again, so it does not keep retrying; `fk start` retries it".to_string()
                 }
                 Err(stop_err) => format!("stopping it again failed too: {stop_err}"),
             });
-            return Err((err.message.clone(), details));
+            return Err(OperationError::from(&err));
         }
-        Err(err) => return Err((err.message.clone(), err.details.clone())),
+        Err(err) => return Err(OperationError::from(&err)),
     };
     let mut record = ResourceState::from_value(address, &prior.id, &new_value);
     record.status = prior.status;
     record.dependencies = prior.dependencies.clone();
     record.create_before_destroy = prior.create_before_destroy;
     record.stopped = input.action == Action::Stop;
-    let records = vec![JournalRecord::Put {
+    walk.record(vec![JournalRecord::Put {
         address: address.to_string(),
         resource: record,
-    }];
-    input
-        .journal
-        .append(records.clone())
-        .await
-        .map_err(|err| (format!("recording state failed: {err}"), Vec::new()))?;
-    let mut state = state.lock().unwrap_or_else(|poison| poison.into_inner());
-    for record in &records {
-        record.apply_to(&mut state);
-    }
+    }])
+    .await?;
     Ok(prior.id.clone())
 }
 
