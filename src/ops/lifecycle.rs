@@ -22,7 +22,7 @@ pub enum Acted {
     /// action succeeded.
     Walked {
         targets: Vec<Address>,
-        report: LifecycleReport,
+        report: Box<LifecycleReport>,
     },
 }
 
@@ -59,7 +59,10 @@ pub async fn act(
     }
     ui.show_targets(action, &targets);
     let report = walk(workspace, store, state, &graph, action, parallelism, ui).await?;
-    Ok(Acted::Walked { targets, report })
+    Ok(Acted::Walked {
+        targets,
+        report: Box::new(report),
+    })
 }
 
 /// The one call into the stop/start walk, with the journal it writes and the compaction
