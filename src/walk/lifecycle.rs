@@ -5,7 +5,7 @@
 //! before etcd), so etcd stops last, when nothing writes to it any more: the etcd group's
 //! snapshot sidecar takes the final snapshot when ACI stops the group (its containers get
 //! SIGTERM). Start runs dependencies first; the provider returns only once a group is ready,
-//! so each group is running before its dependents start A group whose start fails is
+//! so each group is running before its dependents start. A group whose start fails is
 //! stopped again (ACI keeps retrying a failed group until it is stopped) and stays stopped in
 //! state, so the next `fk start` retries it.
 //!
@@ -22,8 +22,7 @@ use crate::graph::DependencyGraph;
 use crate::provider::{Action, OpContext, Registry};
 use crate::state::{JournalRecord, ResourceState, State};
 
-pub use super::{ApplyEvent, Outcome, Verb};
-use super::{Inconsistency, OperationError, Walk, WalkInput, WalkReport, schedule};
+use super::{Inconsistency, OperationError, Outcome, Verb, Walk, WalkInput, WalkReport, schedule};
 
 pub struct LifecycleInput<'a> {
     pub action: Action,

@@ -20,6 +20,7 @@ use crate::state::{JournalRecord, OutputState, ResourceState, ResourceStatus};
 use crate::value::{Path, PathSeg, Value, path_to_string};
 use order::{Op, OpKind};
 
+// Still at their first home, `crate::apply`, for the callers that name them there.
 pub use super::{ApplyEvent, Outcome, Verb};
 use super::{Inconsistency, OperationError, StepResult, Walk, WalkInput, WalkReport, schedule};
 
