@@ -573,7 +573,7 @@ fn render_outputs(out: &mut String, plan: &Plan, palette: &Palette) {
 }
 
 #[cfg(test)]
-mod hidden_change_tests {
+mod tests {
     use super::*;
     use crate::addr::Address;
 

@@ -195,3 +195,7 @@ fn read_holder(file: &mut File) -> LockInfo {
     }
     LockInfo::unknown()
 }
+
+#[cfg(test)]
+#[path = "file_lock_tests.rs"]
+mod tests;

@@ -16,10 +16,6 @@ pub mod model;
 pub mod replay;
 pub mod store;
 
-#[cfg(test)]
-mod file_lock_tests;
-#[cfg(test)]
-mod file_store_tests;
 
 pub use blob::BlobStore;
 pub use crypt::StateKeys;

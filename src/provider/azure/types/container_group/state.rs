@@ -456,7 +456,7 @@ fn find_named<'a>(value: &'a Value, list_key: &str, name: &Value) -> Option<&'a 
 }
 
 #[cfg(test)]
-mod init_health_tests {
+mod tests {
     use super::{REPAIR_REDEPLOY, health};
     use serde_json::json;
 
