@@ -37,7 +37,7 @@ impl fmt::Display for Address {
 
 /// Names of types, resources, variables and outputs: a letter or `_`, then letters, digits,
 /// `_` or `-`.
-pub fn is_identifier(text: &str) -> bool {
+pub(crate) fn is_identifier(text: &str) -> bool {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) if first.is_ascii_alphabetic() || first == '_' => {}

@@ -15,11 +15,11 @@ pub struct FileId(pub u32);
 pub struct Span {
     pub file: FileId,
     pub start: u32,
-    pub end: u32,
+    pub(crate) end: u32,
 }
 
 impl Span {
-    pub fn new(file: FileId, range: std::ops::Range<usize>) -> Span {
+    pub(crate) fn new(file: FileId, range: std::ops::Range<usize>) -> Span {
         Span {
             file,
             start: range.start as u32,
@@ -32,7 +32,7 @@ impl Span {
 pub struct SourceFile {
     /// The path as the user should read it (relative where possible).
     pub path: PathBuf,
-    pub text: String,
+    pub(crate) text: String,
 }
 
 /// The files of a module, kept so diagnostics can quote them.
@@ -42,7 +42,7 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
-    pub fn add(&mut self, path: impl Into<PathBuf>, text: impl Into<String>) -> FileId {
+    pub(crate) fn add(&mut self, path: impl Into<PathBuf>, text: impl Into<String>) -> FileId {
         self.files.push(SourceFile {
             path: path.into(),
             text: text.into(),
@@ -54,7 +54,8 @@ impl SourceMap {
         self.files.get(file.0 as usize)
     }
 
-    pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+    #[cfg(test)]
+    pub(crate) fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files
             .iter()
             .enumerate()
@@ -62,7 +63,7 @@ impl SourceMap {
     }
 
     /// The text a span covers, or "" when the span is out of range.
-    pub fn text(&self, span: Span) -> &str {
+    pub(crate) fn text(&self, span: Span) -> &str {
         self.get(span.file)
             .and_then(|file| file.text.get(span.start as usize..span.end as usize))
             .unwrap_or("")
@@ -91,7 +92,7 @@ fn floor_char_boundary(text: &str, offset: usize) -> usize {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
+pub(crate) enum Severity {
     Error,
     Warning,
 }
@@ -99,12 +100,12 @@ pub enum Severity {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Label {
     pub span: Span,
-    pub message: String,
+    pub(crate) message: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
-    pub severity: Severity,
+    pub(crate) severity: Severity,
     /// Stable code, e.g. `fk::config::unknown_attribute`.
     pub code: &'static str,
     /// Lowercase, no final period.
@@ -112,13 +113,13 @@ pub struct Diagnostic {
     /// Where the problem is; `None` for problems with no place in a file (a CLI flag).
     pub primary: Option<Label>,
     /// Related places ("first defined here", the other edges of a cycle).
-    pub secondary: Vec<Label>,
+    pub(crate) secondary: Vec<Label>,
     /// `help:` lines: what was probably meant, how to fix it.
-    pub help: Vec<String>,
+    pub(crate) help: Vec<String>,
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -129,14 +130,14 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, message)
         }
     }
 
-    pub fn at(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
+    pub(crate) fn at(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
         self.primary = Some(Label {
             span,
             message: label.into(),
@@ -144,7 +145,7 @@ impl Diagnostic {
         self
     }
 
-    pub fn also(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
+    pub(crate) fn also(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
         self.secondary.push(Label {
             span,
             message: label.into(),
@@ -152,12 +153,12 @@ impl Diagnostic {
         self
     }
 
-    pub fn help(mut self, text: impl Into<String>) -> Diagnostic {
+    pub(crate) fn help(mut self, text: impl Into<String>) -> Diagnostic {
         self.help.push(text.into());
         self
     }
 
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 
@@ -232,7 +233,7 @@ impl Diagnostics {
         self.0.iter().any(Diagnostic::is_error)
     }
 
-    pub fn n_errors(&self) -> usize {
+    pub(crate) fn n_errors(&self) -> usize {
         self.0.iter().filter(|diag| diag.is_error()).count()
     }
 
@@ -265,7 +266,10 @@ impl IntoIterator for Diagnostics {
 }
 
 /// The closest candidate to `wanted` by edit distance, if it is close enough to be a typo.
-pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (wanted.chars().count() / 3).max(1) + 1;
     candidates
         .into_iter()
@@ -276,7 +280,7 @@ pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
 }
 
 /// Levenshtein distance over characters.
-pub fn edit_distance(left: &str, right: &str) -> usize {
+pub(crate) fn edit_distance(left: &str, right: &str) -> usize {
     let right_chars: Vec<char> = right.chars().collect();
     let mut previous: Vec<usize> = (0..=right_chars.len()).collect();
     let mut current = vec![0; right_chars.len() + 1];

@@ -10,7 +10,7 @@ use crate::state::{ResourceStatus, State};
 use crate::value::changed_paths;
 
 /// The refreshed state and the drift found. Errors name the resource.
-pub async fn refresh(
+pub(crate) async fn refresh(
     state: &State,
     registry: &Registry,
     parallelism: usize,
@@ -86,7 +86,7 @@ pub async fn refresh(
 }
 
 /// Addresses of objects whose create was interrupted (for messages).
-pub fn pending(state: &State) -> Vec<Address> {
+pub(crate) fn pending(state: &State) -> Vec<Address> {
     state
         .resources
         .values()

@@ -313,7 +313,7 @@ impl Checker<'_> {
 /// (a value missing from either of two places). With `variables` (their values, as a plan
 /// knows them), a value written as a reference to variables points first at those
 /// variables, since that is where it is fixed; the attribute is a second label.
-pub fn provider_diagnostics(
+pub(crate) fn provider_diagnostics(
     module: &Module,
     resource: &Resource,
     problems: Vec<AttrProblem>,

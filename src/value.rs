@@ -35,7 +35,7 @@ pub enum PathSeg {
     Index(usize),
 }
 
-pub type Path = Vec<PathSeg>;
+pub(crate) type Path = Vec<PathSeg>;
 
 /// `containers[0].image` for a path. A key that is not a plain name (letters, digits, `_`,
 /// `-`) is quoted: `tags["fk.io/cluster"]`, so the text always parses back to the same path.
@@ -73,7 +73,7 @@ fn is_plain_key(key: &str) -> bool {
 
 /// Parses what [`path_to_string`] writes back into a path; malformed text yields the steps
 /// read up to the problem.
-pub fn path_from_string(text: &str) -> Path {
+pub(crate) fn path_from_string(text: &str) -> Path {
     let mut path = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
@@ -130,12 +130,12 @@ impl Value {
         }
     }
 
-    pub fn is_sensitive(&self) -> bool {
+    pub(crate) fn is_sensitive(&self) -> bool {
         matches!(self, Value::Sensitive(_))
     }
 
     /// True when the value or anything inside it is marked sensitive.
-    pub fn contains_sensitive(&self) -> bool {
+    pub(crate) fn contains_sensitive(&self) -> bool {
         match self {
             Value::Sensitive(_) => true,
             Value::List(items) => items.iter().any(Value::contains_sensitive),
@@ -144,12 +144,12 @@ impl Value {
         }
     }
 
-    pub fn is_unknown(&self) -> bool {
+    pub(crate) fn is_unknown(&self) -> bool {
         matches!(self.unmarked(), Value::Unknown)
     }
 
     /// True when nothing inside is unknown.
-    pub fn is_wholly_known(&self) -> bool {
+    pub(crate) fn is_wholly_known(&self) -> bool {
         match self {
             Value::Unknown => false,
             Value::Sensitive(inner) => inner.is_wholly_known(),
@@ -159,7 +159,7 @@ impl Value {
         }
     }
 
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self.unmarked(), Value::Null)
     }
 
@@ -170,7 +170,7 @@ impl Value {
         }
     }
 
-    pub fn as_i64(&self) -> Option<i64> {
+    pub(crate) fn as_i64(&self) -> Option<i64> {
         match self.unmarked() {
             Value::Int(number) => Some(*number),
             _ => None,
@@ -185,7 +185,7 @@ impl Value {
         }
     }
 
-    pub fn as_bool(&self) -> Option<bool> {
+    pub(crate) fn as_bool(&self) -> Option<bool> {
         match self.unmarked() {
             Value::Bool(flag) => Some(*flag),
             _ => None,
@@ -199,14 +199,14 @@ impl Value {
         }
     }
 
-    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+    pub(crate) fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
         match self.unmarked() {
             Value::Map(map) => Some(map),
             _ => None,
         }
     }
 
-    pub fn as_map_mut(&mut self) -> Option<&mut BTreeMap<String, Value>> {
+    pub(crate) fn as_map_mut(&mut self) -> Option<&mut BTreeMap<String, Value>> {
         match self {
             Value::Map(map) => Some(map),
             Value::Sensitive(inner) => inner.as_map_mut(),
@@ -220,7 +220,7 @@ impl Value {
     }
 
     /// Follows a path; a sensitive step marks the result sensitive.
-    pub fn get_path(&self, path: &[PathSeg]) -> Option<Value> {
+    pub(crate) fn get_path(&self, path: &[PathSeg]) -> Option<Value> {
         let Some((first, rest)) = path.split_first() else {
             return Some(self.clone());
         };
@@ -240,7 +240,7 @@ impl Value {
     }
 
     /// A short name of the value's type for diagnostics: `string`, `list`, ...
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "bool",
@@ -293,7 +293,7 @@ impl Value {
     }
 
     /// Every path that carries a sensitive mark (outermost marks only).
-    pub fn sensitive_paths(&self) -> Vec<Path> {
+    pub(crate) fn sensitive_paths(&self) -> Vec<Path> {
         let mut out = Vec::new();
         self.collect_sensitive(&mut Vec::new(), &mut out);
         out
@@ -321,7 +321,7 @@ impl Value {
     }
 
     /// Marks the value at `path` sensitive; a path that does not exist is ignored.
-    pub fn mark_sensitive_at(&mut self, path: &[PathSeg]) {
+    pub(crate) fn mark_sensitive_at(&mut self, path: &[PathSeg]) {
         let Some((first, rest)) = path.split_first() else {
             let taken = std::mem::take(self);
             *self = taken.sensitive();
@@ -344,7 +344,7 @@ impl Value {
     }
 
     /// The same tree with every sensitive mark removed.
-    pub fn strip_marks(&self) -> Value {
+    pub(crate) fn strip_marks(&self) -> Value {
         match self {
             Value::Sensitive(inner) => inner.strip_marks(),
             Value::List(items) => Value::List(items.iter().map(Value::strip_marks).collect()),
@@ -381,7 +381,7 @@ impl Value {
     }
 
     /// Text for interpolation into a string; `None` for lists, maps, unknowns.
-    pub fn to_interpolated(&self) -> Option<String> {
+    pub(crate) fn to_interpolated(&self) -> Option<String> {
         match self.unmarked() {
             Value::Null => Some(String::new()),
             Value::Bool(flag) => Some(flag.to_string()),
@@ -430,7 +430,7 @@ impl fmt::Display for Value {
 
 /// The paths (as text) at which two values differ, leaves only, sorted. Sensitive marks are
 /// ignored; a path whose value is a secret is still named, never its value.
-pub fn changed_paths(before: &Value, after: &Value) -> Vec<String> {
+pub(crate) fn changed_paths(before: &Value, after: &Value) -> Vec<String> {
     let mut out = Vec::new();
     walk_changes(before, after, &mut Vec::new(), &mut out);
     out

@@ -12,7 +12,7 @@ use super::args::{ApplyArgs, DestroyArgs, RunArgs};
 use super::walk::Terminal;
 use super::{CliResult, EXIT_ERROR, EXIT_OK, render, workspace};
 
-pub async fn run(args: ApplyArgs, context: &Context) -> CliResult {
+pub(crate) async fn run(args: ApplyArgs, context: &Context) -> CliResult {
     let flags = ProviderFlags {
         skip_before_stop: args.skip_before_stop,
     };
@@ -31,7 +31,7 @@ pub async fn run(args: ApplyArgs, context: &Context) -> CliResult {
     }
 }
 
-pub async fn destroy(args: DestroyArgs, context: &Context) -> CliResult {
+pub(crate) async fn destroy(args: DestroyArgs, context: &Context) -> CliResult {
     let flags = ProviderFlags {
         skip_before_stop: args.skip_before_stop,
     };

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 
 /// Accepts Terraform's spelling (`-out=p`, `-var k=v`, `-auto-approve`) by rewriting the
 /// known single-dash long flags to their `--` form.
-pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+pub(crate) fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     const LONG_FLAGS: &[&str] = &[
         "out",
         "var",
@@ -43,55 +43,55 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct ModuleArgs {
+pub(crate) struct ModuleArgs {
     /// The module folder (`*.toml` files)
-    pub module: PathBuf,
+    pub(crate) module: PathBuf,
     #[command(flatten)]
-    pub vars: VarArgs,
+    pub(crate) vars: VarArgs,
 }
 
 #[derive(Args, Debug, Clone, Default)]
-pub struct VarArgs {
+pub(crate) struct VarArgs {
     /// Set a variable: `-var name=value` (repeatable; later wins)
     #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
+    pub(crate) vars: Vec<String>,
     /// Read variables from a TOML file (repeatable; later wins)
     #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
+    pub(crate) var_files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct StateArgs {
+pub(crate) struct StateArgs {
     /// The state file (default: `state/<module>.json`)
     #[arg(long = "state", value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    pub(crate) state: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     #[command(flatten)]
-    pub vars: VarArgs,
+    pub(crate) vars: VarArgs,
     #[command(flatten)]
-    pub state: StateArgs,
+    pub(crate) state: StateArgs,
     /// Read every object before planning (`--refresh=false` plans from state alone)
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
-    pub refresh: bool,
+    pub(crate) refresh: bool,
     /// Plan only this resource and what it depends on (repeatable)
     #[arg(long = "target", value_name = "ADDR")]
-    pub targets: Vec<String>,
+    pub(crate) targets: Vec<String>,
     /// Replace this resource even if nothing forces it (repeatable)
     #[arg(long = "replace", value_name = "ADDR")]
-    pub replace: Vec<String>,
+    pub(crate) replace: Vec<String>,
     /// How many operations run at once
     #[arg(long, default_value_t = 10)]
-    pub parallelism: usize,
+    pub(crate) parallelism: usize,
     /// How long to wait for a state lock another run holds: `0s` (fail at once), `30s`, `5m`
     #[arg(long = "lock-timeout", default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
-    pub lock_timeout: std::time::Duration,
+    pub(crate) lock_timeout: std::time::Duration,
 }
 
 impl VarArgs {
-    pub fn sources(&self) -> crate::ops::VarSources {
+    pub(crate) fn sources(&self) -> crate::ops::VarSources {
         crate::ops::VarSources {
             assignments: self.vars.clone(),
             files: self.var_files.clone(),
@@ -100,7 +100,7 @@ impl VarArgs {
 }
 
 impl RunArgs {
-    pub fn plan_options(&self, mode: crate::plan::Mode) -> crate::ops::PlanOptions {
+    pub(crate) fn plan_options(&self, mode: crate::plan::Mode) -> crate::ops::PlanOptions {
         crate::ops::PlanOptions {
             mode,
             refresh: self.refresh,
@@ -113,7 +113,7 @@ impl RunArgs {
 }
 
 /// `90`, `90s`, `5m`, `1h` as a duration.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(idx) => text.split_at(idx),
@@ -132,121 +132,121 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct PlanArgs {
-    pub module: PathBuf,
+pub(crate) struct PlanArgs {
+    pub(crate) module: PathBuf,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub(crate) run: RunArgs,
     /// Save the plan; `fk apply FILE` runs exactly it
     #[arg(long = "out", value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Print the plan as JSON (format documented in `fk::render::plan_json`)
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Exit 0 when there are no changes, 1 on error, 2 when there are changes
     #[arg(long = "detailed-exitcode")]
-    pub detailed_exitcode: bool,
+    pub(crate) detailed_exitcode: bool,
     /// Plan the destruction of everything in state
     #[arg(long)]
-    pub destroy: bool,
+    pub(crate) destroy: bool,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// A module folder, or a plan saved with `fk plan -out FILE`
-    pub target: PathBuf,
+    pub(crate) target: PathBuf,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub(crate) run: RunArgs,
     /// Do not ask for confirmation
     #[arg(long = "auto-approve")]
-    pub auto_approve: bool,
+    pub(crate) auto_approve: bool,
     /// Go on without a container group's `before_stop` handshake (the last etcd snapshot
     /// of the Frankenetes module): what was written since its last snapshot may be lost
     #[arg(long = "skip-before-stop")]
-    pub skip_before_stop: bool,
+    pub(crate) skip_before_stop: bool,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct DestroyArgs {
-    pub module: PathBuf,
+pub(crate) struct DestroyArgs {
+    pub(crate) module: PathBuf,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub(crate) run: RunArgs,
     #[arg(long = "auto-approve")]
-    pub auto_approve: bool,
+    pub(crate) auto_approve: bool,
     /// Go on without a container group's `before_stop` handshake (the last etcd snapshot
     /// of the Frankenetes module): what was written since its last snapshot may be lost
     #[arg(long = "skip-before-stop")]
-    pub skip_before_stop: bool,
+    pub(crate) skip_before_stop: bool,
 }
 
 /// `fk stop` and `fk start`.
 #[derive(Args, Debug, Clone)]
-pub struct LifecycleArgs {
-    pub module: PathBuf,
+pub(crate) struct LifecycleArgs {
+    pub(crate) module: PathBuf,
     #[command(flatten)]
-    pub vars: VarArgs,
+    pub(crate) vars: VarArgs,
     #[command(flatten)]
-    pub state: StateArgs,
+    pub(crate) state: StateArgs,
     /// How many groups stop or start at once (dependency order always holds)
     #[arg(long, default_value_t = 10)]
-    pub parallelism: usize,
+    pub(crate) parallelism: usize,
     /// How long to wait for a state lock another run holds: `0s` (fail at once), `30s`, `5m`
     #[arg(long = "lock-timeout", default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
-    pub lock_timeout: std::time::Duration,
+    pub(crate) lock_timeout: std::time::Duration,
     /// Go on without a container group's `before_stop` handshake (the last etcd snapshot
     /// of the Frankenetes module): what was written since its last snapshot may be lost
     #[arg(long = "skip-before-stop")]
-    pub skip_before_stop: bool,
+    pub(crate) skip_before_stop: bool,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     Dot,
     Mermaid,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct GraphArgs {
-    pub module: PathBuf,
+pub(crate) struct GraphArgs {
+    pub(crate) module: PathBuf,
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
-    pub format: GraphFormat,
+    pub(crate) format: GraphFormat,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct OutputArgs {
-    pub module: PathBuf,
+pub(crate) struct OutputArgs {
+    pub(crate) module: PathBuf,
     /// One output; its value alone is printed (secrets never are)
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
-    pub state: StateArgs,
+    pub(crate) state: StateArgs,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct ShowArgs {
+pub(crate) struct ShowArgs {
     /// A module folder (show its state) or a saved plan file
-    pub target: PathBuf,
+    pub(crate) target: PathBuf,
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
-    pub state: StateArgs,
+    pub(crate) state: StateArgs,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct KubeconfigArgs {
-    pub module: PathBuf,
+pub(crate) struct KubeconfigArgs {
+    pub(crate) module: PathBuf,
     /// Where to write it (default: `state/<module>.kubeconfig`, owner-only)
     #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// The output of the module that holds the kubeconfig
     #[arg(long = "from-output", default_value = "admin_kubeconfig")]
-    pub from_output: String,
+    pub(crate) from_output: String,
     #[command(flatten)]
-    pub state: StateArgs,
+    pub(crate) state: StateArgs,
 }
 
 #[derive(Subcommand, Debug, Clone)]
-pub enum StateCommand {
+pub(crate) enum StateCommand {
     /// List the addresses in state
     List {
         module: PathBuf,
@@ -271,13 +271,13 @@ pub enum StateCommand {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct ForceUnlockArgs {
+pub(crate) struct ForceUnlockArgs {
     /// The lock ID the error message named
-    pub lock_id: String,
+    pub(crate) lock_id: String,
     /// The module whose state is locked (default: the lock under `state/` with this ID)
-    pub module: Option<PathBuf>,
+    pub(crate) module: Option<PathBuf>,
     #[command(flatten)]
-    pub state: StateArgs,
+    pub(crate) state: StateArgs,
 }
 
 #[cfg(test)]

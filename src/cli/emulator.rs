@@ -7,45 +7,45 @@ use std::time::Duration;
 
 /// Serve the subset of Azure Resource Manager that fk uses, on loopback, until Ctrl-C.
 #[derive(Debug, Clone, clap::Args)]
-pub struct EmulatorArgs {
+pub(crate) struct EmulatorArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787")]
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
     /// File holding the emulated cloud, so successive commands see the same world.
     #[arg(long, default_value = "state/emulator-world.json")]
-    pub world: PathBuf,
+    pub(crate) world: PathBuf,
     /// How long provisioning takes (container groups, storage accounts, deletes), in ms.
     #[arg(long = "delay-ms", default_value_t = 2_000)]
-    pub delay_ms: u64,
+    pub(crate) delay_ms: u64,
     /// Folder of the official Azure specs: request bodies are checked against them instead
     /// of the emulator's own description.
     #[arg(long, env = "FK_AZURE_SPECS")]
-    pub specs: Option<PathBuf>,
+    pub(crate) specs: Option<PathBuf>,
     /// Fraction of ARM requests answered 429 (0.0-1.0).
     #[arg(long = "throttle-rate", default_value_t = 0.0)]
-    pub throttle_rate: f64,
+    pub(crate) throttle_rate: f64,
     /// `Retry-After` seconds sent with 429 and 503.
     #[arg(long = "retry-after", default_value_t = 1)]
-    pub retry_after: u64,
+    pub(crate) retry_after: u64,
     /// Answer the first N ARM requests with 503 / 500.
     #[arg(long = "fail-5xx", default_value_t = 0)]
-    pub fail_5xx: u32,
+    pub(crate) fail_5xx: u32,
     /// Latency added to every ARM request, in ms.
     #[arg(long = "latency-ms", default_value_t = 0)]
-    pub latency_ms: u64,
+    pub(crate) latency_ms: u64,
     /// Container-group name whose provisioning ends Failed (repeatable).
     #[arg(long = "fail-operation")]
-    pub fail_operation: Vec<String>,
+    pub(crate) fail_operation: Vec<String>,
     /// Require `POST .../providers/{ns}/register` before a namespace can be used.
     #[arg(long = "require-registration")]
-    pub require_registration: bool,
+    pub(crate) require_registration: bool,
     /// Seed of the fault injection.
     #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub(crate) seed: u64,
 }
 
 /// Serves until Ctrl-C; returns the process exit code (0, or 1 when it cannot serve).
-pub async fn run(args: EmulatorArgs) -> u8 {
+pub(crate) async fn run(args: EmulatorArgs) -> u8 {
     if !(0.0..=1.0).contains(&args.throttle_rate) {
         eprintln!(
             "error: `--throttle-rate` must be between 0.0 and 1.0, got {}",

@@ -13,7 +13,7 @@ use super::args::{
 use super::{CliResult, EXIT_OK, workspace};
 
 /// Every check that needs no state (`plan::check`), with the variables `plan` would use.
-pub async fn validate(args: ModuleArgs, context: &Context) -> CliResult {
+pub(crate) async fn validate(args: ModuleArgs, context: &Context) -> CliResult {
     let flags = ProviderFlags::default();
     let loaded = workspace(&args.module, &args.vars, flags, Checks::All, context)?;
     println!(
@@ -26,7 +26,7 @@ pub async fn validate(args: ModuleArgs, context: &Context) -> CliResult {
     Ok(EXIT_OK)
 }
 
-pub async fn graph(args: GraphArgs, context: &Context) -> CliResult {
+pub(crate) async fn graph(args: GraphArgs, context: &Context) -> CliResult {
     let flags = ProviderFlags::default();
     let loaded = workspace(
         &args.module,
@@ -59,7 +59,7 @@ async fn stored_state(
         .map_err(|err| OpsError::new("fk::state::load", err.to_string()))
 }
 
-pub async fn output(args: OutputArgs, context: &Context) -> CliResult {
+pub(crate) async fn output(args: OutputArgs, context: &Context) -> CliResult {
     let Some(state) = stored_state(&args.module, &args.state, context).await? else {
         return Err(OpsError::new(
             "fk::cli::no_state",
@@ -118,7 +118,7 @@ pub async fn output(args: OutputArgs, context: &Context) -> CliResult {
     Ok(EXIT_OK)
 }
 
-pub async fn show(args: ShowArgs, context: &Context) -> CliResult {
+pub(crate) async fn show(args: ShowArgs, context: &Context) -> CliResult {
     if args.target.is_file() {
         let saved = ops::read_saved_plan(&args.target, context)?;
         if args.json {
@@ -175,7 +175,7 @@ fn redacted(value: &Value) -> serde_json::Value {
     }
 }
 
-pub async fn state(command: StateCommand, context: &Context) -> CliResult {
+pub(crate) async fn state(command: StateCommand, context: &Context) -> CliResult {
     match command {
         StateCommand::List { module, state } => {
             if let Some(state) = stored_state(&module, &state, context).await? {
@@ -196,7 +196,7 @@ pub async fn state(command: StateCommand, context: &Context) -> CliResult {
     }
 }
 
-pub async fn force_unlock(args: ForceUnlockArgs, context: &Context) -> CliResult {
+pub(crate) async fn force_unlock(args: ForceUnlockArgs, context: &Context) -> CliResult {
     let path = match (&args.module, &args.state.state) {
         (_, Some(path)) => path.clone(),
         // The module's own store: its backend, or `state/<module>.json`.
@@ -242,7 +242,7 @@ fn find_lock(lock_id: &str) -> Option<std::path::PathBuf> {
         })
 }
 
-pub async fn kubeconfig(args: KubeconfigArgs, context: &Context) -> CliResult {
+pub(crate) async fn kubeconfig(args: KubeconfigArgs, context: &Context) -> CliResult {
     let Some(state) = stored_state(&args.module, &args.state, context).await? else {
         return Err(OpsError::new(
             "fk::cli::no_state",

@@ -21,7 +21,7 @@ fn words(action: Action) -> (&'static str, &'static str) {
     }
 }
 
-pub async fn run(args: LifecycleArgs, action: Action, context: &Context) -> CliResult {
+pub(crate) async fn run(args: LifecycleArgs, action: Action, context: &Context) -> CliResult {
     let (verb, past) = words(action);
     let flags = ProviderFlags {
         skip_before_stop: args.skip_before_stop,

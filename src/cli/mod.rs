@@ -16,7 +16,7 @@ mod progress;
 mod state_cmd;
 mod walk;
 
-pub mod emulator;
+pub(crate) mod emulator;
 
 use std::process::ExitCode;
 
@@ -25,13 +25,13 @@ use clap::{Parser, Subcommand};
 use crate::ops::{self, OpsError};
 use crate::provider::Action;
 
-pub use args::normalize_args;
+pub(crate) use args::normalize_args;
 
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_ERROR: u8 = 1;
-pub const EXIT_CHANGES: u8 = 2;
-pub const EXIT_INTERRUPTED: u8 = 130;
-pub const EXIT_TERMINATED: u8 = 143;
+pub(crate) const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_ERROR: u8 = 1;
+pub(crate) const EXIT_CHANGES: u8 = 2;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_TERMINATED: u8 = 143;
 
 #[derive(Parser, Debug)]
 #[command(

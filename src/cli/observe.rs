@@ -26,35 +26,35 @@ const FOLLOW_EVERY: Duration = Duration::from_secs(2);
 const LAST_EVENTS: usize = 3;
 
 #[derive(Args, Debug, Clone)]
-pub struct LogsArgs {
-    pub module: PathBuf,
+pub(crate) struct LogsArgs {
+    pub(crate) module: PathBuf,
     /// The component: a container group of the module (`etcd`, `apiserver`, ...)
-    pub component: String,
+    pub(crate) component: String,
     /// The container of the group (default: its first)
     #[arg(long, value_name = "NAME")]
-    pub container: Option<String>,
+    pub(crate) container: Option<String>,
     /// Only the last N lines
     #[arg(long, value_name = "N")]
-    pub tail: Option<u32>,
+    pub(crate) tail: Option<u32>,
     /// Keep printing new lines until Ctrl-C
     #[arg(long, short = 'f')]
-    pub follow: bool,
+    pub(crate) follow: bool,
     #[command(flatten)]
-    pub vars: VarArgs,
+    pub(crate) vars: VarArgs,
     #[command(flatten)]
-    pub state: StateArgs,
+    pub(crate) state: StateArgs,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct StatusArgs {
-    pub module: PathBuf,
+pub(crate) struct StatusArgs {
+    pub(crate) module: PathBuf,
     /// Print JSON instead of text
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
-    pub vars: VarArgs,
+    pub(crate) vars: VarArgs,
     #[command(flatten)]
-    pub state: StateArgs,
+    pub(crate) state: StateArgs,
 }
 
 /// The module's Azure provider and its stored state.
@@ -133,7 +133,7 @@ fn find_group<'a>(
     })
 }
 
-pub async fn logs(args: LogsArgs, context: &Context) -> CliResult {
+pub(crate) async fn logs(args: LogsArgs, context: &Context) -> CliResult {
     let (provider, state) = open(&args.module, &args.vars, &args.state, context).await?;
     let groups = groups(&state);
     let Some((address, id, value, _)) = find_group(&groups, &args.component) else {
@@ -371,7 +371,7 @@ async fn shipped_status(provider: &AzureProvider, value: &Value) -> Json {
     }
 }
 
-pub async fn status(args: StatusArgs, context: &Context) -> CliResult {
+pub(crate) async fn status(args: StatusArgs, context: &Context) -> CliResult {
     let (provider, state) = open(&args.module, &args.vars, &args.state, context).await?;
     let mut report = Vec::new();
     for (address, id, value, stopped) in groups(&state) {

@@ -10,7 +10,7 @@ use super::args::PlanArgs;
 use super::walk::{Terminal, print_plan};
 use super::{CliResult, EXIT_CHANGES, EXIT_OK, workspace};
 
-pub async fn run(args: PlanArgs, context: &Context) -> CliResult {
+pub(crate) async fn run(args: PlanArgs, context: &Context) -> CliResult {
     // A destroy plans no resource's values: the module's evaluation is checked first.
     let (mode, checks) = if args.destroy {
         (Mode::Destroy, Checks::All)

@@ -14,7 +14,7 @@ use crate::walk::{ApplyEvent, OperationError, Verb};
 const STILL_EVERY: Duration = Duration::from_secs(10);
 
 /// `12s`, `3m05s`.
-pub fn format_elapsed(elapsed: Duration) -> String {
+pub(crate) fn format_elapsed(elapsed: Duration) -> String {
     let secs = elapsed.as_secs();
     if secs < 60 {
         format!("{secs}s")
@@ -25,7 +25,7 @@ pub fn format_elapsed(elapsed: Duration) -> String {
 
 /// What a failed step prints: one line with the message, then its details indented. A
 /// provider's failure names its code the way refresh does (`error[fk::azure::conflict]: ...`).
-pub fn failure_lines(
+pub(crate) fn failure_lines(
     address: &Address,
     verb: Verb,
     elapsed: Duration,
@@ -58,7 +58,7 @@ struct InFlight {
     bar: Option<ProgressBar>,
 }
 
-pub fn spawn(events: UnboundedReceiver<ApplyEvent>) -> JoinHandle<()> {
+pub(crate) fn spawn(events: UnboundedReceiver<ApplyEvent>) -> JoinHandle<()> {
     let interactive = console::Term::stderr().is_term();
     tokio::spawn(show(events, interactive))
 }
@@ -155,7 +155,7 @@ const RETRY_LINE_EVERY: Duration = Duration::from_secs(2);
 /// Says on stderr that a request is retried ("throttled by Azure (429), retrying GET
 /// .../containerGroups/fk-etcd in 2s"), without flooding: one line per
 /// [`RETRY_LINE_EVERY`], the retries in between counted into it.
-pub fn retry_printer() -> crate::provider::azure::client::RetryObserver {
+pub(crate) fn retry_printer() -> crate::provider::azure::client::RetryObserver {
     let limiter = std::sync::Mutex::new(RetryLines::default());
     std::sync::Arc::new(move |notice| {
         let line = limiter
@@ -170,14 +170,14 @@ pub fn retry_printer() -> crate::provider::azure::client::RetryObserver {
 
 /// The rate limit of retry lines.
 #[derive(Default)]
-pub struct RetryLines {
+pub(crate) struct RetryLines {
     last: Option<Instant>,
     held: usize,
 }
 
 impl RetryLines {
     /// The line to print for `notice` at `now`, or `None` when it is only counted.
-    pub fn offer(
+    pub(crate) fn offer(
         &mut self,
         notice: &crate::provider::azure::retry::RetryNotice,
         now: Instant,

@@ -21,7 +21,7 @@ use super::{EXIT_INTERRUPTED, EXIT_TERMINATED};
 
 /// The running command's terminal.
 #[derive(Default)]
-pub struct Terminal {
+pub(crate) struct Terminal {
     /// `--auto-approve`: carry out a plan without asking.
     auto_approve: bool,
     walk: Mutex<Option<WalkHandles>>,
@@ -37,7 +37,7 @@ struct WalkHandles {
 }
 
 impl Terminal {
-    pub fn new(auto_approve: bool) -> Terminal {
+    pub(crate) fn new(auto_approve: bool) -> Terminal {
         Terminal {
             auto_approve,
             ..Terminal::default()
@@ -45,7 +45,7 @@ impl Terminal {
     }
 
     /// The exit code of an interrupted walk: 143 when SIGTERM came first, else 130.
-    pub fn interrupted_code(&self) -> u8 {
+    pub(crate) fn interrupted_code(&self) -> u8 {
         match self.interrupted.load(Ordering::SeqCst) {
             0 => EXIT_INTERRUPTED,
             code => code,
@@ -54,7 +54,7 @@ impl Terminal {
 }
 
 /// The plan on stdout, coloured on a terminal.
-pub fn print_plan(plan: &Plan) {
+pub(crate) fn print_plan(plan: &Plan) {
     let stdout = console::Term::stdout();
     print!(
         "{}",

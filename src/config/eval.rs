@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use crate::addr::Address;
 use crate::config::functions;
-use crate::config::model::{Attr, Expr, ExprKind, RefTarget, Reference, TemplatePart};
-use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::config::model::{Expr, ExprKind, RefTarget, Reference, TemplatePart};
+use crate::diag::{Diagnostic, Span};
 use crate::value::{PathSeg, Value, path_to_string};
 
 /// Where references get their values: variables, and whole resources (maps that may hold
@@ -39,29 +39,6 @@ pub fn evaluate(expr: &Expr, scope: &dyn Scope) -> Result<Value, Diagnostic> {
             .map(|(key, attr)| Ok((key.clone(), evaluate(&attr.value, scope)?)))
             .collect::<Result<BTreeMap<_, _>, _>>()
             .map(Value::Map),
-    }
-}
-
-/// A resource's (or provider block's) attributes as one map value, every failing attribute
-/// reported.
-pub fn evaluate_attributes(
-    attributes: &BTreeMap<String, Attr>,
-    scope: &dyn Scope,
-) -> Result<Value, Diagnostics> {
-    let mut values = BTreeMap::new();
-    let mut diagnostics = Diagnostics::default();
-    for (name, attr) in attributes {
-        match evaluate(&attr.value, scope) {
-            Ok(value) => {
-                values.insert(name.clone(), value);
-            }
-            Err(diagnostic) => diagnostics.push(diagnostic),
-        }
-    }
-    if diagnostics.is_empty() {
-        Ok(Value::Map(values))
-    } else {
-        Err(diagnostics)
     }
 }
 
@@ -234,7 +211,32 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use crate::config::model::Attr;
     use crate::config::parse_sources;
+    use crate::diag::Diagnostics;
+
+    /// A resource's (or provider block's) attributes as one map value, every failing attribute
+    /// reported (the tests' way to evaluate a whole block at once).
+    fn evaluate_attributes(
+        attributes: &BTreeMap<String, Attr>,
+        scope: &dyn Scope,
+    ) -> Result<Value, Diagnostics> {
+        let mut values = BTreeMap::new();
+        let mut diagnostics = Diagnostics::default();
+        for (name, attr) in attributes {
+            match evaluate(&attr.value, scope) {
+                Ok(value) => {
+                    values.insert(name.clone(), value);
+                }
+                Err(diagnostic) => diagnostics.push(diagnostic),
+            }
+        }
+        if diagnostics.is_empty() {
+            Ok(Value::Map(values))
+        } else {
+            Err(diagnostics)
+        }
+    }
 
     struct TestScope;
 

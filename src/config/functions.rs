@@ -9,69 +9,60 @@ use sha2::{Digest as _, Sha256};
 
 use crate::value::Value;
 
-/// A function's name, its parameters (for messages and the language page) and what it does.
-pub struct FunctionSpec {
-    pub name: &'static str,
-    pub params: &'static [&'static str],
-    pub summary: &'static str,
+/// A function's name and its parameters (for messages and the language page).
+pub(crate) struct FunctionSpec {
+    pub(crate) name: &'static str,
+    pub(crate) params: &'static [&'static str],
 }
 
-pub const FUNCTIONS: &[FunctionSpec] = &[
+pub(crate) const FUNCTIONS: &[FunctionSpec] = &[
     FunctionSpec {
         name: "base64decode",
         params: &["text"],
-        summary: "decodes standard base64 into a UTF-8 string",
     },
     FunctionSpec {
         name: "base64encode",
         params: &["text"],
-        summary: "encodes a string as standard base64",
     },
     FunctionSpec {
         name: "file",
         params: &["path"],
-        summary: "the content of a file in the module folder, read when the module is parsed",
     },
     FunctionSpec {
         name: "join",
         params: &["separator", "list"],
-        summary: "joins the items of a list with a separator",
     },
     FunctionSpec {
         name: "lower",
         params: &["text"],
-        summary: "the string in lower case",
     },
     FunctionSpec {
         name: "replace",
         params: &["text", "from", "to"],
-        summary: "replaces every occurrence of `from` with `to`",
     },
     FunctionSpec {
         name: "sha256",
         params: &["text"],
-        summary: "the SHA-256 of a string, as lowercase hex",
     },
     FunctionSpec {
         name: "upper",
         params: &["text"],
-        summary: "the string in upper case",
     },
 ];
 
-pub fn spec(name: &str) -> Option<&'static FunctionSpec> {
+pub(crate) fn spec(name: &str) -> Option<&'static FunctionSpec> {
     FUNCTIONS.iter().find(|function| function.name == name)
 }
 
-pub fn names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
     FUNCTIONS.iter().map(|function| function.name)
 }
 
 /// A function call that failed: which argument (when one is to blame) and why.
 #[derive(Debug, PartialEq)]
-pub struct CallError {
-    pub arg_idx: Option<usize>,
-    pub message: String,
+pub(crate) struct CallError {
+    pub(crate) arg_idx: Option<usize>,
+    pub(crate) message: String,
 }
 
 impl CallError {
@@ -84,7 +75,7 @@ impl CallError {
 }
 
 /// Calls `name` on plain, wholly known values.
-pub fn call(name: &str, args: &[Value]) -> Result<Value, CallError> {
+pub(crate) fn call(name: &str, args: &[Value]) -> Result<Value, CallError> {
     let Some(function) = spec(name) else {
         return Err(CallError {
             arg_idx: None,
@@ -162,7 +153,7 @@ fn text_arg(args: &[Value], arg_idx: usize) -> Result<String, CallError> {
 }
 
 /// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 

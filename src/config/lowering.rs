@@ -14,11 +14,11 @@ use crate::value::Value;
 
 /// What lowering one file needs: where it is, its text, and where problems go.
 pub(crate) struct Lowering<'r> {
-    pub file: FileId,
-    pub text: &'r str,
-    pub diagnostics: &'r mut Diagnostics,
+    pub(crate) file: FileId,
+    pub(crate) text: &'r str,
+    pub(crate) diagnostics: &'r mut Diagnostics,
     /// Reads a file named by `file("...")`, relative to the module folder.
-    pub read_file: &'r mut dyn FnMut(&str) -> Result<String, String>,
+    pub(crate) read_file: &'r mut dyn FnMut(&str) -> Result<String, String>,
     /// How many arrays and tables deep the value being lowered is.
     depth: usize,
 }
@@ -28,7 +28,7 @@ pub(crate) struct Lowering<'r> {
 const MAX_DEPTH: usize = 32;
 
 impl<'r> Lowering<'r> {
-    pub fn new(
+    pub(crate) fn new(
         file: FileId,
         text: &'r str,
         diagnostics: &'r mut Diagnostics,
@@ -67,16 +67,16 @@ impl<'r> Lowering<'r> {
         lowered
     }
 
-    pub fn span(&self, range: Range<usize>) -> Span {
+    pub(crate) fn span(&self, range: Range<usize>) -> Span {
         Span::new(self.file, range)
     }
 
-    pub fn error(&mut self, diagnostic: Diagnostic) {
+    pub(crate) fn error(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
 
     /// A value as an expression: strings may interpolate, arrays and tables nest.
-    pub fn expr(&mut self, value: &Spanned<DeValue<'_>>) -> Expr {
+    pub(crate) fn expr(&mut self, value: &Spanned<DeValue<'_>>) -> Expr {
         let span = self.span(value.span());
         let kind = match value.get_ref() {
             DeValue::String(text) => {
@@ -98,7 +98,7 @@ impl<'r> Lowering<'r> {
     }
 
     /// Every `key = value` of a table as attributes.
-    pub fn attributes(&mut self, table: &DeTable<'_>) -> BTreeMap<String, Attr> {
+    pub(crate) fn attributes(&mut self, table: &DeTable<'_>) -> BTreeMap<String, Attr> {
         table
             .iter()
             .map(|(key, value)| {
@@ -112,7 +112,7 @@ impl<'r> Lowering<'r> {
     }
 
     /// A value taken literally, with no interpolation (variable defaults, var files).
-    pub fn literal(&mut self, value: &Spanned<DeValue<'_>>) -> Value {
+    pub(crate) fn literal(&mut self, value: &Spanned<DeValue<'_>>) -> Value {
         match value.get_ref() {
             DeValue::String(text) => Value::String(text.to_string()),
             DeValue::Array(items) => self.nested(value.span(), Value::Null, |cx| {
@@ -176,7 +176,7 @@ impl<'r> Lowering<'r> {
     }
 
     /// The table inside `value`, or a diagnostic saying what was expected.
-    pub fn table<'v, 'i>(
+    pub(crate) fn table<'v, 'i>(
         &mut self,
         value: &'v Spanned<DeValue<'i>>,
         what: &str,

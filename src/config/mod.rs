@@ -14,9 +14,9 @@
 
 mod display;
 pub mod eval;
-pub mod functions;
+pub(crate) mod functions;
 mod lowering;
-pub mod model;
+pub(crate) mod model;
 mod references;
 mod sections;
 mod source_string;
@@ -37,9 +37,9 @@ use crate::diag::{Diagnostic, Diagnostics, Span};
 use lowering::Lowering;
 
 /// The largest `*.toml` file of a module fk reads.
-pub const MAX_MODULE_FILE_BYTES: u64 = 8 << 20;
+pub(crate) const MAX_MODULE_FILE_BYTES: u64 = 8 << 20;
 /// The largest file `file("...")` reads.
-pub const MAX_FILE_FUNCTION_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_FILE_FUNCTION_BYTES: u64 = 1 << 20;
 
 /// Reads the module in `dir`: every `*.toml` file in it, in name order, merged. A `*.toml`
 /// that cannot be read (a dangling link, a link loop, no permission, not a regular file, a

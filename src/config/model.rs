@@ -11,7 +11,7 @@ use crate::value::{Path, Value};
 #[derive(Clone, Debug, Default)]
 pub struct Module {
     /// The folder the module was read from.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// The module's name (its folder's name): the default state file is `state/<name>.json`.
     pub name: String,
     pub sources: SourceMap,
@@ -32,16 +32,16 @@ pub struct Variable {
     /// The `[variable.<name>]` header.
     pub span: Span,
     pub default: Option<Value>,
-    pub default_span: Option<Span>,
-    pub description: String,
+    pub(crate) default_span: Option<Span>,
+    pub(crate) description: String,
     pub sensitive: bool,
     /// The declared `type`, or the one inferred from `default` (`Any` when neither).
     pub var_type: VarType,
     /// The `type = "..."` value, when declared.
-    pub type_span: Option<Span>,
+    pub(crate) type_span: Option<Span>,
     /// `minimum = N` (number variables): a smaller value is refused before anything is
     /// planned. With the span of `N`.
-    pub minimum: Option<(f64, Span)>,
+    pub(crate) minimum: Option<(f64, Span)>,
 }
 
 /// The type a variable declares with `type = "..."`.
@@ -57,9 +57,10 @@ pub enum VarType {
 }
 
 impl VarType {
-    pub const NAMES: [&'static str; 6] = ["string", "number", "bool", "list", "table", "any"];
+    pub(crate) const NAMES: [&'static str; 6] =
+        ["string", "number", "bool", "list", "table", "any"];
 
-    pub fn from_name(name: &str) -> Option<VarType> {
+    pub(crate) fn from_name(name: &str) -> Option<VarType> {
         Some(match name {
             "string" => VarType::String,
             "number" => VarType::Number,
@@ -83,7 +84,7 @@ impl VarType {
     }
 
     /// The type of a value, for inferring a variable's type from its default.
-    pub fn of(value: &Value) -> VarType {
+    pub(crate) fn of(value: &Value) -> VarType {
         match value.unmarked() {
             Value::String(_) => VarType::String,
             Value::Int(_) | Value::Float(_) => VarType::Number,
@@ -95,7 +96,7 @@ impl VarType {
     }
 
     /// True when `value` (marks ignored) fits this type; unknown fits everything.
-    pub fn accepts(self, value: &Value) -> bool {
+    pub(crate) fn accepts(self, value: &Value) -> bool {
         self == VarType::Any || value.is_unknown() || VarType::of(value) == self
     }
 }
@@ -103,7 +104,7 @@ impl VarType {
 #[derive(Clone, Debug, Default)]
 pub struct Lifecycle {
     pub prevent_destroy: bool,
-    pub prevent_destroy_span: Option<Span>,
+    pub(crate) prevent_destroy_span: Option<Span>,
     /// Attribute paths whose differences are ignored after create.
     pub ignore_changes: Vec<(Path, Span)>,
     pub create_before_destroy: bool,
@@ -114,7 +115,7 @@ pub struct Resource {
     pub address: Address,
     /// The whole `[resource.<type>.<name>]` header.
     pub span: Span,
-    pub type_span: Span,
+    pub(crate) type_span: Span,
     pub name_span: Span,
     /// Attributes as written (the meta keys `depends_on` and `lifecycle` removed).
     pub attributes: BTreeMap<String, Attr>,
@@ -125,16 +126,15 @@ pub struct Resource {
 /// One `key = value` in a resource, provider or map.
 #[derive(Clone, Debug)]
 pub struct Attr {
-    pub key_span: Span,
+    pub(crate) key_span: Span,
     pub value: Expr,
 }
 
 #[derive(Clone, Debug)]
 pub struct Output {
     pub name: String,
-    pub span: Span,
+    pub(crate) span: Span,
     pub value: Expr,
-    pub description: String,
     pub sensitive: bool,
 }
 
@@ -148,19 +148,19 @@ pub struct ProviderBlock {
 #[derive(Clone, Debug)]
 pub struct BackendBlock {
     pub kind: String,
-    pub span: Span,
-    pub attributes: BTreeMap<String, Attr>,
+    pub(crate) span: Span,
+    pub(crate) attributes: BTreeMap<String, Attr>,
 }
 
 /// A value as written, before evaluation.
 #[derive(Clone, Debug)]
 pub struct Expr {
-    pub kind: ExprKind,
-    pub span: Span,
+    pub(crate) kind: ExprKind,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub enum ExprKind {
+pub(crate) enum ExprKind {
     /// A value with no interpolation (strings without `${`, numbers, bools).
     Literal(Value),
     /// A string that is only `${...}`: keeps the referenced value's type.
@@ -179,20 +179,20 @@ pub enum ExprKind {
 }
 
 #[derive(Clone, Debug)]
-pub enum TemplatePart {
+pub(crate) enum TemplatePart {
     Text(String),
     Interp(Expr),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RefTarget {
+pub(crate) enum RefTarget {
     Var(String),
     Resource(Address),
 }
 
 #[derive(Clone, Debug)]
 pub struct Reference {
-    pub target: RefTarget,
+    pub(crate) target: RefTarget,
     /// The attribute path after the target (empty for `var.x`).
-    pub path: Path,
+    pub(crate) path: Path,
 }

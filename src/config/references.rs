@@ -55,10 +55,3 @@ impl Output {
         references(&self.value)
     }
 }
-
-impl Expr {
-    /// True when the expression holds no reference (its value is known at parse time).
-    pub fn is_constant(&self) -> bool {
-        references(self).is_empty()
-    }
-}

@@ -12,7 +12,7 @@ use crate::config::model::{
 use crate::diag::{Diagnostic, Span, nearest};
 use crate::value::path_from_string;
 
-pub const SECTIONS: [&str; 5] = ["variable", "resource", "output", "provider", "backend"];
+pub(crate) const SECTIONS: [&str; 5] = ["variable", "resource", "output", "provider", "backend"];
 const VARIABLE_KEYS: [&str; 5] = ["default", "description", "minimum", "sensitive", "type"];
 const OUTPUT_KEYS: [&str; 3] = ["value", "description", "sensitive"];
 const LIFECYCLE_KEYS: [&str; 3] = ["prevent_destroy", "ignore_changes", "create_before_destroy"];
@@ -427,12 +427,14 @@ fn lower_output(
         return;
     };
     let mut value = None;
-    let mut description = String::new();
     let mut sensitive = false;
     for (key, item) in table.iter() {
         match key.get_ref().as_ref() {
             "value" => value = Some(cx.expr(item)),
-            "description" => description = expect_string(cx, key, item),
+            // documentation for the reader of the module: checked, not kept
+            "description" => {
+                expect_string(cx, key, item);
+            }
             "sensitive" => sensitive = expect_bool(cx, "fk::config::invalid_value", key, item),
             _ => unknown_key(
                 cx,
@@ -462,7 +464,6 @@ fn lower_output(
         name: output_name.clone(),
         span,
         value,
-        description,
         sensitive,
     };
     module.outputs.insert(output_name, output);

@@ -7,16 +7,21 @@ use crate::diag::{FileId, Span};
 
 /// A decoded string value and the map from its bytes back to the file.
 pub(crate) struct SourceString<'a> {
-    pub text: &'a str,
+    pub(crate) text: &'a str,
     /// The whole string token, quotes included.
-    pub token: Span,
+    pub(crate) token: Span,
     /// `offsets[i]` is the file offset of decoded byte `i` (one extra entry for the end);
     /// `None` when the token could not be mapped, and spans fall back to the whole token.
     offsets: Option<Vec<usize>>,
 }
 
 impl<'a> SourceString<'a> {
-    pub fn new(text: &'a str, file: FileId, token: Range<usize>, raw: &str) -> SourceString<'a> {
+    pub(crate) fn new(
+        text: &'a str,
+        file: FileId,
+        token: Range<usize>,
+        raw: &str,
+    ) -> SourceString<'a> {
         let offsets = decoded_offsets(raw, text).map(|relative| {
             relative
                 .into_iter()
@@ -31,7 +36,7 @@ impl<'a> SourceString<'a> {
     }
 
     /// The file span of a byte range of the decoded text.
-    pub fn span(&self, range: Range<usize>) -> Span {
+    pub(crate) fn span(&self, range: Range<usize>) -> Span {
         let Some(offsets) = &self.offsets else {
             return self.token;
         };

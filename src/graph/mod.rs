@@ -23,13 +23,13 @@ use crate::state::State;
 /// Why one resource depends on another; `span` is where the module says so (none for edges
 /// recorded in state).
 #[derive(Clone, Debug)]
-pub struct Edge {
-    pub span: Option<Span>,
-    pub explicit: bool,
+pub(crate) struct Edge {
+    pub(crate) span: Option<Span>,
+    pub(crate) explicit: bool,
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct DependencyGraph {
+pub(crate) struct DependencyGraph {
     graph: DiGraph<Address, Edge>,
     index: BTreeMap<Address, NodeIndex>,
     /// Edges already present: petgraph's `find_edge` walks a node's edges, which made a
@@ -39,7 +39,7 @@ pub struct DependencyGraph {
 
 /// Builds the graph of a module and the orphans of its state. Cycles are diagnostics that
 /// name every edge of the cycle.
-pub fn build(module: &Module, state: Option<&State>) -> (DependencyGraph, Diagnostics) {
+pub(crate) fn build(module: &Module, state: Option<&State>) -> (DependencyGraph, Diagnostics) {
     let mut dependency_graph = DependencyGraph::default();
     for address in module.resources.keys() {
         dependency_graph.add_node(address.clone());
@@ -90,7 +90,7 @@ pub fn build(module: &Module, state: Option<&State>) -> (DependencyGraph, Diagno
 }
 
 impl DependencyGraph {
-    pub fn add_node(&mut self, address: Address) -> NodeIndex {
+    pub(crate) fn add_node(&mut self, address: Address) -> NodeIndex {
         if let Some(idx) = self.index.get(&address) {
             return *idx;
         }
@@ -101,7 +101,7 @@ impl DependencyGraph {
 
     /// `dependent` depends on `dependency`. Edges to unknown nodes are ignored (validation
     /// reports unknown references).
-    pub fn add_edge(
+    pub(crate) fn add_edge(
         &mut self,
         dependency: &Address,
         dependent: &Address,
@@ -116,29 +116,21 @@ impl DependencyGraph {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.graph.node_count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.graph.node_count() == 0
-    }
-
-    pub fn contains(&self, address: &Address) -> bool {
+    pub(crate) fn contains(&self, address: &Address) -> bool {
         self.index.contains_key(address)
     }
 
-    pub fn addresses(&self) -> impl Iterator<Item = &Address> {
+    pub(crate) fn addresses(&self) -> impl Iterator<Item = &Address> {
         self.index.keys()
     }
 
     /// Direct dependencies, sorted.
-    pub fn dependencies(&self, address: &Address) -> Vec<Address> {
+    pub(crate) fn dependencies(&self, address: &Address) -> Vec<Address> {
         self.neighbours(address, petgraph::Direction::Incoming)
     }
 
     /// Direct dependents, sorted.
-    pub fn dependents(&self, address: &Address) -> Vec<Address> {
+    pub(crate) fn dependents(&self, address: &Address) -> Vec<Address> {
         self.neighbours(address, petgraph::Direction::Outgoing)
     }
 
@@ -157,7 +149,7 @@ impl DependencyGraph {
     }
 
     /// The addresses and everything they depend on, transitively (for `--target`).
-    pub fn with_ancestors(&self, addresses: &[Address]) -> BTreeSet<Address> {
+    pub(crate) fn with_ancestors(&self, addresses: &[Address]) -> BTreeSet<Address> {
         let mut seen = BTreeSet::new();
         let mut queue: VecDeque<NodeIndex> = addresses
             .iter()
@@ -176,7 +168,7 @@ impl DependencyGraph {
 
     /// Every node, dependencies before dependents; ties broken by address so the order is
     /// stable. Nodes on a cycle are left out (a graph with cycles has diagnostics).
-    pub fn topological_order(&self) -> Vec<Address> {
+    pub(crate) fn topological_order(&self) -> Vec<Address> {
         let mut in_degree: Vec<usize> = self
             .graph
             .node_indices()

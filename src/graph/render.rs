@@ -6,7 +6,7 @@ use super::DependencyGraph;
 
 impl DependencyGraph {
     /// `digraph fk { "a" -> "b"; }`: an arrow from a dependency to its dependent.
-    pub fn to_dot(&self) -> String {
+    pub(crate) fn to_dot(&self) -> String {
         let mut out = String::from("digraph fk {\n  rankdir = LR;\n  node [shape = box];\n");
         for address in self.addresses() {
             let _ = writeln!(out, "  \"{address}\";");
@@ -20,7 +20,7 @@ impl DependencyGraph {
     }
 
     /// `flowchart LR` with one node per resource; ids are `n0`, `n1`, ... by address order.
-    pub fn to_mermaid(&self) -> String {
+    pub(crate) fn to_mermaid(&self) -> String {
         let ids: std::collections::BTreeMap<String, String> = self
             .addresses()
             .enumerate()

@@ -29,7 +29,7 @@ pub enum Applied {
 /// A finished walk: the plan it carried out, what happened to each operation, and the state
 /// saved afterwards.
 pub struct WalkDone {
-    pub plan: Plan,
+    pub(crate) plan: Plan,
     pub report: ApplyReport,
     pub state: State,
 }

@@ -7,10 +7,10 @@ use crate::diag::{Diagnostics, SourceMap};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     /// Empty for the few failures that have no code of their own.
-    pub code: String,
-    pub message: String,
-    pub help: Option<String>,
-    pub details: Vec<String>,
+    pub(crate) code: String,
+    pub(crate) message: String,
+    pub(crate) help: Option<String>,
+    pub(crate) details: Vec<String>,
 }
 
 impl std::fmt::Display for Failure {
@@ -48,7 +48,7 @@ pub enum OpsError {
 }
 
 impl OpsError {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> OpsError {
+    pub(crate) fn new(code: impl Into<String>, message: impl Into<String>) -> OpsError {
         OpsError::Failed(Failure {
             code: code.into(),
             message: message.into(),
@@ -58,7 +58,7 @@ impl OpsError {
     }
 
     /// The same failure with a help line (a no-op on the other variants).
-    pub fn help(mut self, help: impl Into<String>) -> OpsError {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> OpsError {
         if let OpsError::Failed(failure) = &mut self {
             failure.help = Some(help.into());
         }
@@ -78,7 +78,8 @@ impl OpsError {
     }
 
     /// The stable code of a single failure (`None` for several or for diagnostics).
-    pub fn code(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> Option<&str> {
         match self {
             OpsError::Failed(failure) => Some(&failure.code),
             _ => None,

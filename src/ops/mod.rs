@@ -102,7 +102,7 @@ impl Context {
     }
 
     /// Each Azure provider built gets an observer from `make` for its retries.
-    pub fn with_retry_observer(
+    pub(crate) fn with_retry_observer(
         mut self,
         make: impl Fn() -> RetryObserver + Send + Sync + 'static,
     ) -> Context {
@@ -110,14 +110,14 @@ impl Context {
         self
     }
 
-    pub fn env(&self) -> &BTreeMap<String, String> {
+    pub(crate) fn env(&self) -> &BTreeMap<String, String> {
         &self.env
     }
 
     /// The state encryption keys the environment names (`FK_STATE_PASSPHRASE`, ...); `None`
     /// when encryption is off. A bad setting is reported when first needed, before anything
     /// is read.
-    pub fn state_keys(&self) -> Result<Option<Arc<StateKeys>>, OpsError> {
+    pub(crate) fn state_keys(&self) -> Result<Option<Arc<StateKeys>>, OpsError> {
         let keys = self
             .keys
             .get_or_init(|| StateKeys::from_env(&self.env).map(|keys| keys.map(Arc::new)));
@@ -128,7 +128,7 @@ impl Context {
     }
 
     /// A local state file, sealed when encryption is on.
-    pub fn file_store(&self, path: impl Into<PathBuf>) -> Result<FileStore, OpsError> {
+    pub(crate) fn file_store(&self, path: impl Into<PathBuf>) -> Result<FileStore, OpsError> {
         Ok(FileStore::new(path).with_keys(self.state_keys()?))
     }
 

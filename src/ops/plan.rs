@@ -149,9 +149,9 @@ fn show_warnings(warnings: Diagnostics, workspace: &Workspace, ui: &dyn Ui) {
 /// state), so it is written owner-only, and sealed like the state when encryption is on.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct SavedPlan {
-    pub fk_saved_plan: u32,
-    pub module_dir: PathBuf,
-    pub plan: Plan,
+    pub(crate) fk_saved_plan: u32,
+    pub(crate) module_dir: PathBuf,
+    pub(crate) plan: Plan,
 }
 
 /// Writes `plan` of the module in `module_dir` to `path` (`fk plan -out`).

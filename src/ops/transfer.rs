@@ -20,7 +20,7 @@ pub enum Transfer {
 
 /// Refuses a move onto another lineage, onto a newer serial, or onto a different state with
 /// the same serial.
-pub fn check_transfer(
+pub(crate) fn check_transfer(
     from: &State,
     onto: Option<&State>,
     onto_name: &str,
@@ -56,11 +56,11 @@ pub fn check_transfer(
 /// A state moved (or found already there).
 #[derive(Debug)]
 pub struct Moved {
-    pub transfer: Transfer,
-    pub serial: u64,
-    pub lineage: String,
+    pub(crate) transfer: Transfer,
+    pub(crate) serial: u64,
+    pub(crate) lineage: String,
     /// Where it went: the backend's description, or the local file.
-    pub onto: String,
+    pub(crate) onto: String,
 }
 
 /// Pushes the state in the local `file` to the backend of the module in `module`, under the

@@ -24,17 +24,17 @@ use super::{Context, OpsError, Ui};
 /// A module checked and ready for an operation: its variables resolved and its providers
 /// built.
 pub struct Workspace {
-    pub module: Module,
-    pub variables: BTreeMap<String, Value>,
-    pub registry: Registry,
+    pub(crate) module: Module,
+    pub(crate) variables: BTreeMap<String, Value>,
+    pub(crate) registry: Registry,
 }
 
 /// Where variable values come from besides the module's defaults and `FK_VAR_*`: `--var-file`
 /// files, then `-var name=value` assignments (later wins).
 #[derive(Clone, Debug, Default)]
 pub struct VarSources {
-    pub assignments: Vec<String>,
-    pub files: Vec<PathBuf>,
+    pub(crate) assignments: Vec<String>,
+    pub(crate) files: Vec<PathBuf>,
 }
 
 /// Which checks a loaded module gets (see [`crate::plan::check`]).
@@ -183,7 +183,7 @@ impl Scope for VariablesOnly<'_> {
 }
 
 /// Evaluated attributes of a `[provider.NAME]` block (variables only).
-pub fn provider_values(
+pub(crate) fn provider_values(
     module: &Module,
     name: &str,
     variables: &BTreeMap<String, Value>,
@@ -218,12 +218,12 @@ pub fn provider_values(
 pub struct ProviderFlags {
     /// `--skip-before-stop`: the Azure provider goes on without a container group's
     /// `before_stop` handshake.
-    pub skip_before_stop: bool,
+    pub(crate) skip_before_stop: bool,
 }
 
 /// The providers a module uses: the built-in and PKI (`tls`) types always, Azure's when the
 /// module uses them, and in test builds (`test-providers`) the `fake` test provider.
-pub fn registry(
+pub(crate) fn registry(
     module: &Module,
     variables: &BTreeMap<String, Value>,
     flags: ProviderFlags,

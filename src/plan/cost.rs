@@ -17,32 +17,32 @@ use crate::value::Value;
 
 /// The cost of the resources a provider prices, before and after apply.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlanCost {
+pub(crate) struct PlanCost {
     /// Per hour once the plan is applied, in `currency`; resources in `unknown` not counted.
-    pub after_per_hour: f64,
+    pub(crate) after_per_hour: f64,
     /// Per hour now, from the refreshed state.
-    pub before_per_hour: f64,
-    pub currency: String,
+    pub(crate) before_per_hour: f64,
+    pub(crate) currency: String,
     /// Every priced resource, by address.
-    pub resources: Vec<ResourceCost>,
+    pub(crate) resources: Vec<ResourceCost>,
     /// Resources whose cost after apply depends on values known only after apply.
-    pub unknown: Vec<Address>,
+    pub(crate) unknown: Vec<Address>,
     /// Where the prices come from, with their date; each once.
-    pub sources: Vec<String>,
+    pub(crate) sources: Vec<String>,
 }
 
 /// One priced resource: `None` on a side where it does not exist.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ResourceCost {
-    pub address: Address,
-    pub before_per_hour: Option<f64>,
-    pub after_per_hour: Option<f64>,
+pub(crate) struct ResourceCost {
+    pub(crate) address: Address,
+    pub(crate) before_per_hour: Option<f64>,
+    pub(crate) after_per_hour: Option<f64>,
     /// How the figure after apply (or before, for a resource that goes) was reached.
-    pub basis: String,
+    pub(crate) basis: String,
 }
 
 /// The plan's cost, or `None` when no provider prices any resource of the plan.
-pub fn estimate(
+pub(crate) fn estimate(
     registry: &Registry,
     state: &State,
     changes: &[ResourceChange],

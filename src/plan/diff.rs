@@ -15,25 +15,25 @@ use crate::state::{ResourceState, ResourceStatus, State};
 use crate::value::{PathSeg, Value};
 
 /// Everything a plan is made from.
-pub struct PlanInput<'a> {
-    pub module: &'a Module,
-    pub variables: &'a BTreeMap<String, Value>,
+pub(crate) struct PlanInput<'a> {
+    pub(crate) module: &'a Module,
+    pub(crate) variables: &'a BTreeMap<String, Value>,
     /// The refreshed state.
-    pub state: &'a State,
+    pub(crate) state: &'a State,
     /// The lineage and serial of the stored state (before refresh).
-    pub stored: Option<(String, u64)>,
-    pub registry: &'a Registry,
-    pub graph: &'a DependencyGraph,
-    pub mode: Mode,
-    pub targets: &'a [Address],
-    pub replace: &'a [Address],
-    pub drift: Vec<Drift>,
+    pub(crate) stored: Option<(String, u64)>,
+    pub(crate) registry: &'a Registry,
+    pub(crate) graph: &'a DependencyGraph,
+    pub(crate) mode: Mode,
+    pub(crate) targets: &'a [Address],
+    pub(crate) replace: &'a [Address],
+    pub(crate) drift: Vec<Drift>,
 }
 
 /// Values of resources as far as planning knows them, for evaluating references.
-pub struct PlanScope<'a> {
-    pub variables: &'a BTreeMap<String, Value>,
-    pub resources: &'a BTreeMap<Address, Value>,
+pub(crate) struct PlanScope<'a> {
+    pub(crate) variables: &'a BTreeMap<String, Value>,
+    pub(crate) resources: &'a BTreeMap<Address, Value>,
 }
 
 impl Scope for PlanScope<'_> {
@@ -53,7 +53,7 @@ impl Scope for PlanScope<'_> {
 
 /// Evaluates a resource's attributes into one map; problems go to `diagnostics` and the
 /// attribute becomes unknown.
-pub fn evaluate_resource(
+pub(crate) fn evaluate_resource(
     resource: &Resource,
     scope: &dyn Scope,
     diagnostics: &mut Diagnostics,
@@ -73,7 +73,7 @@ pub fn evaluate_resource(
 }
 
 /// Makes the plan. Diagnostics with errors mean the plan must not be applied.
-pub fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
+pub(crate) fn diff(input: PlanInput<'_>) -> (Plan, Diagnostics) {
     let mut diagnostics = Diagnostics::default();
     let order = input.graph.topological_order();
     let selected: Option<BTreeSet<Address>> = if input.targets.is_empty() {
@@ -480,7 +480,7 @@ fn plan_resource(
     Ok((Some(change), planned))
 }
 
-pub fn set_path(value: &mut Value, path: &[PathSeg], new: Value) {
+pub(crate) fn set_path(value: &mut Value, path: &[PathSeg], new: Value) {
     let Some((first, rest)) = path.split_first() else {
         *value = new;
         return;

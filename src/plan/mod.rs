@@ -4,10 +4,10 @@
 //! byte for byte.
 
 pub mod check;
-pub mod cost;
-pub mod diff;
+pub(crate) mod cost;
+pub(crate) mod diff;
 pub mod model;
 
 pub use check::check;
-pub use diff::{PlanInput, diff};
+pub(crate) use diff::{PlanInput, diff};
 pub use model::*;

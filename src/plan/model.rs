@@ -4,17 +4,17 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::cost::{PlanCost, ResourceCost};
+pub(crate) use super::cost::PlanCost;
 use crate::addr::Address;
 use crate::state::State;
 use crate::value::{Path, Value, path_to_string};
 
 /// The version of the saved-plan file and of `--json`.
-pub const PLAN_FORMAT_VERSION: &str = "1.0";
+pub(crate) const PLAN_FORMAT_VERSION: &str = "1.0";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub(crate) enum Action {
     NoOp,
     Create,
     Update,
@@ -26,7 +26,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             Action::NoOp => " ",
             Action::Create => "+",
@@ -37,12 +37,12 @@ impl Action {
         }
     }
 
-    pub fn is_replace(self) -> bool {
+    pub(crate) fn is_replace(self) -> bool {
         matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
     }
 
     /// Terraform-compatible action list for `--json`.
-    pub fn json_actions(self) -> Vec<&'static str> {
+    pub(crate) fn json_actions(self) -> Vec<&'static str> {
         match self {
             Action::NoOp => vec!["no-op"],
             Action::Create => vec!["create"],
@@ -63,85 +63,85 @@ pub enum Mode {
 
 /// Why a resource needs replacing: the attribute path and the rule that forces it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Cause {
-    pub path: Path,
-    pub reason: String,
+pub(crate) struct Cause {
+    pub(crate) path: Path,
+    pub(crate) reason: String,
 }
 
 impl Cause {
-    pub fn path_text(&self) -> String {
+    pub(crate) fn path_text(&self) -> String {
         path_to_string(&self.path)
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ResourceChange {
-    pub address: Address,
-    pub action: Action,
+pub(crate) struct ResourceChange {
+    pub(crate) address: Address,
+    pub(crate) action: Action,
     /// Why this action, when it is not the obvious one: "tainted", "requested with
     /// --replace", "deleted outside fk", "no longer in the module", "destroy".
-    pub action_reason: Option<String>,
+    pub(crate) action_reason: Option<String>,
     /// The attributes that force a replacement, each with its rule.
-    pub replace_causes: Vec<Cause>,
+    pub(crate) replace_causes: Vec<Cause>,
     /// The provider's words on consequences ("restarts every container of the group").
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// The current object's identity, for update and delete.
-    pub prior_id: Option<String>,
+    pub(crate) prior_id: Option<String>,
     #[serde(with = "marked::option")]
-    pub before: Option<Value>,
+    pub(crate) before: Option<Value>,
     #[serde(with = "marked::option")]
-    pub after: Option<Value>,
+    pub(crate) after: Option<Value>,
     /// Direct dependencies in the module (apply order).
-    pub dependencies: Vec<Address>,
-    pub create_before_destroy: bool,
+    pub(crate) dependencies: Vec<Address>,
+    pub(crate) create_before_destroy: bool,
     /// Set for the delete of an object set aside by an earlier create_before_destroy.
-    pub deposed: bool,
+    pub(crate) deposed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OutputChange {
-    pub name: String,
+pub(crate) struct OutputChange {
+    pub(crate) name: String,
     #[serde(with = "marked::option")]
-    pub before: Option<Value>,
+    pub(crate) before: Option<Value>,
     #[serde(with = "marked::option")]
-    pub after: Option<Value>,
-    pub sensitive: bool,
+    pub(crate) after: Option<Value>,
+    pub(crate) sensitive: bool,
 }
 
 /// A resource changed outside fk, found by refresh.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Drift {
-    pub address: Address,
+pub(crate) struct Drift {
+    pub(crate) address: Address,
     /// `None`: the object was deleted outside fk. Otherwise the paths that differ.
-    pub changed_paths: Option<Vec<String>>,
+    pub(crate) changed_paths: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
-    pub format_version: String,
-    pub mode: Mode,
-    pub module_name: String,
+    pub(crate) format_version: String,
+    pub(crate) mode: Mode,
+    pub(crate) module_name: String,
     /// The module's digest when planned: applying a saved plan after the module changed is
     /// refused.
-    pub module_digest: String,
+    pub(crate) module_digest: String,
     /// The lineage and serial of the stored state planned against (`None`: no state yet).
     /// Applying a saved plan after the state moved is refused.
-    pub state_lineage: Option<String>,
+    pub(crate) state_lineage: Option<String>,
     pub state_serial: Option<u64>,
     /// Every resource with an action other than no-op, in apply order.
-    pub changes: Vec<ResourceChange>,
-    pub output_changes: Vec<OutputChange>,
-    pub drift: Vec<Drift>,
-    pub targets: Vec<Address>,
+    pub(crate) changes: Vec<ResourceChange>,
+    pub(crate) output_changes: Vec<OutputChange>,
+    pub(crate) drift: Vec<Drift>,
+    pub(crate) targets: Vec<Address>,
     /// Resolved variables (secrets kept marked): apply re-evaluates the module with them.
     #[serde(with = "marked::map")]
-    pub variables: BTreeMap<String, Value>,
+    pub(crate) variables: BTreeMap<String, Value>,
     /// The refreshed state the plan was made from; a saved plan applies against it.
     pub prior_state: State,
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The estimated cost per hour now and after apply, where a provider knows prices.
     #[serde(default)]
-    pub cost: Option<PlanCost>,
+    pub(crate) cost: Option<PlanCost>,
 }
 
 impl Plan {
@@ -152,7 +152,7 @@ impl Plan {
             .count()
     }
 
-    pub fn n_change(&self) -> usize {
+    pub(crate) fn n_change(&self) -> usize {
         self.changes
             .iter()
             .filter(|change| change.action == Action::Update)
@@ -178,24 +178,18 @@ impl Plan {
                     _ => true,
                 })
     }
-
-    pub fn change(&self, address: &Address) -> Option<&ResourceChange> {
-        self.changes
-            .iter()
-            .find(|change| &change.address == address)
-    }
 }
 
 /// Values with their marks in saved plans: `{"$fk": "unknown"}` and
 /// `{"$fk": "sensitive", "value": ...}`; a map holding a `$fk` key of its own is wrapped as
 /// `{"$fk": "map", "entries": {...}}`.
-pub mod marked {
+pub(crate) mod marked {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use serde_json::{Map, Value as Json, json};
 
     use crate::value::Value;
 
-    pub fn encode(value: &Value) -> Json {
+    pub(crate) fn encode(value: &Value) -> Json {
         match value {
             Value::Unknown => json!({"$fk": "unknown"}),
             Value::Sensitive(inner) => json!({"$fk": "sensitive", "value": encode(inner)}),
@@ -215,7 +209,7 @@ pub mod marked {
         }
     }
 
-    pub fn decode(json: &Json) -> Value {
+    pub(crate) fn decode(json: &Json) -> Value {
         match json {
             Json::Array(items) => Value::List(items.iter().map(decode).collect()),
             Json::Object(map) => match map.get("$fk").and_then(Json::as_str) {
@@ -240,29 +234,29 @@ pub mod marked {
         }
     }
 
-    pub mod option {
+    pub(crate) mod option {
         use super::*;
 
-        pub fn serialize<S: Serializer>(
+        pub(crate) fn serialize<S: Serializer>(
             value: &Option<Value>,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             value.as_ref().map(encode).serialize(serializer)
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Option<Value>, D::Error> {
             Ok(Option::<Json>::deserialize(deserializer)?.map(|json| decode(&json)))
         }
     }
 
-    pub mod map {
+    pub(crate) mod map {
         use std::collections::BTreeMap;
 
         use super::*;
 
-        pub fn serialize<S: Serializer>(
+        pub(crate) fn serialize<S: Serializer>(
             values: &BTreeMap<String, Value>,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
@@ -273,7 +267,7 @@ pub mod marked {
                 .serialize(serializer)
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
             deserializer: D,
         ) -> Result<BTreeMap<String, Value>, D::Error> {
             Ok(BTreeMap::<String, Json>::deserialize(deserializer)?

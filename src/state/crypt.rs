@@ -32,13 +32,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::error::StateError;
 
-pub const ENV_PASSPHRASE: &str = "FK_STATE_PASSPHRASE";
-pub const ENV_PASSPHRASE_FILE: &str = "FK_STATE_PASSPHRASE_FILE";
-pub const ENV_FALLBACK: &str = "FK_STATE_PASSPHRASE_FALLBACK";
-pub const ENV_FALLBACK_FILE: &str = "FK_STATE_PASSPHRASE_FALLBACK_FILE";
+pub(crate) const ENV_PASSPHRASE: &str = "FK_STATE_PASSPHRASE";
+pub(crate) const ENV_PASSPHRASE_FILE: &str = "FK_STATE_PASSPHRASE_FILE";
+pub(crate) const ENV_FALLBACK: &str = "FK_STATE_PASSPHRASE_FALLBACK";
+pub(crate) const ENV_FALLBACK_FILE: &str = "FK_STATE_PASSPHRASE_FALLBACK_FILE";
 
 /// The shortest passphrase accepted (OpenTofu's passphrase key provider asks the same).
-pub const MIN_PASSPHRASE_CHARS: usize = 16;
+pub(crate) const MIN_PASSPHRASE_CHARS: usize = 16;
 
 const FORMAT: u32 = 1;
 const KDF: &str = "argon2id";
@@ -108,7 +108,7 @@ pub struct StateKeys {
 impl StateKeys {
     /// The keys named by the environment: `FK_STATE_PASSPHRASE` (or `_FILE`, a file holding
     /// it) and `FK_STATE_PASSPHRASE_FALLBACK` (or `_FILE`). `None` when no passphrase is set.
-    pub fn from_env(env: &BTreeMap<String, String>) -> Result<Option<StateKeys>, String> {
+    pub(crate) fn from_env(env: &BTreeMap<String, String>) -> Result<Option<StateKeys>, String> {
         let primary = passphrase(env, ENV_PASSPHRASE, ENV_PASSPHRASE_FILE)?;
         let fallback = passphrase(env, ENV_FALLBACK, ENV_FALLBACK_FILE)?;
         match (primary, fallback) {
@@ -143,7 +143,7 @@ impl StateKeys {
     }
 
     /// Seals `plaintext` into one JSON line (without the newline).
-    pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, String> {
+    pub(crate) fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, String> {
         let (salt, key) = self.writing_key()?;
         let mut nonce = [0u8; NONCE_LEN];
         self.random
@@ -322,12 +322,12 @@ fn passphrase(
 }
 
 /// Whether `bytes` are a sealed file (else they are plaintext).
-pub fn is_sealed(bytes: &[u8]) -> bool {
+pub(crate) fn is_sealed(bytes: &[u8]) -> bool {
     bytes.starts_with(MARK)
 }
 
 /// What a store writes: `plaintext` sealed when there are keys, as is otherwise.
-pub fn encode(
+pub(crate) fn encode(
     keys: Option<&StateKeys>,
     plaintext: Vec<u8>,
     path: &Path,
@@ -340,7 +340,11 @@ pub fn encode(
 }
 
 /// What a store read, opened: plaintext passes through (it is sealed on its next write).
-pub fn decode(keys: Option<&StateKeys>, bytes: &[u8], path: &Path) -> Result<Vec<u8>, StateError> {
+pub(crate) fn decode(
+    keys: Option<&StateKeys>,
+    bytes: &[u8],
+    path: &Path,
+) -> Result<Vec<u8>, StateError> {
     if !is_sealed(bytes) {
         return Ok(bytes.to_vec());
     }

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use crate::state::error::StateError;
 
 /// Every file fk writes under `state/` is readable by its owner only (secrets live there).
-pub const OWNER_ONLY: u32 = 0o600;
+pub(crate) const OWNER_ONLY: u32 = 0o600;
 
 /// Creates the folder holding `path` (owner-only when fk creates it).
-pub fn create_parent(path: &Path) -> Result<(), StateError> {
+pub(crate) fn create_parent(path: &Path) -> Result<(), StateError> {
     let parent = parent_of(path);
     fs::DirBuilder::new()
         .recursive(true)
@@ -21,7 +21,7 @@ pub fn create_parent(path: &Path) -> Result<(), StateError> {
 }
 
 /// The folder holding `path`; `.` for a bare file name.
-pub fn parent_of(path: &Path) -> PathBuf {
+pub(crate) fn parent_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -29,14 +29,14 @@ pub fn parent_of(path: &Path) -> PathBuf {
 }
 
 /// `path` with `suffix` appended to its file name: `x.json` + `.lock` → `x.json.lock`.
-pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
 }
 
 /// Reads a whole file; `None` when it does not exist.
-pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
+pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -44,7 +44,7 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
     }
 }
 
-pub fn remove_optional(path: &Path) -> Result<(), StateError> {
+pub(crate) fn remove_optional(path: &Path) -> Result<(), StateError> {
     match fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -55,7 +55,7 @@ pub fn remove_optional(path: &Path) -> Result<(), StateError> {
 /// Opens (creating owner-only) a file for appending. A file that already exists is made
 /// owner-only too: `mode` applies only to a file the open creates, and a journal left
 /// world-readable (copied, restored from an archive) must not stay so.
-pub fn open_append(path: &Path) -> Result<File, StateError> {
+pub(crate) fn open_append(path: &Path) -> Result<File, StateError> {
     let file = OpenOptions::new()
         .read(true)
         .append(true)
@@ -68,7 +68,7 @@ pub fn open_append(path: &Path) -> Result<File, StateError> {
 }
 
 /// Makes an open file owner-only, whatever mode it had.
-pub fn restrict(file: &File, path: &Path) -> Result<(), StateError> {
+pub(crate) fn restrict(file: &File, path: &Path) -> Result<(), StateError> {
     file.set_permissions(fs::Permissions::from_mode(OWNER_ONLY))
         .map_err(|source| StateError::io("restrict", path, source))
 }
@@ -105,13 +105,21 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Replaces `path` with `bytes` atomically: a reader sees the old file or the new one.
 /// Writes an owner-only temp file beside it, syncs it, keeps the old file as `backup`
 /// (a hard link, so no copy), renames the temp over `path` and syncs the folder.
-pub fn replace_atomically(path: &Path, backup: &Path, bytes: &[u8]) -> Result<(), StateError> {
+pub(crate) fn replace_atomically(
+    path: &Path,
+    backup: &Path,
+    bytes: &[u8],
+) -> Result<(), StateError> {
     replace_keeping(path, Some(backup), bytes)
 }
 
 /// [`replace_atomically`], keeping the old file as `backup` only when one is named (the
 /// caller wrote the backup itself).
-pub fn replace_keeping(path: &Path, backup: Option<&Path>, bytes: &[u8]) -> Result<(), StateError> {
+pub(crate) fn replace_keeping(
+    path: &Path,
+    backup: Option<&Path>,
+    bytes: &[u8],
+) -> Result<(), StateError> {
     create_parent(path)?;
     let temp = sibling(path, ".tmp");
     remove_optional(&temp)?;
@@ -151,7 +159,7 @@ fn keep_backup(path: &Path, backup: &Path) -> Result<(), StateError> {
 }
 
 /// Makes renames and removals in `dir` durable.
-pub fn sync_dir(dir: &Path) -> Result<(), StateError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StateError> {
     File::open(dir)
         .and_then(|handle| handle.sync_all())
         .map_err(|source| StateError::io("sync the folder", dir, source))
@@ -159,7 +167,7 @@ pub fn sync_dir(dir: &Path) -> Result<(), StateError> {
 
 /// Whether `file` is still the file at `path` (a lock file can be removed and recreated
 /// between someone's open and their lock).
-pub fn is_same_file(file: &File, path: &Path) -> bool {
+pub(crate) fn is_same_file(file: &File, path: &Path) -> bool {
     match (file.metadata(), fs::metadata(path)) {
         (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
         _ => false,

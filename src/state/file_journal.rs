@@ -41,12 +41,13 @@ pub struct FileJournal {
     /// Seals each record line when state encryption is on.
     keys: Option<Arc<StateKeys>>,
     commands: mpsc::UnboundedSender<WriterCommand>,
+    #[cfg(test)]
     n_syncs: Arc<AtomicU64>,
 }
 
 impl FileJournal {
     /// Starts the writer on an open, append-mode file whose header is already durable.
-    pub fn start(
+    pub(crate) fn start(
         path: &Path,
         file: File,
         keys: Option<Arc<StateKeys>>,
@@ -78,19 +79,21 @@ impl FileJournal {
             path: path.to_path_buf(),
             keys,
             commands,
+            #[cfg(test)]
             n_syncs,
         };
         (journal, writer)
     }
 
     /// How many syncs made records durable so far (headers not counted).
-    pub fn n_syncs(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn n_syncs(&self) -> u64 {
         self.n_syncs.load(Ordering::Relaxed)
     }
 
     /// Empties the journal and writes `header` as its first line, after everything queued
     /// before it.
-    pub async fn reset(&self, header: &JournalHeader) -> Result<(), StateError> {
+    pub(crate) async fn reset(&self, header: &JournalHeader) -> Result<(), StateError> {
         let header = json_line(header)
             .map_err(|error| StateError::corrupt(&self.path, error.to_string()))?;
         let (done, outcome) = oneshot::channel();

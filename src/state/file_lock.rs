@@ -39,7 +39,11 @@ pub struct FileLock {
 
 impl FileLock {
     /// Takes the lock at `path` at once, or fails with `Locked` naming the holder.
-    pub fn acquire(path: &Path, state: &str, info: LockInfo) -> Result<FileLock, StateError> {
+    pub(crate) fn acquire(
+        path: &Path,
+        state: &str,
+        info: LockInfo,
+    ) -> Result<FileLock, StateError> {
         disk::create_parent(path)?;
         for _ in 0..MAX_LOCK_ATTEMPTS {
             let mut file = OpenOptions::new()
@@ -91,7 +95,7 @@ impl FileLock {
     }
 
     /// Removes the lock file if it still describes the lock `id`.
-    pub fn force_unlock(path: &Path, state: &str, id: &str) -> Result<(), StateError> {
+    pub(crate) fn force_unlock(path: &Path, state: &str, id: &str) -> Result<(), StateError> {
         let Some(bytes) = disk::read_optional(path)? else {
             return Err(StateError::NotLocked {
                 state: state.to_string(),
@@ -113,14 +117,14 @@ impl FileLock {
 
     /// The description in a lock file that nobody holds: left by a run that died. `None`
     /// when there is no such file, or when someone (this process included) holds it.
-    pub fn left_behind(path: &Path) -> Option<LockInfo> {
+    pub(crate) fn left_behind(path: &Path) -> Option<LockInfo> {
         let mut file = File::open(path).ok()?;
         file.try_lock_shared().ok()?;
         read_lock_info(&mut file)
     }
 
     /// The flag that makes releasing put the taken-over description back.
-    pub fn keep_taken_over_flag(&self) -> Arc<AtomicBool> {
+    pub(crate) fn keep_taken_over_flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.keep_taken_over)
     }
 

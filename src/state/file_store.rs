@@ -49,7 +49,7 @@ pub struct FileStore {
 impl FileStore {
     /// A store for the snapshot at `path`; nothing is touched until it is used, and the
     /// folder is created on the first write.
-    pub fn new(path: impl Into<PathBuf>) -> FileStore {
+    pub(crate) fn new(path: impl Into<PathBuf>) -> FileStore {
         FileStore {
             path: path.into(),
             base: Mutex::new(None),
@@ -62,29 +62,30 @@ impl FileStore {
 
     /// The same store, sealing the snapshot, its backup and each journal record with
     /// `keys` (see [`crate::state::crypt`]); `None` writes plaintext.
-    pub fn with_keys(mut self, keys: Option<Arc<StateKeys>>) -> FileStore {
+    pub(crate) fn with_keys(mut self, keys: Option<Arc<StateKeys>>) -> FileStore {
         self.keys = keys;
         self
     }
 
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn backup_path(&self) -> PathBuf {
+    pub(crate) fn backup_path(&self) -> PathBuf {
         disk::sibling(&self.path, ".backup")
     }
 
-    pub fn journal_path(&self) -> PathBuf {
+    pub(crate) fn journal_path(&self) -> PathBuf {
         disk::sibling(&self.path, ".journal")
     }
 
-    pub fn lock_path(&self) -> PathBuf {
+    pub(crate) fn lock_path(&self) -> PathBuf {
         disk::sibling(&self.path, ".lock")
     }
 
     /// The journal with its concrete type (tests read its sync counter).
-    pub async fn open_journal(&self) -> Result<Arc<FileJournal>, StateError> {
+    pub(crate) async fn open_journal(&self) -> Result<Arc<FileJournal>, StateError> {
         if let Some(open) = self.open_journal_handle() {
             return Ok(open);
         }

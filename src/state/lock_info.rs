@@ -13,13 +13,13 @@ pub struct LockInfo {
     /// The command holding the lock: `apply`, `destroy`, ...
     pub operation: String,
     /// The user name (or `uid N` when the environment does not say).
-    pub who: String,
-    pub host: String,
+    pub(crate) who: String,
+    pub(crate) host: String,
     pub pid: u32,
     /// RFC 3339, UTC, whole seconds.
     pub created: String,
     /// The fk version that took the lock.
-    pub version: String,
+    pub(crate) version: String,
 }
 
 impl LockInfo {

@@ -5,17 +5,16 @@
 //! size; a reader never silently rewrites a state of a newer format; every file is
 //! owner-only. Boundary: this module does IO on its own files only and never prints.
 pub mod blob;
-pub mod crypt;
+pub(crate) mod crypt;
 mod disk;
-pub mod error;
-pub mod file_journal;
-pub mod file_lock;
-pub mod file_store;
-pub mod lock_info;
-pub mod model;
+pub(crate) mod error;
+pub(crate) mod file_journal;
+pub(crate) mod file_lock;
+pub(crate) mod file_store;
+pub(crate) mod lock_info;
+pub(crate) mod model;
 pub mod replay;
 pub mod store;
-
 
 pub use blob::BlobStore;
 pub use crypt::StateKeys;

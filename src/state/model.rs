@@ -8,11 +8,11 @@ use crate::addr::Address;
 use crate::value::{Value, path_from_string, path_to_string};
 
 /// The state file format version this build writes.
-pub const STATE_VERSION: u32 = 1;
+pub(crate) const STATE_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct State {
-    pub version: u32,
+    pub(crate) version: u32,
     /// Bumped on every persisted change.
     pub serial: u64,
     /// Identifies one state's history; a plan or a push for another lineage is refused.
@@ -21,11 +21,11 @@ pub struct State {
     #[serde(default)]
     pub resources: BTreeMap<String, ResourceState>,
     #[serde(default)]
-    pub outputs: BTreeMap<String, OutputState>,
+    pub(crate) outputs: BTreeMap<String, OutputState>,
     /// Objects replaced with `create_before_destroy` whose delete has not finished, by
     /// address. The next plan deletes them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub deposed: BTreeMap<String, Vec<ResourceState>>,
+    pub(crate) deposed: BTreeMap<String, Vec<ResourceState>>,
 }
 
 impl State {
@@ -45,7 +45,7 @@ impl State {
         State::new(uuid::Uuid::new_v4().to_string())
     }
 
-    pub fn resource(&self, address: &Address) -> Option<&ResourceState> {
+    pub(crate) fn resource(&self, address: &Address) -> Option<&ResourceState> {
         self.resources.get(&address.to_string())
     }
 }
@@ -89,13 +89,13 @@ pub struct ResourceState {
 }
 
 impl ResourceState {
-    pub fn address(&self) -> Address {
+    pub(crate) fn address(&self) -> Address {
         Address::new(&self.resource_type, &self.name)
     }
 
     /// Stopped by `fk stop`, or read back stopped (a computed `state` of `Stopped`: a group
     /// stopped outside fk, or by an apply that only patched a stopped group's tags).
-    pub fn is_stopped(&self) -> bool {
+    pub(crate) fn is_stopped(&self) -> bool {
         self.stopped
             || self
                 .attributes
@@ -105,7 +105,7 @@ impl ResourceState {
     }
 
     /// The attributes as a [`Value`] with their sensitive marks restored.
-    pub fn value(&self) -> Value {
+    pub(crate) fn value(&self) -> Value {
         let mut value = Value::from_json(&self.attributes);
         for path in &self.sensitive_paths {
             value.mark_sensitive_at(&path_from_string(path));
@@ -114,7 +114,11 @@ impl ResourceState {
     }
 
     /// Builds a record from a value, remembering where its secrets are.
-    pub fn from_value(address: &Address, id: impl Into<String>, value: &Value) -> ResourceState {
+    pub(crate) fn from_value(
+        address: &Address,
+        id: impl Into<String>,
+        value: &Value,
+    ) -> ResourceState {
         ResourceState {
             resource_type: address.resource_type.clone(),
             name: address.name.clone(),
@@ -135,9 +139,9 @@ impl ResourceState {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutputState {
-    pub value: serde_json::Value,
+    pub(crate) value: serde_json::Value,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub sensitive: bool,
+    pub(crate) sensitive: bool,
 }
 
 /// One line of the apply journal. A `Begin` is durable before a remote create is sent; a

@@ -16,7 +16,7 @@ use crate::state::error::StateError;
 use crate::state::model::{JournalRecord, State};
 
 /// The journal format this build writes.
-pub const JOURNAL_VERSION: u32 = 1;
+pub(crate) const JOURNAL_VERSION: u32 = 1;
 
 /// Applies journal records to a snapshot (or to a fresh state when there is none).
 ///
@@ -38,25 +38,25 @@ pub fn replay(snapshot: Option<State>, records: impl Iterator<Item = JournalReco
 
 /// The first line of a journal: which snapshot the records apply to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JournalHeader {
-    pub fk_journal: u32,
+pub(crate) struct JournalHeader {
+    pub(crate) fk_journal: u32,
     /// The snapshot's lineage and serial, `None`/0 when there was no snapshot.
-    pub lineage: Option<String>,
-    pub serial: u64,
+    pub(crate) lineage: Option<String>,
+    pub(crate) serial: u64,
     /// SHA-256 (hex) of the snapshot file's bytes, `None` when there was no snapshot.
-    pub snapshot_sha256: Option<String>,
+    pub(crate) snapshot_sha256: Option<String>,
 }
 
 /// What is known of the snapshot on disk; a journal extends exactly one.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct SnapshotBase {
-    pub lineage: Option<String>,
-    pub serial: u64,
-    pub sha256: Option<String>,
+pub(crate) struct SnapshotBase {
+    pub(crate) lineage: Option<String>,
+    pub(crate) serial: u64,
+    pub(crate) sha256: Option<String>,
 }
 
 impl SnapshotBase {
-    pub fn of_bytes(bytes: &[u8], lineage: &str, serial: u64) -> SnapshotBase {
+    pub(crate) fn of_bytes(bytes: &[u8], lineage: &str, serial: u64) -> SnapshotBase {
         SnapshotBase {
             lineage: Some(lineage.to_string()),
             serial,
@@ -64,7 +64,7 @@ impl SnapshotBase {
         }
     }
 
-    pub fn header(&self) -> JournalHeader {
+    pub(crate) fn header(&self) -> JournalHeader {
         JournalHeader {
             fk_journal: JOURNAL_VERSION,
             lineage: self.lineage.clone(),
@@ -76,7 +76,7 @@ impl SnapshotBase {
 
 /// How a journal relates to the snapshot beside it.
 #[derive(Debug, PartialEq, Eq)]
-pub enum JournalFit {
+pub(crate) enum JournalFit {
     /// Its records apply to this snapshot.
     Extends,
     /// It was compacted into this (or a later) snapshot, and the crash came before it was
@@ -90,7 +90,7 @@ pub enum JournalFit {
 /// (every persist that absorbs a journal moves the serial on). A journal naming a snapshot
 /// of the same serial but other bytes is foreign: the snapshot was replaced by hand, and
 /// the records may be all that is left of what happened after it.
-pub fn fit(header: &JournalHeader, base: &SnapshotBase) -> JournalFit {
+pub(crate) fn fit(header: &JournalHeader, base: &SnapshotBase) -> JournalFit {
     if header.snapshot_sha256 == base.sha256 {
         return JournalFit::Extends;
     }
@@ -105,14 +105,14 @@ pub fn fit(header: &JournalHeader, base: &SnapshotBase) -> JournalFit {
 /// A parsed journal: its header (absent when the file is empty or only a torn header) and
 /// its complete records.
 #[derive(Debug, Default)]
-pub struct ParsedJournal {
-    pub header: Option<JournalHeader>,
-    pub records: Vec<JournalRecord>,
+pub(crate) struct ParsedJournal {
+    pub(crate) header: Option<JournalHeader>,
+    pub(crate) records: Vec<JournalRecord>,
 }
 
 /// Parses a journal; record lines sealed with [`StateKeys`] are opened with `keys` (the
 /// header is never sealed: it holds only the snapshot's lineage, serial and hash).
-pub fn parse_journal(
+pub(crate) fn parse_journal(
     path: &Path,
     bytes: &[u8],
     keys: Option<&StateKeys>,
@@ -148,7 +148,7 @@ pub fn parse_journal(
     Ok(parsed)
 }
 
-pub fn parse_header(path: &Path, line: &[u8]) -> Result<JournalHeader, StateError> {
+pub(crate) fn parse_header(path: &Path, line: &[u8]) -> Result<JournalHeader, StateError> {
     let header: JournalHeader = serde_json::from_slice(line)
         .map_err(|error| StateError::corrupt(path, format!("line 1 (the header): {error}")))?;
     if header.fk_journal > JOURNAL_VERSION {
@@ -162,7 +162,7 @@ pub fn parse_header(path: &Path, line: &[u8]) -> Result<JournalHeader, StateErro
 }
 
 /// The journal lines of `records`, each sealed when there are keys.
-pub fn record_lines(
+pub(crate) fn record_lines(
     records: &[JournalRecord],
     keys: Option<&StateKeys>,
     path: &Path,
@@ -178,13 +178,13 @@ pub fn record_lines(
 }
 
 /// One JSON line, newline included.
-pub fn json_line(value: &impl Serialize) -> Result<Vec<u8>, serde_json::Error> {
+pub(crate) fn json_line(value: &impl Serialize) -> Result<Vec<u8>, serde_json::Error> {
     let mut line = serde_json::to_vec(value)?;
     line.push(b'\n');
     Ok(line)
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }

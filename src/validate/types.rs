@@ -11,8 +11,8 @@ use crate::value::{PathSeg, Value};
 
 /// Why a path does not lead to an attribute.
 pub(super) struct PathProblem {
-    pub message: String,
-    pub help: Option<String>,
+    pub(crate) message: String,
+    pub(crate) help: Option<String>,
 }
 
 /// Follows `path` through attribute types; the type at its end, or why it goes nowhere.

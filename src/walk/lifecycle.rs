@@ -24,21 +24,21 @@ use crate::state::{JournalRecord, ResourceState, State};
 
 use super::{Inconsistency, OperationError, Outcome, Verb, Walk, WalkInput, WalkReport, schedule};
 
-pub struct LifecycleInput<'a> {
-    pub action: Action,
+pub(crate) struct LifecycleInput<'a> {
+    pub(crate) action: Action,
     /// The module's graph with the state's orphans (`graph::build(module, Some(state))`).
-    pub graph: &'a DependencyGraph,
+    pub(crate) graph: &'a DependencyGraph,
     /// What every walk needs; its state is the stored state.
-    pub walk: WalkInput<'a>,
+    pub(crate) walk: WalkInput<'a>,
 }
 
 /// One result per resource the action applies to, in the order they were planned.
-pub type LifecycleReport = WalkReport<(Address, Outcome)>;
+pub(crate) type LifecycleReport = WalkReport<(Address, Outcome)>;
 
 /// The resources `action` applies to, in the order it runs them one at a time: stop in
 /// reverse dependency order, start in dependency order. Already stopped (or running)
 /// resources are left out.
-pub fn targets(
+pub(crate) fn targets(
     action: Action,
     graph: &DependencyGraph,
     registry: &Registry,
@@ -113,7 +113,7 @@ fn nodes(input: &LifecycleInput<'_>) -> Vec<Node> {
     nodes
 }
 
-pub async fn run(input: LifecycleInput<'_>) -> LifecycleReport {
+pub(crate) async fn run(input: LifecycleInput<'_>) -> LifecycleReport {
     let nodes = nodes(&input);
     let walk = Walk::new(&input.walk);
     let tasks: Vec<schedule::Task<'_>> = nodes

@@ -30,15 +30,15 @@ use crate::state::{Journal, JournalRecord, State, StateError};
 
 /// What both clients hand the walk besides their own plan (the plan and module for
 /// [`apply`], the action and graph for [`lifecycle`]).
-pub struct WalkInput<'a> {
-    pub registry: &'a Registry,
+pub(crate) struct WalkInput<'a> {
+    pub(crate) registry: &'a Registry,
     /// The state to start from (the plan's refreshed prior state, or the stored state).
-    pub state: State,
-    pub journal: Arc<dyn Journal>,
-    pub parallelism: usize,
+    pub(crate) state: State,
+    pub(crate) journal: Arc<dyn Journal>,
+    pub(crate) parallelism: usize,
     /// Becomes `true` on the first interrupt: finish what runs, start nothing new.
-    pub interrupt: watch::Receiver<bool>,
-    pub events: mpsc::UnboundedSender<ApplyEvent>,
+    pub(crate) interrupt: watch::Receiver<bool>,
+    pub(crate) events: mpsc::UnboundedSender<ApplyEvent>,
 }
 
 /// What the walk tells whoever shows progress.
@@ -86,7 +86,7 @@ pub enum Verb {
 }
 
 impl Verb {
-    pub fn present(self) -> &'static str {
+    pub(crate) fn present(self) -> &'static str {
         match self {
             Verb::Creating => "Creating",
             Verb::Modifying => "Modifying",
@@ -96,7 +96,7 @@ impl Verb {
         }
     }
 
-    pub fn past(self) -> &'static str {
+    pub(crate) fn past(self) -> &'static str {
         match self {
             Verb::Creating => "Creation complete",
             Verb::Modifying => "Modifications complete",
@@ -166,7 +166,7 @@ pub enum Inconsistency {
 
 impl OperationError {
     /// The stable code: the provider's own, or the walk's.
-    pub fn code(&self) -> &str {
+    pub(crate) fn code(&self) -> &str {
         match self {
             OperationError::Provider { code, .. } => code,
             OperationError::Journal { .. } => "fk::apply::journal",
@@ -177,7 +177,7 @@ impl OperationError {
     }
 
     /// The further lines to show under the message.
-    pub fn details(&self) -> &[String] {
+    pub(crate) fn details(&self) -> &[String] {
         match self {
             OperationError::Provider { details, .. } => details,
             _ => &[],
@@ -227,17 +227,17 @@ pub struct WalkReport<R> {
     pub state: State,
     /// One entry per step the client reports, in its planned order.
     pub results: Vec<R>,
-    pub interrupted: bool,
+    pub(crate) interrupted: bool,
     /// Evaluation problems met while walking (a reference that no longer resolves).
-    pub diagnostics: Diagnostics,
+    pub(crate) diagnostics: Diagnostics,
     /// What failed the walk as a whole: the operations could not be ordered
     /// ([`OperationError::Ordering`]) or the journal refused a record
     /// ([`OperationError::Journal`]).
-    pub error: Option<OperationError>,
+    pub(crate) error: Option<OperationError>,
 }
 
 impl<R: StepResult> WalkReport<R> {
-    pub fn count(&self, wanted: fn(&Outcome) -> bool) -> usize {
+    pub(crate) fn count(&self, wanted: fn(&Outcome) -> bool) -> usize {
         self.results
             .iter()
             .filter(|result| wanted(result.outcome()))

@@ -13,18 +13,18 @@ use crate::addr::Address;
 use super::{ApplyEvent, Outcome};
 
 /// One task to schedule, by index into the caller's list.
-pub struct Task<'a> {
-    pub address: &'a Address,
+pub(crate) struct Task<'a> {
+    pub(crate) address: &'a Address,
     /// How many tasks this one waits for.
-    pub n_waits: usize,
+    pub(crate) n_waits: usize,
     /// The tasks that wait for this one.
-    pub unblocks: &'a [usize],
+    pub(crate) unblocks: &'a [usize],
     /// Whether a skip of this task is reported as an event (tasks that do nothing are not).
-    pub reports_skip: bool,
+    pub(crate) reports_skip: bool,
 }
 
 /// Runs the tasks; returns each one's outcome and whether an interrupt stopped the walk.
-pub async fn run<F, Fut>(
+pub(crate) async fn run<F, Fut>(
     tasks: &[Task<'_>],
     parallelism: usize,
     mut interrupt: watch::Receiver<bool>,

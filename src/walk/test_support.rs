@@ -12,16 +12,16 @@ use crate::provider::{
 use crate::state::{Journal, JournalRecord, StateError};
 use crate::value::Value;
 
-pub const GROUP: &str = "group";
-pub const CERT: &str = "cert";
+pub(crate) const GROUP: &str = "group";
+pub(crate) const CERT: &str = "cert";
 
 /// `group` stops and starts; both types delete. Records each action and each delete; every
 /// call on the id `fail` is refused with `fk::test::failure` and one detail.
 #[derive(Default)]
-pub struct Recorder {
-    pub calls: Mutex<Vec<(Action, String)>>,
-    pub deleted: Mutex<Vec<String>>,
-    pub fail: Option<String>,
+pub(crate) struct Recorder {
+    pub(crate) calls: Mutex<Vec<(Action, String)>>,
+    pub(crate) deleted: Mutex<Vec<String>>,
+    pub(crate) fail: Option<String>,
 }
 
 impl Recorder {
@@ -37,7 +37,7 @@ impl Recorder {
 }
 
 /// A registry with `provider` in it.
-pub fn registry(provider: std::sync::Arc<Recorder>) -> Registry {
+pub(crate) fn registry(provider: std::sync::Arc<Recorder>) -> Registry {
     let mut registry = Registry::new();
     registry.register(provider);
     registry
@@ -131,9 +131,9 @@ type ProviderResult<T> = Result<T, ProviderError>;
 
 /// Records what it is given, or refuses every append.
 #[derive(Default)]
-pub struct Records {
-    pub refuse: bool,
-    pub records: Mutex<Vec<JournalRecord>>,
+pub(crate) struct Records {
+    pub(crate) refuse: bool,
+    pub(crate) records: Mutex<Vec<JournalRecord>>,
 }
 
 #[async_trait]

@@ -12,15 +12,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 /// The OAuth scope of Azure Storage.
-pub const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
+pub(crate) const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 
 /// Where the account key is read from.
-pub const ACCOUNT_KEY_VARIABLE: &str = "FK_BLOB_ACCOUNT_KEY";
+pub(crate) const ACCOUNT_KEY_VARIABLE: &str = "FK_BLOB_ACCOUNT_KEY";
 /// Where the SAS token is read from.
-pub const SAS_VARIABLE: &str = "FK_BLOB_SAS";
+pub(crate) const SAS_VARIABLE: &str = "FK_BLOB_SAS";
 
 #[derive(Clone)]
-pub enum BlobAuth {
+pub(crate) enum BlobAuth {
     SharedKey {
         key: Vec<u8>,
     },
@@ -40,7 +40,7 @@ impl fmt::Debug for BlobAuth {
 
 impl BlobAuth {
     /// The `auth` attribute's value this is.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             BlobAuth::SharedKey { .. } => "shared_key",
             BlobAuth::Sas { .. } => "sas",
@@ -49,7 +49,7 @@ impl BlobAuth {
     }
 
     /// Builds the authorization named by `kind` from the environment.
-    pub fn from_env(kind: &str, env: &BTreeMap<String, String>) -> Result<BlobAuth, String> {
+    pub(crate) fn from_env(kind: &str, env: &BTreeMap<String, String>) -> Result<BlobAuth, String> {
         let variable = |name: &str| {
             env.get(name)
                 .map(|value| value.trim())

@@ -13,7 +13,7 @@ use crate::state::blob::auth::{BlobAuth, STORAGE_SCOPE};
 use crate::state::blob::shared_key::{self, SignedRequest};
 use crate::state::error::StateError;
 
-pub const API_VERSION: &str = "2024-11-04";
+pub(crate) const API_VERSION: &str = "2024-11-04";
 
 /// A whole request may take this long before it counts as unreachable.
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -25,8 +25,8 @@ const MAX_READ_ATTEMPTS: usize = 3;
 #[derive(Debug)]
 pub struct BlobResponse {
     pub status: u16,
-    pub etag: Option<String>,
-    pub headers: reqwest::header::HeaderMap,
+    pub(crate) etag: Option<String>,
+    pub(crate) headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -40,7 +40,7 @@ impl BlobResponse {
     }
 
     /// Turns a refusal into an error naming what was attempted.
-    pub fn refused(&self, action: &'static str, blob: &str) -> StateError {
+    pub(crate) fn refused(&self, action: &'static str, blob: &str) -> StateError {
         StateError::Blob {
             action,
             blob: blob.to_string(),
@@ -77,7 +77,7 @@ impl Conditions<'_> {
 
 /// A lease operation (Lease Blob, `comp=lease`).
 #[derive(Clone, Copy, Debug)]
-pub enum LeaseAction<'a> {
+pub(crate) enum LeaseAction<'a> {
     Acquire {
         seconds: u32,
         proposed_id: &'a str,
@@ -103,7 +103,7 @@ pub struct BlobClient {
 }
 
 impl BlobClient {
-    pub fn new(
+    pub(crate) fn new(
         endpoint: &str,
         account: &str,
         container: &str,
@@ -132,7 +132,7 @@ impl BlobClient {
     }
 
     /// The same client with a connection pool of its own (for use from another runtime).
-    pub fn with_new_connections(&self) -> BlobClient {
+    pub(crate) fn with_new_connections(&self) -> BlobClient {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .build()
@@ -144,7 +144,7 @@ impl BlobClient {
     }
 
     /// `container/blob` as messages name it.
-    pub fn describe(&self, blob: &str) -> String {
+    pub(crate) fn describe(&self, blob: &str) -> String {
         let endpoint = self.endpoint.as_str().trim_end_matches('/');
         format!("{endpoint}/{}/{blob}", self.container)
     }
@@ -163,7 +163,7 @@ impl BlobClient {
     }
 
     /// Put Blob (append blob): creates or empties it.
-    pub async fn put_append_blob(
+    pub(crate) async fn put_append_blob(
         &self,
         blob: &str,
         conditions: Conditions<'_>,
@@ -213,7 +213,7 @@ impl BlobClient {
             .await
     }
 
-    pub async fn lease(
+    pub(crate) async fn lease(
         &self,
         blob: &str,
         action: LeaseAction<'_>,
@@ -407,12 +407,12 @@ impl BlobClient {
 }
 
 /// Throttling and server-side failures: worth another try for a read.
-pub fn is_retryable(status: u16) -> bool {
+pub(crate) fn is_retryable(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 /// RFC 1123 in GMT, as `x-ms-date` and `Last-Modified` are written.
-pub fn http_date(moment: OffsetDateTime) -> String {
+pub(crate) fn http_date(moment: OffsetDateTime) -> String {
     let format = format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
     );
@@ -422,7 +422,7 @@ pub fn http_date(moment: OffsetDateTime) -> String {
 }
 
 /// Parses an RFC 1123 date (`Last-Modified`, `Date`); `None` when it is not one.
-pub fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
     let format = format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
     );

@@ -33,7 +33,7 @@ struct Cursor {
     n_appends: u64,
 }
 
-pub struct BlobJournal {
+pub(crate) struct BlobJournal {
     client: BlobClient,
     blob: String,
     lease: Mutex<Option<Arc<LeaseHandle>>>,
@@ -44,7 +44,7 @@ pub struct BlobJournal {
 }
 
 impl BlobJournal {
-    pub fn new(client: BlobClient, blob: &str, keys: Option<Arc<StateKeys>>) -> BlobJournal {
+    pub(crate) fn new(client: BlobClient, blob: &str, keys: Option<Arc<StateKeys>>) -> BlobJournal {
         BlobJournal {
             client,
             blob: blob.to_string(),
@@ -55,17 +55,17 @@ impl BlobJournal {
         }
     }
 
-    pub fn set_lease(&self, lease: Option<Arc<LeaseHandle>>) {
+    pub(crate) fn set_lease(&self, lease: Option<Arc<LeaseHandle>>) {
         *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = lease;
     }
 
     /// The ETag the next write must match (as read by the store's load).
-    pub async fn set_etag(&self, etag: Option<String>) {
+    pub(crate) async fn set_etag(&self, etag: Option<String>) {
         self.cursor.lock().await.etag = etag;
     }
 
     /// How many Append Block calls made records durable so far.
-    pub async fn n_appends(&self) -> u64 {
+    pub(crate) async fn n_appends(&self) -> u64 {
         self.cursor.lock().await.n_appends
     }
 
@@ -81,7 +81,7 @@ impl BlobJournal {
     /// Empties the journal and starts it with `header` (after a persist, or to begin a
     /// journal for a snapshot). Two calls: a crash between them leaves an empty journal,
     /// which extends nothing.
-    pub async fn reset(&self, header: &JournalHeader) -> Result<(), StateError> {
+    pub(crate) async fn reset(&self, header: &JournalHeader) -> Result<(), StateError> {
         let lease = self.lease()?;
         let line = json_line(header).map_err(|error| self.failed(error.to_string()))?;
         let mut cursor = self.cursor.lock().await;

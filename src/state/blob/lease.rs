@@ -8,14 +8,14 @@ use crate::state::error::StateError;
 
 /// The lease a run holds, shared by the lock and the writers it fences.
 #[derive(Debug)]
-pub struct LeaseHandle {
-    pub id: String,
+pub(crate) struct LeaseHandle {
+    pub(crate) id: String,
     /// Why the lease ended, once it did.
     lost: Mutex<Option<String>>,
 }
 
 impl LeaseHandle {
-    pub fn new(id: &str) -> LeaseHandle {
+    pub(crate) fn new(id: &str) -> LeaseHandle {
         LeaseHandle {
             id: id.to_string(),
             lost: Mutex::new(None),
@@ -33,7 +33,7 @@ impl LeaseHandle {
         }
     }
 
-    pub fn mark_lost(&self, reason: impl Into<String>) {
+    pub(crate) fn mark_lost(&self, reason: impl Into<String>) {
         let mut lost = self.lost.lock().unwrap_or_else(|p| p.into_inner());
         if lost.is_none() {
             *lost = Some(reason.into());

@@ -30,7 +30,7 @@ use crate::state::lock_info::LockInfo;
 use crate::state::store::StateLock;
 
 /// How long a description without a lease still counts as a live holder.
-pub const GRACE: Duration = Duration::from_secs(15);
+pub(crate) const GRACE: Duration = Duration::from_secs(15);
 
 /// Taking the lock retries this often when the blobs change under it.
 const MAX_ATTEMPTS: usize = 6;
@@ -44,7 +44,7 @@ pub struct BlobNames {
 }
 
 impl BlobNames {
-    pub fn new(state: &str) -> BlobNames {
+    pub(crate) fn new(state: &str) -> BlobNames {
         BlobNames {
             state: state.to_string(),
             journal: format!("{state}.journal"),
@@ -80,7 +80,7 @@ pub struct BlobLock {
 
 impl BlobLock {
     /// Takes the lock at once, or fails with `Locked` naming the holder.
-    pub async fn acquire(
+    pub(crate) async fn acquire(
         client: &BlobClient,
         names: &BlobNames,
         info: LockInfo,
@@ -169,7 +169,7 @@ impl BlobLock {
         Ok(lock)
     }
 
-    pub fn lease(&self) -> Arc<LeaseHandle> {
+    pub(crate) fn lease(&self) -> Arc<LeaseHandle> {
         Arc::clone(&self.lease)
     }
 
@@ -267,7 +267,7 @@ impl BlobLock {
     }
 
     /// The flag that makes releasing write the taken-over description back.
-    pub fn keep_taken_over_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+    pub(crate) fn keep_taken_over_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
         Arc::clone(&self.keep_taken_over)
     }
 

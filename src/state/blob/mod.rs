@@ -4,15 +4,13 @@
 //!
 //! Boundary: the Blob REST API over reqwest, nothing else; secrets come in through the
 //! environment map the CLI passes and are never shown.
-pub mod auth;
+pub(crate) mod auth;
 pub mod client;
-pub mod journal;
-pub mod lease;
+pub(crate) mod journal;
+pub(crate) mod lease;
 pub mod lock;
 pub use fk_shared_key as shared_key;
 pub mod store;
 
-pub use auth::BlobAuth;
-pub use client::BlobClient;
 pub use lock::{BlobLock, BlobNames};
 pub use store::BlobStore;

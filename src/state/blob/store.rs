@@ -30,10 +30,10 @@ use crate::state::store::{Journal, StateLock, StateStore};
 use crate::value::Value;
 
 /// The lease duration unless `lease_seconds` says otherwise; Azure allows 15 to 60.
-pub const DEFAULT_LEASE_SECONDS: u32 = 60;
+pub(crate) const DEFAULT_LEASE_SECONDS: u32 = 60;
 
 /// The backend kind in `[backend.azure_blob]`.
-pub const BACKEND_KIND: &str = "azure_blob";
+pub(crate) const BACKEND_KIND: &str = "azure_blob";
 
 const ATTRIBUTES: [&str; 6] = [
     "account",
@@ -63,7 +63,7 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
-    pub fn new(client: BlobClient, blob: &str, lease_seconds: u32) -> BlobStore {
+    pub(crate) fn new(client: BlobClient, blob: &str, lease_seconds: u32) -> BlobStore {
         let names = BlobNames::new(blob);
         let journal = Arc::new(BlobJournal::new(client.clone(), &names.journal, None));
         BlobStore {

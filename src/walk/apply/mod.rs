@@ -4,7 +4,7 @@
 //! resource with what is now known, checks the provider's plan against the saved one, and
 //! journals a remote create's intended identity before sending it.
 
-pub mod order;
+pub(crate) mod order;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -24,20 +24,20 @@ use order::{Op, OpKind};
 pub use super::{ApplyEvent, Outcome, Verb};
 use super::{Inconsistency, OperationError, StepResult, Walk, WalkInput, WalkReport, schedule};
 
-pub struct ApplyInput<'a> {
-    pub plan: &'a Plan,
-    pub module: &'a Module,
+pub(crate) struct ApplyInput<'a> {
+    pub(crate) plan: &'a Plan,
+    pub(crate) module: &'a Module,
     /// What every walk needs; its state is the plan's refreshed prior state (or the stored
     /// state for a saved plan).
-    pub walk: WalkInput<'a>,
+    pub(crate) walk: WalkInput<'a>,
 }
 
 #[derive(Clone, Debug)]
 pub struct OpResult {
     pub address: Address,
     /// The planned action of the change this operation belongs to.
-    pub action: Action,
-    pub kind: OpKind,
+    pub(crate) action: Action,
+    pub(crate) kind: OpKind,
     pub outcome: Outcome,
 }
 
@@ -58,7 +58,7 @@ struct ApplyWalk<'a> {
     diagnostics: Mutex<Diagnostics>,
 }
 
-pub async fn run(input: ApplyInput<'_>) -> ApplyReport {
+pub(crate) async fn run(input: ApplyInput<'_>) -> ApplyReport {
     let ops = match order::build(input.plan) {
         Ok(ops) => ops,
         Err(message) => {

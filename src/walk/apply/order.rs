@@ -15,25 +15,25 @@ use crate::addr::Address;
 use crate::plan::{Action, Plan};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum OpKind {
+pub(crate) enum OpKind {
     Apply,
     Destroy,
 }
 
 #[derive(Clone, Debug)]
-pub struct Op {
+pub(crate) struct Op {
     /// Index into `plan.changes`.
-    pub change_idx: usize,
-    pub kind: OpKind,
+    pub(crate) change_idx: usize,
+    pub(crate) kind: OpKind,
     /// Operations this one waits for.
-    pub waits_for: Vec<usize>,
+    pub(crate) waits_for: Vec<usize>,
     /// Operations that wait for this one.
-    pub unblocks: Vec<usize>,
+    pub(crate) unblocks: Vec<usize>,
 }
 
 /// The operations of a plan with their ordering. `Err` names a cycle (an impossible mix of
 /// create_before_destroy and delete-first replacements).
-pub fn build(plan: &Plan) -> Result<Vec<Op>, String> {
+pub(crate) fn build(plan: &Plan) -> Result<Vec<Op>, String> {
     let mut ops: Vec<Op> = Vec::new();
     let mut apply_op: BTreeMap<&Address, usize> = BTreeMap::new();
     let mut destroy_op: BTreeMap<&Address, usize> = BTreeMap::new();

@@ -224,7 +224,7 @@ pub(crate) fn delete(
 }
 
 /// `POST .../start`, `.../stop`, `.../restart`.
-pub(crate) fn act(
+pub fn act(
     world: &mut World,
     context: &RequestContext<'_>,
     subscription: &str,
