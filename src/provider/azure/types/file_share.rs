@@ -7,16 +7,13 @@
 //! is what ACI mounts. PUT is synchronous.
 
 use async_trait::async_trait;
-use reqwest::Method;
 use serde_json::{Value as Json, json};
 
 use super::storage_account::API_VERSION;
-use super::{Arm, AzureType, fail};
-use crate::provider::azure::client::ArmClient;
-use crate::provider::azure::config::AzureConfig;
+use super::{Arm, ArmResource, put_once};
 use crate::provider::azure::error::ArmError;
-use crate::provider::azure::shape::{id_segment, json_text, map, text, with_version};
-use crate::provider::{AttrProblem, Attribute, OpContext, ProviderError, ResourceSchema, Type};
+use crate::provider::azure::shape::{id_segment, json_text, map, text};
+use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
 pub const TYPE: &str = "azure_file_share";
@@ -110,48 +107,13 @@ pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
     ])
 }
 
-pub async fn put(
-    client: &ArmClient,
-    id: &str,
-    planned: &Value,
-    creating: bool,
-) -> Result<Value, ArmError> {
-    let path = with_version(id, API_VERSION);
-    let response = client
-        .send(Method::PUT, &path, Some(&body(planned, creating)))
-        .await?;
-    let mut state = from_response(&response.body, Some(planned));
-    if state
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .is_empty()
-        && let Some(fields) = state.as_map_mut()
-    {
-        fields.insert("id".into(), Value::str(id));
-    }
-    Ok(state)
-}
-
-pub async fn read(client: &ArmClient, id: &str, prior: &Value) -> Result<Option<Value>, ArmError> {
-    let body = client.get_optional(&with_version(id, API_VERSION)).await?;
-    Ok(body.map(|body| from_response(&body, Some(prior))))
-}
-
-pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
-    client
-        .delete_if_present(&with_version(id, API_VERSION))
-        .await
-}
-
 /// The file share type.
 pub struct FileShare;
 
 #[async_trait]
-impl AzureType for FileShare {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
+impl ArmResource for FileShare {
+    const TYPE: &'static str = TYPE;
+    const API_VERSION: &'static str = API_VERSION;
 
     fn schema(&self) -> ResourceSchema {
         schema()
@@ -161,40 +123,36 @@ impl AzureType for FileShare {
         validate(config)
     }
 
-    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
-        intended_id(&config.subscription_id, planned)
+    fn intended_id(&self, subscription_id: &str, planned: &Value) -> String {
+        intended_id(subscription_id, planned)
     }
 
-    async fn read(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        prior: &Value,
-    ) -> Result<Option<Value>, ProviderError> {
-        read(arm.client, id, prior).await.map_err(fail(ctx))
+    fn body(&self, _subscription_id: &str, planned: &Value, prior: Option<&Value>) -> Json {
+        body(planned, prior.is_none())
     }
 
-    async fn write(
+    fn state(&self, answer: &Json, known: Option<&Value>) -> Value {
+        from_response(answer, known)
+    }
+
+    /// A PUT answer without an id gets the id asked for.
+    async fn put(
         &self,
         arm: Arm<'_>,
-        ctx: &OpContext,
         id: &str,
         prior: Option<&Value>,
         planned: &Value,
-    ) -> Result<Value, ProviderError> {
-        put(arm.client, id, planned, prior.is_none())
-            .await
-            .map_err(fail(ctx))
-    }
-
-    async fn delete(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<(), ProviderError> {
-        delete(arm.client, id).await.map_err(fail(ctx))
+    ) -> Result<Value, ArmError> {
+        let mut state = put_once(self, arm.client, id, prior, planned).await?;
+        if state
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .is_empty()
+            && let Some(fields) = state.as_map_mut()
+        {
+            fields.insert("id".into(), Value::str(id));
+        }
+        Ok(state)
     }
 }

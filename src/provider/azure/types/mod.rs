@@ -15,10 +15,13 @@ pub mod storage_account;
 pub mod user_assigned_identity;
 
 use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::Value as Json;
 
 use super::client::ArmClient;
 use super::config::AzureConfig;
 use super::error::ArmError;
+use super::shape::with_version;
 use crate::provider::{
     Action, AttrProblem, Cost, OpContext, PlannedChange, ProviderError, ResourceSchema,
 };
@@ -134,6 +137,162 @@ pub trait AzureType: Send + Sync {
     /// The estimated cost of a resource with `value`; `None`: no price known. Pure.
     fn hourly_cost(&self, _config: &AzureConfig, _value: &Value) -> Option<Cost> {
         None
+    }
+}
+
+/// A plain ARM resource: GET with its api-version gives the state, a PUT of the body made
+/// from the planned value gives the new state, DELETE counts "not found" as done. A type
+/// says what differs (api version, body, state from an answer) and overrides an operation
+/// only where Azure really does it otherwise; [`AzureType`] follows from it.
+#[async_trait]
+pub trait ArmResource: Send + Sync {
+    /// The type's name in a module: `azure_resource_group`.
+    const TYPE: &'static str;
+    /// The `api-version` every request for this type names.
+    const API_VERSION: &'static str;
+
+    fn schema(&self) -> ResourceSchema;
+
+    /// Checks beyond the schema. `config` may hold unknowns.
+    fn validate(&self, _config: &Value) -> Vec<AttrProblem> {
+        Vec::new()
+    }
+
+    /// The configured value with server defaults filled in, so it compares equal to what
+    /// GET answers. Pure.
+    fn normalise(&self, config: &Value) -> Value {
+        config.clone()
+    }
+
+    /// The ARM id a create of `planned` will have.
+    fn intended_id(&self, subscription_id: &str, planned: &Value) -> String;
+
+    /// The PUT body for `planned`; `prior` is `None` on create.
+    fn body(&self, subscription_id: &str, planned: &Value, prior: Option<&Value>) -> Json;
+
+    /// The state an answer describes; `known` is the value fk already has for it (the
+    /// planned one after a PUT, the prior one after a GET).
+    fn state(&self, answer: &Json, known: Option<&Value>) -> Value;
+
+    /// What the answer alone does not say, read after a GET or PUT (default: nothing).
+    async fn finish(
+        &self,
+        _client: &ArmClient,
+        _id: &str,
+        state: Value,
+    ) -> Result<Value, ArmError> {
+        Ok(state)
+    }
+
+    /// The live object; `Ok(None)` when it no longer exists.
+    async fn get(
+        &self,
+        client: &ArmClient,
+        id: &str,
+        prior: &Value,
+    ) -> Result<Option<Value>, ArmError> {
+        let Some(answer) = client
+            .get_optional(&with_version(id, Self::API_VERSION))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let state = self.state(&answer, Some(prior));
+        self.finish(client, id, state).await.map(Some)
+    }
+
+    /// Creates or updates the object; the state once ARM is done.
+    async fn put(
+        &self,
+        arm: Arm<'_>,
+        id: &str,
+        prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Value, ArmError> {
+        put_once(self, arm.client, id, prior, planned).await
+    }
+
+    /// Deletes the object; one already gone (404) is done.
+    async fn remove(&self, arm: Arm<'_>, id: &str) -> Result<(), ArmError> {
+        arm.client
+            .delete_if_present(&with_version(id, Self::API_VERSION))
+            .await
+    }
+}
+
+/// One synchronous PUT of `ty`'s body for `planned`: the state from its answer.
+pub async fn put_once<T: ArmResource + ?Sized>(
+    ty: &T,
+    client: &ArmClient,
+    id: &str,
+    prior: Option<&Value>,
+    planned: &Value,
+) -> Result<Value, ArmError> {
+    let body = ty.body(client.subscription_id(), planned, prior);
+    let response = client
+        .send(Method::PUT, &with_version(id, T::API_VERSION), Some(&body))
+        .await?;
+    let state = ty.state(&response.body, Some(planned));
+    ty.finish(client, id, state).await
+}
+
+#[async_trait]
+impl<T: ArmResource> AzureType for T {
+    fn name(&self) -> &'static str {
+        T::TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ArmResource::schema(self)
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
+        ArmResource::validate(self, config)
+    }
+
+    fn plan(
+        &self,
+        _config: &AzureConfig,
+        schema: &ResourceSchema,
+        prior: Option<&Value>,
+        value: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        Ok(schema.propose(prior, &self.normalise(value)))
+    }
+
+    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
+        ArmResource::intended_id(self, &config.subscription_id, planned)
+    }
+
+    async fn read(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        self.get(arm.client, id, prior).await.map_err(fail(ctx))
+    }
+
+    async fn write(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        self.put(arm, id, prior, planned).await.map_err(fail(ctx))
+    }
+
+    async fn delete(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: &Value,
+    ) -> Result<(), ProviderError> {
+        self.remove(arm, id).await.map_err(fail(ctx))
     }
 }
 

@@ -7,17 +7,16 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 
-use super::{Arm, AzureType, fail};
-use crate::provider::azure::client::{ArmClient, RESOURCES_API_VERSION};
+use super::{Arm, ArmResource};
+use crate::provider::azure::client::RESOURCES_API_VERSION;
 use crate::provider::azure::cloud::normalise_location;
-use crate::provider::azure::config::AzureConfig;
 use crate::provider::azure::error::ArmError;
 use crate::provider::azure::lro::Operation;
 use crate::provider::azure::shape::{
     location_from_json, map, normalise_location_in, tags_from_json, tags_to_json, text,
     with_version,
 };
-use crate::provider::{Attribute, OpContext, PlannedChange, ProviderError, ResourceSchema, Type};
+use crate::provider::{Attribute, ResourceSchema, Type};
 use crate::value::Value;
 
 pub const TYPE: &str = "azure_resource_group";
@@ -76,96 +75,48 @@ pub fn from_response(body: &Json) -> Value {
     ])
 }
 
-pub async fn put(client: &ArmClient, id: &str, planned: &Value) -> Result<Value, ArmError> {
-    let path = with_version(id, API_VERSION);
-    let response = client
-        .send(Method::PUT, &path, Some(&body(planned)))
-        .await?;
-    Ok(from_response(&response.body))
-}
-
-pub async fn delete(
-    client: &ArmClient,
-    id: &str,
-    max_wait: std::time::Duration,
-) -> Result<(), ArmError> {
-    let path = with_version(id, API_VERSION);
-    let response = match client.send(Method::DELETE, &path, None).await {
-        Err(error) if error.is_not_found() => return Ok(()),
-        other => other?,
-    };
-    let operation = Operation {
-        client,
-        method: "DELETE",
-        path: id,
-        resource_path: None,
-        max_wait,
-    };
-    operation.wait(response).await.map(|_| ())
-}
-
-pub async fn read(client: &ArmClient, id: &str) -> Result<Option<Value>, ArmError> {
-    let body = client.get_optional(&with_version(id, API_VERSION)).await?;
-    Ok(body.map(|body| from_response(&body)))
-}
-
 /// The resource group type.
 pub struct ResourceGroup;
 
 #[async_trait]
-impl AzureType for ResourceGroup {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
+impl ArmResource for ResourceGroup {
+    const TYPE: &'static str = TYPE;
+    const API_VERSION: &'static str = API_VERSION;
 
     fn schema(&self) -> ResourceSchema {
         schema()
     }
 
-    fn plan(
-        &self,
-        _config: &AzureConfig,
-        schema: &ResourceSchema,
-        prior: Option<&Value>,
-        value: &Value,
-    ) -> Result<PlannedChange, ProviderError> {
-        Ok(schema.propose(prior, &normalise(value)))
+    fn normalise(&self, config: &Value) -> Value {
+        normalise(config)
     }
 
-    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
-        intended_id(&config.subscription_id, planned)
+    fn intended_id(&self, subscription_id: &str, planned: &Value) -> String {
+        intended_id(subscription_id, planned)
     }
 
-    async fn read(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<Option<Value>, ProviderError> {
-        read(arm.client, id).await.map_err(fail(ctx))
+    fn body(&self, _subscription_id: &str, planned: &Value, _prior: Option<&Value>) -> Json {
+        body(planned)
     }
 
-    async fn write(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: Option<&Value>,
-        planned: &Value,
-    ) -> Result<Value, ProviderError> {
-        put(arm.client, id, planned).await.map_err(fail(ctx))
+    fn state(&self, answer: &Json, _known: Option<&Value>) -> Value {
+        from_response(answer)
     }
 
-    async fn delete(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<(), ProviderError> {
-        delete(arm.client, id, arm.config.max_wait)
-            .await
-            .map_err(fail(ctx))
+    /// DELETE is an LRO (it deletes everything inside): wait for it.
+    async fn remove(&self, arm: Arm<'_>, id: &str) -> Result<(), ArmError> {
+        let path = with_version(id, API_VERSION);
+        let response = match arm.client.send(Method::DELETE, &path, None).await {
+            Err(error) if error.is_not_found() => return Ok(()),
+            other => other?,
+        };
+        let operation = Operation {
+            client: arm.client,
+            method: "DELETE",
+            path: id,
+            resource_path: None,
+            max_wait: arm.config.max_wait,
+        };
+        operation.wait(response).await.map(|_| ())
     }
 }

@@ -19,18 +19,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::Method;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
-use super::{Arm, AzureType, fail};
+use super::{Arm, ArmResource, put_once};
 use crate::provider::azure::client::ArmClient;
-use crate::provider::azure::config::AzureConfig;
 use crate::provider::azure::error::ArmError;
-use crate::provider::azure::shape::{json_text, map, text, with_version};
-use crate::provider::{
-    AttrProblem, Attribute, OpContext, PlannedChange, ProviderError, ResourceSchema, Type,
-};
+use crate::provider::azure::shape::{json_text, map, text};
+use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
 pub const TYPE: &str = "azure_role_assignment";
@@ -211,14 +207,11 @@ async fn put_waiting(
     first_delay: Duration,
     max_delay: Duration,
 ) -> Result<Value, ArmError> {
-    let path = with_version(id, API_VERSION);
-    let request = body(client.subscription_id(), planned);
     let mut attempt = 0;
     let mut delay = first_delay;
     loop {
-        match client.send(Method::PUT, &path, Some(&request)).await {
-            Ok(response) => {
-                let mut state = from_response(&response.body);
+        match put_once(&RoleAssignment, client, id, None, planned).await {
+            Ok(mut state) => {
                 if let Some(fields) = state.as_map_mut()
                     && fields.get("scope").is_none_or(Value::is_null)
                 {
@@ -238,26 +231,14 @@ async fn put_waiting(
     }
 }
 
-pub async fn read(client: &ArmClient, id: &str) -> Result<Option<Value>, ArmError> {
-    let body = client.get_optional(&with_version(id, API_VERSION)).await?;
-    Ok(body.map(|body| from_response(&body)))
-}
-
-/// DELETE answers 200 with the assignment, or 204 when there was none.
-pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
-    client
-        .delete_if_present(&with_version(id, API_VERSION))
-        .await
-}
-
 /// The role assignment type.
 pub struct RoleAssignment;
 
+/// DELETE answers 200 with the assignment, or 204 when there was none.
 #[async_trait]
-impl AzureType for RoleAssignment {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
+impl ArmResource for RoleAssignment {
+    const TYPE: &'static str = TYPE;
+    const API_VERSION: &'static str = API_VERSION;
 
     fn schema(&self) -> ResourceSchema {
         schema()
@@ -267,49 +248,31 @@ impl AzureType for RoleAssignment {
         validate(config)
     }
 
-    fn plan(
-        &self,
-        _config: &AzureConfig,
-        schema: &ResourceSchema,
-        prior: Option<&Value>,
-        value: &Value,
-    ) -> Result<PlannedChange, ProviderError> {
-        Ok(schema.propose(prior, &normalise(value)))
+    fn normalise(&self, config: &Value) -> Value {
+        normalise(config)
     }
 
-    fn intended_id(&self, _config: &AzureConfig, planned: &Value) -> String {
+    /// Under its scope, whatever the subscription.
+    fn intended_id(&self, _subscription_id: &str, planned: &Value) -> String {
         intended_id(planned)
     }
 
-    async fn read(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<Option<Value>, ProviderError> {
-        read(arm.client, id).await.map_err(fail(ctx))
+    fn body(&self, subscription_id: &str, planned: &Value, _prior: Option<&Value>) -> Json {
+        body(subscription_id, planned)
     }
 
-    async fn write(
+    fn state(&self, answer: &Json, _known: Option<&Value>) -> Value {
+        from_response(answer)
+    }
+
+    async fn put(
         &self,
         arm: Arm<'_>,
-        ctx: &OpContext,
         id: &str,
         _prior: Option<&Value>,
         planned: &Value,
-    ) -> Result<Value, ProviderError> {
-        put(arm.client, id, planned).await.map_err(fail(ctx))
-    }
-
-    async fn delete(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<(), ProviderError> {
-        delete(arm.client, id).await.map_err(fail(ctx))
+    ) -> Result<Value, ArmError> {
+        put(arm.client, id, planned).await
     }
 }
 

@@ -6,20 +6,15 @@
 //! for the identity's life). PUT is synchronous (201 on create, 200 on update); DELETE
 //! answers 200, or 204 when there was nothing.
 
-use async_trait::async_trait;
-use reqwest::Method;
 use serde_json::{Value as Json, json};
 
-use super::{Arm, AzureType, fail};
-use crate::provider::azure::client::ArmClient;
+use super::ArmResource;
 use crate::provider::azure::cloud::normalise_location;
-use crate::provider::azure::config::AzureConfig;
-use crate::provider::azure::error::ArmError;
 use crate::provider::azure::shape::{
     id_segment, json_text, location_from_json, map, normalise_location_in, tags_from_json,
-    tags_to_json, text, with_version,
+    tags_to_json, text,
 };
-use crate::provider::{Attribute, OpContext, PlannedChange, ProviderError, ResourceSchema, Type};
+use crate::provider::{Attribute, ResourceSchema, Type};
 use crate::value::Value;
 
 pub const TYPE: &str = "azure_user_assigned_identity";
@@ -92,84 +87,31 @@ pub fn from_response(body: &Json) -> Value {
     ])
 }
 
-pub async fn put(client: &ArmClient, id: &str, planned: &Value) -> Result<Value, ArmError> {
-    let response = client
-        .send(
-            Method::PUT,
-            &with_version(id, API_VERSION),
-            Some(&body(planned)),
-        )
-        .await?;
-    Ok(from_response(&response.body))
-}
-
-pub async fn read(client: &ArmClient, id: &str) -> Result<Option<Value>, ArmError> {
-    let body = client.get_optional(&with_version(id, API_VERSION)).await?;
-    Ok(body.map(|body| from_response(&body)))
-}
-
-pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
-    client
-        .delete_if_present(&with_version(id, API_VERSION))
-        .await
-}
-
 /// The user-assigned managed identity type.
 pub struct UserAssignedIdentity;
 
-#[async_trait]
-impl AzureType for UserAssignedIdentity {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
+impl ArmResource for UserAssignedIdentity {
+    const TYPE: &'static str = TYPE;
+    const API_VERSION: &'static str = API_VERSION;
 
     fn schema(&self) -> ResourceSchema {
         schema()
     }
 
-    fn plan(
-        &self,
-        _config: &AzureConfig,
-        schema: &ResourceSchema,
-        prior: Option<&Value>,
-        value: &Value,
-    ) -> Result<PlannedChange, ProviderError> {
-        Ok(schema.propose(prior, &normalise(value)))
+    fn normalise(&self, config: &Value) -> Value {
+        normalise(config)
     }
 
-    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
-        intended_id(&config.subscription_id, planned)
+    fn intended_id(&self, subscription_id: &str, planned: &Value) -> String {
+        intended_id(subscription_id, planned)
     }
 
-    async fn read(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<Option<Value>, ProviderError> {
-        read(arm.client, id).await.map_err(fail(ctx))
+    fn body(&self, _subscription_id: &str, planned: &Value, _prior: Option<&Value>) -> Json {
+        body(planned)
     }
 
-    async fn write(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: Option<&Value>,
-        planned: &Value,
-    ) -> Result<Value, ProviderError> {
-        put(arm.client, id, planned).await.map_err(fail(ctx))
-    }
-
-    async fn delete(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<(), ProviderError> {
-        delete(arm.client, id).await.map_err(fail(ctx))
+    fn state(&self, answer: &Json, _known: Option<&Value>) -> Value {
+        from_response(answer)
     }
 }
 
