@@ -37,51 +37,6 @@ pub fn schema() -> ResourceSchema {
     }
 }
 
-pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
-    format!(
-        "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}/fileServices/default/shares/{}",
-        text(planned, "resource_group"),
-        text(planned, "storage_account_name"),
-        text(planned, "name")
-    )
-}
-
-pub fn validate(config: &Value) -> Vec<AttrProblem> {
-    let Some(name) = config.get("name").and_then(Value::as_str) else {
-        return Vec::new();
-    };
-    let bytes = name.as_bytes();
-    let valid = (3..=63).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && bytes.first() != Some(&b'-')
-        && bytes.last() != Some(&b'-')
-        && !name.contains("--");
-    if valid {
-        return Vec::new();
-    }
-    vec![AttrProblem {
-        path: vec![PathSeg::Key("name".into())],
-        code: "fk::azure::invalid_share_name",
-        message: format!(
-            "share name `{name}` is not 3-63 lowercase letters, digits and single inner hyphens"
-        ),
-        help: None,
-    }]
-}
-
-pub fn body(planned: &Value, creating: bool) -> Json {
-    let mut properties = serde_json::Map::new();
-    if let Some(quota) = planned.get("quota_gb").and_then(Value::as_i64) {
-        properties.insert("shareQuota".into(), json!(quota));
-    }
-    if creating {
-        properties.insert("enabledProtocols".into(), json!("SMB"));
-    }
-    json!({ "properties": properties })
-}
-
 /// State from a share body; `prior` supplies the quota when the answer has none (the
 /// PUT example answers with only id, name and type).
 pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
@@ -120,15 +75,49 @@ impl ArmResource for FileShare {
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrProblem> {
-        validate(config)
+        let Some(name) = config.get("name").and_then(Value::as_str) else {
+            return Vec::new();
+        };
+        let bytes = name.as_bytes();
+        let valid = (3..=63).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && bytes.first() != Some(&b'-')
+            && bytes.last() != Some(&b'-')
+            && !name.contains("--");
+        if valid {
+            return Vec::new();
+        }
+        vec![AttrProblem {
+            path: vec![PathSeg::Key("name".into())],
+            code: "fk::azure::invalid_share_name",
+            message: format!(
+                "share name `{name}` is not 3-63 lowercase letters, digits and single inner hyphens"
+            ),
+            help: None,
+        }]
     }
 
     fn intended_id(&self, subscription_id: &str, planned: &Value) -> String {
-        intended_id(subscription_id, planned)
+        format!(
+            "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}/fileServices/default/shares/{}",
+            text(planned, "resource_group"),
+            text(planned, "storage_account_name"),
+            text(planned, "name")
+        )
     }
 
+    /// Always SMB (what ACI mounts), said on create; the quota when one is configured.
     fn body(&self, _subscription_id: &str, planned: &Value, prior: Option<&Value>) -> Json {
-        body(planned, prior.is_none())
+        let mut properties = serde_json::Map::new();
+        if let Some(quota) = planned.get("quota_gb").and_then(Value::as_i64) {
+            properties.insert("shareQuota".into(), json!(quota));
+        }
+        if prior.is_none() {
+            properties.insert("enabledProtocols".into(), json!("SMB"));
+        }
+        json!({ "properties": properties })
     }
 
     fn state(&self, answer: &Json, known: Option<&Value>) -> Value {

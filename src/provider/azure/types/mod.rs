@@ -16,12 +16,13 @@ pub mod user_assigned_identity;
 
 use async_trait::async_trait;
 use reqwest::Method;
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 
 use super::client::ArmClient;
+use super::cloud::normalise_location;
 use super::config::AzureConfig;
 use super::error::ArmError;
-use super::shape::with_version;
+use super::shape::{normalise_location_in, tags_to_json, text, with_version};
 use crate::provider::{
     Action, AttrProblem, Cost, OpContext, PlannedChange, ProviderError, ResourceSchema,
 };
@@ -159,16 +160,26 @@ pub trait ArmResource: Send + Sync {
     }
 
     /// The configured value with server defaults filled in, so it compares equal to what
-    /// GET answers. Pure.
+    /// GET answers. Pure. Default: the location spelled as ARM answers it.
     fn normalise(&self, config: &Value) -> Value {
-        config.clone()
+        let mut value = config.clone();
+        if let Some(fields) = value.as_map_mut() {
+            normalise_location_in(fields);
+        }
+        value
     }
 
     /// The ARM id a create of `planned` will have.
     fn intended_id(&self, subscription_id: &str, planned: &Value) -> String;
 
-    /// The PUT body for `planned`; `prior` is `None` on create.
-    fn body(&self, subscription_id: &str, planned: &Value, prior: Option<&Value>) -> Json;
+    /// The PUT body for `planned`; `prior` is `None` on create. Default: a tracked resource
+    /// with no properties, only its location and tags.
+    fn body(&self, _subscription_id: &str, planned: &Value, _prior: Option<&Value>) -> Json {
+        json!({
+            "location": normalise_location(text(planned, "location")),
+            "tags": tags_to_json(planned),
+        })
+    }
 
     /// The state an answer describes; `known` is the value fk already has for it (the
     /// planned one after a PUT, the prior one after a GET).

@@ -5,22 +5,19 @@
 
 use async_trait::async_trait;
 use reqwest::Method;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 use super::{Arm, ArmResource};
 use crate::provider::azure::client::RESOURCES_API_VERSION;
-use crate::provider::azure::cloud::normalise_location;
 use crate::provider::azure::error::ArmError;
 use crate::provider::azure::lro::Operation;
 use crate::provider::azure::shape::{
-    location_from_json, map, normalise_location_in, tags_from_json, tags_to_json, text,
-    with_version,
+    json_text, location_from_json, map, tags_from_json, text, with_version,
 };
 use crate::provider::{Attribute, ResourceSchema, Type};
 use crate::value::Value;
 
 pub const TYPE: &str = "azure_resource_group";
-pub const API_VERSION: &str = RESOURCES_API_VERSION;
 
 pub fn schema() -> ResourceSchema {
     ResourceSchema {
@@ -40,72 +37,37 @@ pub fn schema() -> ResourceSchema {
     }
 }
 
-pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
-    format!(
-        "/subscriptions/{subscription_id}/resourceGroups/{}",
-        text(planned, "name")
-    )
-}
-
-/// The planned value with server defaults normalised (location spelling).
-pub fn normalise(config: &Value) -> Value {
-    let mut value = config.clone();
-    if let Some(fields) = value.as_map_mut() {
-        normalise_location_in(fields);
-    }
-    value
-}
-
-pub fn body(planned: &Value) -> Json {
-    json!({
-        "location": normalise_location(text(planned, "location")),
-        "tags": tags_to_json(planned),
-    })
-}
-
-pub fn from_response(body: &Json) -> Value {
-    map([
-        ("id", crate::provider::azure::shape::json_text(body, "/id")),
-        (
-            "name",
-            crate::provider::azure::shape::json_text(body, "/name"),
-        ),
-        ("location", location_from_json(body)),
-        ("tags", tags_from_json(body)),
-    ])
-}
-
 /// The resource group type.
 pub struct ResourceGroup;
 
 #[async_trait]
 impl ArmResource for ResourceGroup {
     const TYPE: &'static str = TYPE;
-    const API_VERSION: &'static str = API_VERSION;
+    const API_VERSION: &'static str = RESOURCES_API_VERSION;
+
+    fn intended_id(&self, subscription_id: &str, planned: &Value) -> String {
+        format!(
+            "/subscriptions/{subscription_id}/resourceGroups/{}",
+            text(planned, "name")
+        )
+    }
+
+    fn state(&self, answer: &Json, _known: Option<&Value>) -> Value {
+        map([
+            ("id", json_text(answer, "/id")),
+            ("name", json_text(answer, "/name")),
+            ("location", location_from_json(answer)),
+            ("tags", tags_from_json(answer)),
+        ])
+    }
 
     fn schema(&self) -> ResourceSchema {
         schema()
     }
 
-    fn normalise(&self, config: &Value) -> Value {
-        normalise(config)
-    }
-
-    fn intended_id(&self, subscription_id: &str, planned: &Value) -> String {
-        intended_id(subscription_id, planned)
-    }
-
-    fn body(&self, _subscription_id: &str, planned: &Value, _prior: Option<&Value>) -> Json {
-        body(planned)
-    }
-
-    fn state(&self, answer: &Json, _known: Option<&Value>) -> Value {
-        from_response(answer)
-    }
-
     /// DELETE is an LRO (it deletes everything inside): wait for it.
     async fn remove(&self, arm: Arm<'_>, id: &str) -> Result<(), ArmError> {
-        let path = with_version(id, API_VERSION);
+        let path = with_version(id, RESOURCES_API_VERSION);
         let response = match arm.client.send(Method::DELETE, &path, None).await {
             Err(error) if error.is_not_found() => return Ok(()),
             other => other?,

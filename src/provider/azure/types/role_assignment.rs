@@ -73,58 +73,6 @@ pub fn schema() -> ResourceSchema {
     }
 }
 
-/// The configuration with `principal_type` defaulted and the role reduced to its GUID.
-pub fn normalise(config: &Value) -> Value {
-    let mut value = config.clone();
-    if let Some(fields) = value.as_map_mut() {
-        if fields.get("principal_type").is_none_or(Value::is_null) {
-            fields.insert("principal_type".into(), Value::str("ServicePrincipal"));
-        }
-        if let Some(role) = fields.get("role_definition_id").and_then(Value::as_str) {
-            let guid = role_guid(role).to_string();
-            fields.insert("role_definition_id".into(), Value::str(guid));
-        }
-    }
-    value
-}
-
-pub fn validate(config: &Value) -> Vec<AttrProblem> {
-    let mut problems = Vec::new();
-    if let Some(kind) = config.get("principal_type").and_then(Value::as_str)
-        && !PRINCIPAL_TYPES.contains(&kind)
-    {
-        problems.push(AttrProblem {
-            path: vec![PathSeg::Key("principal_type".into())],
-            code: "fk::azure::invalid_principal_type",
-            message: format!("`{kind}` is not a principal type"),
-            help: Some(format!("one of {}", PRINCIPAL_TYPES.join(", "))),
-        });
-    }
-    if let Some(role) = config.get("role_definition_id").and_then(Value::as_str)
-        && uuid::Uuid::parse_str(role_guid(role)).is_err()
-    {
-        problems.push(AttrProblem {
-            path: vec![PathSeg::Key("role_definition_id".into())],
-            code: "fk::azure::invalid_role_definition",
-            message: format!("`{role}` is not a role definition GUID or id"),
-            help: Some("write the role's GUID, e.g. `5d977122-f97e-4b4d-a52f-6b43003ddb4d`".into()),
-        });
-    }
-    if let Some(scope) = config.get("scope").and_then(Value::as_str)
-        && !scope.starts_with("/subscriptions/")
-    {
-        problems.push(AttrProblem {
-            path: vec![PathSeg::Key("scope".into())],
-            code: "fk::azure::invalid_scope",
-            message: format!("scope `{scope}` is not an ARM id"),
-            help: Some(
-                "write `/subscriptions/<id>/resourceGroups/<name>` or a resource's id".into(),
-            ),
-        });
-    }
-    problems
-}
-
 /// The GUID at the end of a role definition id (or the GUID itself).
 fn role_guid(role: &str) -> &str {
     role.rsplit('/').next().unwrap_or(role)
@@ -146,45 +94,6 @@ pub fn assignment_name(planned: &Value) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x50;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     uuid::Uuid::from_bytes(bytes).to_string()
-}
-
-pub fn intended_id(planned: &Value) -> String {
-    format!(
-        "{}/providers/Microsoft.Authorization/roleAssignments/{}",
-        text(planned, "scope").trim_end_matches('/'),
-        assignment_name(planned)
-    )
-}
-
-pub fn body(subscription_id: &str, planned: &Value) -> Json {
-    json!({
-        "properties": {
-            "roleDefinitionId": format!(
-                "/subscriptions/{subscription_id}{DEFINITIONS}{}",
-                role_guid(text(planned, "role_definition_id"))
-            ),
-            "principalId": text(planned, "principal_id"),
-            "principalType": text(planned, "principal_type"),
-        }
-    })
-}
-
-pub fn from_response(body: &Json) -> Value {
-    let role = body
-        .pointer("/properties/roleDefinitionId")
-        .and_then(Json::as_str)
-        .map_or(Value::Null, |role| Value::str(role_guid(role)));
-    map([
-        ("id", json_text(body, "/id")),
-        ("name", json_text(body, "/name")),
-        ("scope", json_text(body, "/properties/scope")),
-        ("role_definition_id", role),
-        ("principal_id", json_text(body, "/properties/principalId")),
-        (
-            "principal_type",
-            json_text(body, "/properties/principalType"),
-        ),
-    ])
 }
 
 /// PUT, retrying `PrincipalNotFound` (bounded) while a new principal replicates.
@@ -245,24 +154,97 @@ impl ArmResource for RoleAssignment {
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrProblem> {
-        validate(config)
+        let mut problems = Vec::new();
+        if let Some(kind) = config.get("principal_type").and_then(Value::as_str)
+            && !PRINCIPAL_TYPES.contains(&kind)
+        {
+            problems.push(AttrProblem {
+                path: vec![PathSeg::Key("principal_type".into())],
+                code: "fk::azure::invalid_principal_type",
+                message: format!("`{kind}` is not a principal type"),
+                help: Some(format!("one of {}", PRINCIPAL_TYPES.join(", "))),
+            });
+        }
+        if let Some(role) = config.get("role_definition_id").and_then(Value::as_str)
+            && uuid::Uuid::parse_str(role_guid(role)).is_err()
+        {
+            problems.push(AttrProblem {
+                path: vec![PathSeg::Key("role_definition_id".into())],
+                code: "fk::azure::invalid_role_definition",
+                message: format!("`{role}` is not a role definition GUID or id"),
+                help: Some(
+                    "write the role's GUID, e.g. `5d977122-f97e-4b4d-a52f-6b43003ddb4d`".into(),
+                ),
+            });
+        }
+        if let Some(scope) = config.get("scope").and_then(Value::as_str)
+            && !scope.starts_with("/subscriptions/")
+        {
+            problems.push(AttrProblem {
+                path: vec![PathSeg::Key("scope".into())],
+                code: "fk::azure::invalid_scope",
+                message: format!("scope `{scope}` is not an ARM id"),
+                help: Some(
+                    "write `/subscriptions/<id>/resourceGroups/<name>` or a resource's id".into(),
+                ),
+            });
+        }
+        problems
     }
 
+    /// The configuration with `principal_type` defaulted and the role reduced to its GUID.
     fn normalise(&self, config: &Value) -> Value {
-        normalise(config)
+        let mut value = config.clone();
+        if let Some(fields) = value.as_map_mut() {
+            if fields.get("principal_type").is_none_or(Value::is_null) {
+                fields.insert("principal_type".into(), Value::str("ServicePrincipal"));
+            }
+            if let Some(role) = fields.get("role_definition_id").and_then(Value::as_str) {
+                let guid = role_guid(role).to_string();
+                fields.insert("role_definition_id".into(), Value::str(guid));
+            }
+        }
+        value
     }
 
     /// Under its scope, whatever the subscription.
     fn intended_id(&self, _subscription_id: &str, planned: &Value) -> String {
-        intended_id(planned)
+        format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments/{}",
+            text(planned, "scope").trim_end_matches('/'),
+            assignment_name(planned)
+        )
     }
 
     fn body(&self, subscription_id: &str, planned: &Value, _prior: Option<&Value>) -> Json {
-        body(subscription_id, planned)
+        json!({
+            "properties": {
+                "roleDefinitionId": format!(
+                    "/subscriptions/{subscription_id}{DEFINITIONS}{}",
+                    role_guid(text(planned, "role_definition_id"))
+                ),
+                "principalId": text(planned, "principal_id"),
+                "principalType": text(planned, "principal_type"),
+            }
+        })
     }
 
     fn state(&self, answer: &Json, _known: Option<&Value>) -> Value {
-        from_response(answer)
+        let role = answer
+            .pointer("/properties/roleDefinitionId")
+            .and_then(Json::as_str)
+            .map_or(Value::Null, |role| Value::str(role_guid(role)));
+        map([
+            ("id", json_text(answer, "/id")),
+            ("name", json_text(answer, "/name")),
+            ("scope", json_text(answer, "/properties/scope")),
+            ("role_definition_id", role),
+            ("principal_id", json_text(answer, "/properties/principalId")),
+            (
+                "principal_type",
+                json_text(answer, "/properties/principalType"),
+            ),
+        ])
     }
 
     async fn put(
@@ -282,7 +264,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn planned(principal: &str) -> Value {
-        normalise(&Value::Map(BTreeMap::from([
+        RoleAssignment.normalise(&Value::Map(BTreeMap::from([
             (
                 "scope".to_string(),
                 Value::str("/subscriptions/s/resourceGroups/rg"),
@@ -304,28 +286,28 @@ mod tests {
         assert_ne!(one, assignment_name(&planned("p2")));
         let parsed = uuid::Uuid::parse_str(&one).unwrap();
         assert_eq!(parsed.get_version_num(), 5);
-        assert!(intended_id(&planned("p1")).starts_with(
+        assert!(RoleAssignment.intended_id("s", &planned("p1")).starts_with(
             "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/"
         ));
     }
 
     #[test]
     fn the_body_names_the_role_in_the_subscription_and_the_principal_type() {
-        let sent = body("s", &planned("p1"));
+        let sent = RoleAssignment.body("s", &planned("p1"), None);
         assert_eq!(
             sent["properties"]["roleDefinitionId"],
             "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/5d977122-f97e-4b4d-a52f-6b43003ddb4d"
         );
         assert_eq!(sent["properties"]["principalType"], "ServicePrincipal");
         // ARM answers the role without the subscription: state keeps the GUID either way.
-        let state = from_response(&json!({
+        let state = RoleAssignment.state(&json!({
             "id": "x", "name": "n",
             "properties": {
                 "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/5d977122-f97e-4b4d-a52f-6b43003ddb4d",
                 "principalId": "p1", "principalType": "ServicePrincipal",
                 "scope": "/subscriptions/s/resourceGroups/rg"
             }
-        }));
+        }), None);
         assert_eq!(
             state.get("role_definition_id"),
             planned("p1").get("role_definition_id")
@@ -416,7 +398,11 @@ mod tests {
         fields.insert("principal_type".into(), Value::str("Robot"));
         fields.insert("role_definition_id".into(), Value::str("Contributor"));
         fields.insert("scope".into(), Value::str("rg"));
-        let codes: Vec<&str> = validate(&config).iter().map(|p| p.code).collect();
+        let codes: Vec<&str> = RoleAssignment
+            .validate(&config)
+            .iter()
+            .map(|p| p.code)
+            .collect();
         assert_eq!(
             codes,
             [

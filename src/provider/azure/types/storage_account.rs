@@ -57,64 +57,6 @@ pub fn schema() -> ResourceSchema {
     }
 }
 
-pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
-    format!(
-        "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}",
-        text(planned, "resource_group"),
-        text(planned, "name")
-    )
-}
-
-/// Config with defaults filled in, so it compares equal to what GET returns.
-pub fn normalise(config: &Value) -> Value {
-    let mut value = config.clone();
-    if let Some(fields) = value.as_map_mut() {
-        for (key, default) in [("kind", DEFAULT_KIND), ("sku", DEFAULT_SKU)] {
-            if fields.get(key).is_none_or(Value::is_null) {
-                fields.insert(key.into(), Value::str(default));
-            }
-        }
-        normalise_location_in(fields);
-    }
-    value
-}
-
-pub fn validate(config: &Value) -> Vec<AttrProblem> {
-    let Some(name) = config.get("name").and_then(Value::as_str) else {
-        return Vec::new();
-    };
-    let valid = (3..=24).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if valid {
-        return Vec::new();
-    }
-    vec![AttrProblem {
-        path: vec![PathSeg::Key("name".into())],
-        code: "fk::azure::invalid_storage_account_name",
-        message: format!("storage account name `{name}` is not 3-24 lowercase letters and digits"),
-        help: Some("storage account names are global: add a short random suffix".into()),
-    }]
-}
-
-pub fn body(planned: &Value) -> Json {
-    let planned = normalise(planned);
-    json!({
-        "location": text(&planned, "location"),
-        "kind": text(&planned, "kind"),
-        "sku": { "name": text(&planned, "sku") },
-        "tags": tags_to_json(&planned),
-        "properties": {
-            "minimumTlsVersion": "TLS1_2",
-            "supportsHttpsTrafficOnly": true,
-            "allowBlobPublicAccess": false,
-            "allowSharedKeyAccess": true,
-            "largeFileSharesState": "Enabled"
-        }
-    })
-}
-
 /// State from a GET body and the key from listKeys (`Null` when unknown).
 pub fn from_response(body: &Json, primary_key: Value) -> Value {
     let id = body.get("id").and_then(Json::as_str).unwrap_or_default();
@@ -168,19 +110,63 @@ impl ArmResource for StorageAccount {
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrProblem> {
-        validate(config)
+        let Some(name) = config.get("name").and_then(Value::as_str) else {
+            return Vec::new();
+        };
+        let valid = (3..=24).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if valid {
+            return Vec::new();
+        }
+        vec![AttrProblem {
+            path: vec![PathSeg::Key("name".into())],
+            code: "fk::azure::invalid_storage_account_name",
+            message: format!(
+                "storage account name `{name}` is not 3-24 lowercase letters and digits"
+            ),
+            help: Some("storage account names are global: add a short random suffix".into()),
+        }]
     }
 
+    /// Config with defaults filled in, so it compares equal to what GET returns.
     fn normalise(&self, config: &Value) -> Value {
-        normalise(config)
+        let mut value = config.clone();
+        if let Some(fields) = value.as_map_mut() {
+            for (key, default) in [("kind", DEFAULT_KIND), ("sku", DEFAULT_SKU)] {
+                if fields.get(key).is_none_or(Value::is_null) {
+                    fields.insert(key.into(), Value::str(default));
+                }
+            }
+            normalise_location_in(fields);
+        }
+        value
     }
 
     fn intended_id(&self, subscription_id: &str, planned: &Value) -> String {
-        intended_id(subscription_id, planned)
+        format!(
+            "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}",
+            text(planned, "resource_group"),
+            text(planned, "name")
+        )
     }
 
     fn body(&self, _subscription_id: &str, planned: &Value, _prior: Option<&Value>) -> Json {
-        body(planned)
+        let planned = self.normalise(planned);
+        json!({
+            "location": text(&planned, "location"),
+            "kind": text(&planned, "kind"),
+            "sku": { "name": text(&planned, "sku") },
+            "tags": tags_to_json(&planned),
+            "properties": {
+                "minimumTlsVersion": "TLS1_2",
+                "supportsHttpsTrafficOnly": true,
+                "allowBlobPublicAccess": false,
+                "allowSharedKeyAccess": true,
+                "largeFileSharesState": "Enabled"
+            }
+        })
     }
 
     /// The state without the key, which only listKeys gives ([`Self::finish`]).
@@ -213,7 +199,11 @@ impl ArmResource for StorageAccount {
         let path = with_version(id, API_VERSION);
         let response = arm
             .client
-            .send(Method::PUT, &path, Some(&body(planned)))
+            .send(
+                Method::PUT,
+                &path,
+                Some(&self.body(arm.client.subscription_id(), planned, None)),
+            )
             .await?;
         let operation = Operation {
             client: arm.client,
