@@ -1,5 +1,6 @@
 //! The Azure resource types: one module (or folder) per type, each with one value that
-//! implements [`AzureType`], listed once in [`TYPES`].
+//! implements [`AzureType`], listed once in [`TYPES`]. A plain ARM resource implements
+//! [`ArmResource`] (its hooks) and gets [`AzureType`] from it.
 //!
 //! [`super::AzureProvider`] looks a type up by name and delegates; it holds what every type
 //! shares (the ARM client, the settings, the refresh slots, the engine's id on the state).
@@ -392,6 +393,27 @@ mod tests {
         );
         assert_eq!(provider.actions("azure_virtual_machine"), []);
         assert_eq!(provider.hourly_cost("azure_virtual_machine", &value), None);
+    }
+
+    /// The tracked-resource defaults: a location is spelled as ARM answers it (so
+    /// `West Europe` plans no change against `westeurope`), a type without one keeps its
+    /// configuration as written, and the body carries the location and tags alone.
+    #[test]
+    fn plain_types_normalise_the_location_only_where_they_have_one() {
+        use crate::provider::azure::shape::map;
+        let group = map([
+            ("name", Value::str("fk")),
+            ("location", Value::str("West Europe")),
+            ("tags", map([("team", Value::str("k8s"))])),
+        ]);
+        let planned = resource_group::ResourceGroup.normalise(&group);
+        assert_eq!(planned.get("location"), Some(&Value::str("westeurope")));
+        assert_eq!(
+            resource_group::ResourceGroup.body("s", &group, None),
+            json!({"location": "westeurope", "tags": {"team": "k8s"}})
+        );
+        let share = map([("name", Value::str("data")), ("quota_gb", Value::Int(5))]);
+        assert_eq!(file_share::FileShare.normalise(&share), share);
     }
 
     #[test]
