@@ -82,13 +82,27 @@ impl ContainerGroups<'_> {
             resource_path: Some(&path),
             max_wait: self.max_wait,
         };
+        self.settle(ctx, operation, response, &path, planned).await
+    }
+
+    /// Waits for `operation` (which `response` started), then until the group is ready:
+    /// its state, `known` giving what the answer leaves out. A failure carries the group's
+    /// events.
+    async fn settle(
+        &self,
+        ctx: &OpContext,
+        operation: Operation<'_>,
+        response: crate::provider::azure::client::ArmResponse,
+        path: &str,
+        known: &Value,
+    ) -> Result<Value, ProviderError> {
         if let Err(error) = operation.wait(response).await {
             return Err(self
-                .with_events(group_failure(error.for_resource(&ctx.address)), &path)
+                .with_events(group_failure(error.for_resource(&ctx.address)), path)
                 .await);
         }
-        let body = self.wait_ready(ctx, &path).await?;
-        Ok(from_response(&body, Some(planned)))
+        let body = self.wait_ready(ctx, path).await?;
+        Ok(from_response(&body, Some(known)))
     }
 
     /// Tags only: PATCH, which restarts nothing.
@@ -208,13 +222,7 @@ impl ContainerGroups<'_> {
             resource_path: None,
             max_wait: self.max_wait,
         };
-        if let Err(error) = operation.wait(response).await {
-            return Err(self
-                .with_events(group_failure(error.for_resource(&ctx.address)), &path)
-                .await);
-        }
-        let body = self.wait_ready(ctx, &path).await?;
-        Ok(from_response(&body, Some(prior)))
+        self.settle(ctx, operation, response, &path, prior).await
     }
 
     /// Polls the group until it is ready, failed, or out of time.
