@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use emulator_support::*;
 use fk::emulator::schema::SpecValidator;
-use fk::provider::azure::{role_assignment, user_assigned_identity};
+use fk::provider::azure::role_assignment::RoleAssignment;
+use fk::provider::azure::types::ArmResource;
+use fk::provider::azure::user_assigned_identity::UserAssignedIdentity;
 use fk::value::Value as FkValue;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -208,9 +210,9 @@ fn fk_request_bodies_follow_the_specs() {
             FkValue::str("ServicePrincipal"),
         ),
     ]));
-    let identity = user_assigned_identity::body(&planned);
+    let identity = UserAssignedIdentity.body("s", &planned, None);
     assert_eq!(identity["location"], "westeurope");
-    let assignment = role_assignment::body("s", &planned);
+    let assignment = RoleAssignment.body("s", &planned, None);
     assert_eq!(
         assignment["properties"]["principalType"],
         "ServicePrincipal"

@@ -8,6 +8,7 @@ use super::container_group::state::from_response;
 use super::container_group::{PATCH_NOTE, RESTART_NOTE, plan};
 use super::fixtures::{full_group_config, simulated_get, with};
 use super::spec_check::{load, official_specs};
+use super::types::ArmResource;
 use super::{AzureConfig, AzureProvider, StaticToken, file_share, storage_account};
 use crate::provider::{PlannedChange, Provider};
 use crate::value::{PathSeg, Value, path_from_string, path_to_string};
@@ -351,7 +352,7 @@ fn storage_account_defaults_do_not_diff() {
     let config = super::fixtures::toml_value(
         "name = \"fkdemo123\"\nresource_group = \"fk\"\nlocation = \"West Europe\"",
     );
-    let body = storage_account::body(&config);
+    let body = storage_account::StorageAccount.body("s", &config, None);
     assert_eq!(body["kind"], "StorageV2");
     let mut answer = body.clone();
     answer["id"] = Json::from(
@@ -373,7 +374,7 @@ fn resource_group_location_spelling_does_not_replace() {
     let schema = super::resource_group::schema();
     let answer = serde_json::json!({"id": "/subscriptions/sub/resourceGroups/fk", "name": "fk",
         "location": "westeurope", "tags": {}, "properties": {"provisioningState": "Succeeded"}});
-    let state = super::resource_group::from_response(&answer);
+    let state = super::resource_group::ResourceGroup.state(&answer, None);
     let config = super::fixtures::toml_value("name = \"fk\"\nlocation = \"West Europe\"");
     let change = provider.plan(&schema, Some(&state), &config).expect("plan");
     assert!(

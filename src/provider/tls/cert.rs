@@ -273,33 +273,8 @@ fn key_usage(name: &str) -> Option<Usage> {
 }
 
 /// The certificate type (signed by a CA).
-pub struct Cert;
-
-impl TlsType for Cert {
-    fn name(&self) -> &'static str {
-        CERT_TYPE
-    }
-
-    fn schema(&self) -> ResourceSchema {
-        schema()
-    }
-
-    fn with_defaults(&self, config: &Value) -> Value {
-        defaults(config)
-    }
-
-    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
-        validate(config)
-    }
-
-    fn make(&self, planned: &Value) -> Result<Value, TlsError> {
-        issue(planned)
-    }
-
-    fn is_certificate(&self) -> bool {
-        true
-    }
-}
+pub(super) static CERT: TlsType =
+    TlsType::new(CERT_TYPE, schema, defaults, validate, issue).certificate();
 
 #[cfg(test)]
 mod tests {

@@ -139,41 +139,27 @@ pub fn planned_text(config: &Value) -> Value {
 }
 
 /// The kubeconfig type: the only `tls` type that updates in place.
-pub struct Kubeconfig;
+pub(super) static KUBECONFIG: TlsType = TlsType {
+    refine_plan,
+    update: remake,
+    ..TlsType::new(KUBECONFIG_TYPE, schema, defaults, validate, make)
+};
 
-impl TlsType for Kubeconfig {
-    fn name(&self) -> &'static str {
-        KUBECONFIG_TYPE
-    }
+fn make(planned: &Value) -> Result<Value, TlsError> {
+    Ok(with_computed(
+        planned,
+        vec![("kubeconfig", Value::str(render(planned)?).sensitive())],
+    ))
+}
 
-    fn schema(&self) -> ResourceSchema {
-        schema()
+/// The text is known at plan time when every input is.
+fn refine_plan(change: &mut PlannedChange, config: &Value) {
+    if let Some(planned) = change.planned.as_map_mut() {
+        planned.insert("kubeconfig".into(), planned_text(config));
     }
+}
 
-    fn with_defaults(&self, config: &Value) -> Value {
-        defaults(config)
-    }
-
-    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
-        validate(config)
-    }
-
-    fn make(&self, planned: &Value) -> Result<Value, TlsError> {
-        Ok(with_computed(
-            planned,
-            vec![("kubeconfig", Value::str(render(planned)?).sensitive())],
-        ))
-    }
-
-    /// The text is known at plan time when every input is.
-    fn refine_plan(&self, change: &mut PlannedChange, config: &Value) {
-        if let Some(planned) = change.planned.as_map_mut() {
-            planned.insert("kubeconfig".into(), planned_text(config));
-        }
-    }
-
-    /// The text is made again from the new inputs.
-    fn update(&self, _prior: &Value, planned: &Value) -> Result<Value, TlsError> {
-        self.make(planned)
-    }
+/// The text is made again from the new inputs.
+fn remake(_prior: &Value, planned: &Value) -> Result<Value, TlsError> {
+    make(planned)
 }

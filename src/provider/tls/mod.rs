@@ -12,7 +12,7 @@
 //! a reason that repeats the note ("the certificate expires in 12 days, inside its renewal
 //! window of 30 days"). Dependents follow through their unknown inputs.
 //!
-//! Each type's module has one value implementing `TlsType`, listed once in `TYPES`.
+//! Each type's module has one `TlsType` value naming its functions, listed once in `TYPES`.
 
 pub mod cert;
 pub mod inputs;
@@ -42,58 +42,97 @@ use inputs::TlsError;
 pub struct TlsProvider;
 
 /// Every `tls` resource type, in the order the provider lists their schemas. Adding a type:
-/// a module with one value implementing [`TlsType`], and one line here.
-static TYPES: &[&dyn TlsType] = &[
-    &private_key::PrivateKey,
-    &self_signed_ca::SelfSignedCa,
-    &cert::Cert,
-    &kubeconfig::Kubeconfig,
-    &random_key::RandomKey,
+/// a module with one [`TlsType`] value, and one line here.
+static TYPES: &[&TlsType] = &[
+    &private_key::PRIVATE_KEY,
+    &self_signed_ca::SELF_SIGNED_CA,
+    &cert::CERT,
+    &kubeconfig::KUBECONFIG,
+    &random_key::RANDOM_KEY,
 ];
 
 /// One resource type of [`TlsProvider`]: what the provider needs beyond the schema's
-/// generic plan. Pure except [`TlsType::make`], which draws random numbers and reads the
-/// clock.
-trait TlsType: Send + Sync {
+/// generic plan, as the type module's own functions. Pure except `make`, which draws random
+/// numbers and reads the clock.
+struct TlsType {
     /// The type's name in a module: `tls_cert`.
-    fn name(&self) -> &'static str;
-
-    fn schema(&self) -> ResourceSchema;
-
+    name: &'static str,
+    schema: fn() -> ResourceSchema,
     /// The configuration with the type's defaults filled in.
-    fn with_defaults(&self, config: &Value) -> Value;
-
+    with_defaults: fn(&Value) -> Value,
     /// Checks beyond the schema; `config` may hold unknowns.
-    fn validate(&self, config: &Value) -> Vec<AttrProblem>;
-
+    validate: fn(&Value) -> Vec<AttrProblem>,
     /// Makes the object `planned` describes: every computed value filled in.
-    fn make(&self, planned: &Value) -> Result<Value, TlsError>;
-
+    make: fn(&Value) -> Result<Value, TlsError>,
     /// A certificate: refresh notes when it is due for renewal, and the plan replaces it then.
-    fn is_certificate(&self) -> bool {
-        false
+    certificate: bool,
+    /// Refines the generic plan of `config` (defaults filled in).
+    refine_plan: fn(&mut PlannedChange, &Value),
+    /// The object after an in-place update, from the prior and the planned value.
+    update: fn(&Value, &Value) -> Result<Value, TlsError>,
+}
+
+impl TlsType {
+    /// A type planned generically that keeps what it generated on an in-place update.
+    const fn new(
+        name: &'static str,
+        schema: fn() -> ResourceSchema,
+        with_defaults: fn(&Value) -> Value,
+        validate: fn(&Value) -> Vec<AttrProblem>,
+        make: fn(&Value) -> Result<Value, TlsError>,
+    ) -> Self {
+        TlsType {
+            name,
+            schema,
+            with_defaults,
+            validate,
+            make,
+            certificate: false,
+            refine_plan: plan_generically,
+            update: keep_generated,
+        }
     }
 
-    /// Refines the generic plan of `config` (defaults filled in).
-    fn refine_plan(&self, _change: &mut PlannedChange, _config: &Value) {}
-
-    /// The object after an in-place update. The default remakes nothing: it keeps what was
-    /// generated and takes the configured values (every other change replaces).
-    fn update(&self, prior: &Value, planned: &Value) -> Result<Value, TlsError> {
-        let mut value = prior.clone();
-        if let (Some(map), Some(planned)) = (value.as_map_mut(), planned.as_map()) {
-            for (name, item) in planned {
-                if !item.is_unknown() {
-                    map.insert(name.clone(), item.clone());
-                }
-            }
+    /// The same type, as a certificate (see [`renewal`]).
+    const fn certificate(self) -> Self {
+        TlsType {
+            certificate: true,
+            ..self
         }
-        Ok(value)
+    }
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        (self.schema)()
+    }
+
+    fn is_certificate(&self) -> bool {
+        self.certificate
     }
 }
 
+/// The generic plan, unchanged.
+fn plan_generically(_change: &mut PlannedChange, _config: &Value) {}
+
+/// An in-place update that remakes nothing: it keeps what was generated and takes the
+/// configured values (every other change replaces).
+fn keep_generated(prior: &Value, planned: &Value) -> Result<Value, TlsError> {
+    let mut value = prior.clone();
+    if let (Some(map), Some(planned)) = (value.as_map_mut(), planned.as_map()) {
+        for (name, item) in planned {
+            if !item.is_unknown() {
+                map.insert(name.clone(), item.clone());
+            }
+        }
+    }
+    Ok(value)
+}
+
 /// The type named `resource_type`, or the error that the provider has none.
-fn find(resource_type: &str) -> Result<&'static dyn TlsType, ProviderError> {
+fn find(resource_type: &str) -> Result<&'static TlsType, ProviderError> {
     TYPES
         .iter()
         .copied()
@@ -129,7 +168,7 @@ impl Provider for TlsProvider {
 
     fn validate(&self, resource_type: &str, config: &Value) -> Vec<AttrProblem> {
         find(resource_type)
-            .map(|ty| ty.validate(config))
+            .map(|ty| (ty.validate)(config))
             .unwrap_or_default()
     }
 
@@ -140,16 +179,16 @@ impl Provider for TlsProvider {
         config: &Value,
     ) -> Result<PlannedChange, ProviderError> {
         let ty = find(&schema.type_name)?;
-        let config = ty.with_defaults(config);
+        let config = (ty.with_defaults)(config);
         // Values from variables were unknown at validation; judge them now they are known.
-        if let Some(problem) = ty.validate(&config).into_iter().next() {
+        if let Some(problem) = (ty.validate)(&config).into_iter().next() {
             return Err(TlsError::from(problem).into());
         }
         let mut change = schema.propose(prior, &config);
         if ty.is_certificate() {
             renewal::refine_plan(&mut change, prior);
         }
-        ty.refine_plan(&mut change, &config);
+        (ty.refine_plan)(&mut change, &config);
         Ok(change)
     }
 
@@ -185,7 +224,7 @@ impl Provider for TlsProvider {
         _id: &str,
         planned: &Value,
     ) -> Result<Value, ProviderError> {
-        Ok(find(resource_type)?.make(planned)?)
+        Ok((find(resource_type)?.make)(planned)?)
     }
 
     /// Only a kubeconfig updates in place (every other type replaces on any change); its text
@@ -198,7 +237,7 @@ impl Provider for TlsProvider {
         prior: &Value,
         planned: &Value,
     ) -> Result<Value, ProviderError> {
-        Ok(find(resource_type)?.update(prior, planned)?)
+        Ok((find(resource_type)?.update)(prior, planned)?)
     }
 
     async fn delete(

@@ -140,38 +140,21 @@ pub fn load(values: &Value, attribute: &'static str) -> Result<KeyPair, TlsError
 }
 
 /// The private key type.
-pub struct PrivateKey;
+pub(super) static PRIVATE_KEY: TlsType =
+    TlsType::new(PRIVATE_KEY_TYPE, schema, with_defaults, validate, make);
 
-impl TlsType for PrivateKey {
-    fn name(&self) -> &'static str {
-        PRIVATE_KEY_TYPE
-    }
-
-    fn schema(&self) -> ResourceSchema {
-        schema()
-    }
-
-    fn with_defaults(&self, config: &Value) -> Value {
-        with_defaults(config)
-    }
-
-    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
-        validate(config)
-    }
-
-    fn make(&self, planned: &Value) -> Result<Value, TlsError> {
-        let key = generate(planned)?;
-        Ok(with_computed(
-            planned,
-            vec![
-                (
-                    "private_key_pem",
-                    Value::str(key.private_key_pem).sensitive(),
-                ),
-                ("public_key_pem", Value::str(key.public_key_pem)),
-            ],
-        ))
-    }
+fn make(planned: &Value) -> Result<Value, TlsError> {
+    let key = generate(planned)?;
+    Ok(with_computed(
+        planned,
+        vec![
+            (
+                "private_key_pem",
+                Value::str(key.private_key_pem).sensitive(),
+            ),
+            ("public_key_pem", Value::str(key.public_key_pem)),
+        ],
+    ))
 }
 
 #[cfg(test)]

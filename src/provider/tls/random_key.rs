@@ -66,31 +66,14 @@ pub fn generate(planned: &Value) -> Result<String, TlsError> {
 }
 
 /// The random key type.
-pub struct RandomKey;
+pub(super) static RANDOM_KEY: TlsType =
+    TlsType::new(RANDOM_KEY_TYPE, schema, defaults, validate, make);
 
-impl TlsType for RandomKey {
-    fn name(&self) -> &'static str {
-        RANDOM_KEY_TYPE
-    }
-
-    fn schema(&self) -> ResourceSchema {
-        schema()
-    }
-
-    fn with_defaults(&self, config: &Value) -> Value {
-        defaults(config)
-    }
-
-    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
-        validate(config)
-    }
-
-    fn make(&self, planned: &Value) -> Result<Value, TlsError> {
-        Ok(with_computed(
-            planned,
-            vec![("base64", Value::str(generate(planned)?).sensitive())],
-        ))
-    }
+fn make(planned: &Value) -> Result<Value, TlsError> {
+    Ok(with_computed(
+        planned,
+        vec![("base64", Value::str(generate(planned)?).sensitive())],
+    ))
 }
 
 #[cfg(test)]

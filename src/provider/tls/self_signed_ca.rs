@@ -104,33 +104,8 @@ pub fn issue(planned: &Value) -> Result<Value, TlsError> {
 }
 
 /// The self-signed CA type.
-pub struct SelfSignedCa;
-
-impl TlsType for SelfSignedCa {
-    fn name(&self) -> &'static str {
-        SELF_SIGNED_CA_TYPE
-    }
-
-    fn schema(&self) -> ResourceSchema {
-        schema()
-    }
-
-    fn with_defaults(&self, config: &Value) -> Value {
-        defaults(config)
-    }
-
-    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
-        validate(config)
-    }
-
-    fn make(&self, planned: &Value) -> Result<Value, TlsError> {
-        issue(planned)
-    }
-
-    fn is_certificate(&self) -> bool {
-        true
-    }
-}
+pub(super) static SELF_SIGNED_CA: TlsType =
+    TlsType::new(SELF_SIGNED_CA_TYPE, schema, defaults, validate, issue).certificate();
 
 #[cfg(test)]
 mod tests {

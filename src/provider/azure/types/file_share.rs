@@ -7,16 +7,13 @@
 //! is what ACI mounts. PUT is synchronous.
 
 use async_trait::async_trait;
-use reqwest::Method;
 use serde_json::{Value as Json, json};
 
 use super::storage_account::API_VERSION;
-use super::{Arm, AzureType, fail};
-use crate::provider::azure::client::ArmClient;
-use crate::provider::azure::config::AzureConfig;
+use super::{Arm, ArmResource, put_once};
 use crate::provider::azure::error::ArmError;
-use crate::provider::azure::shape::{id_segment, json_text, map, text, with_version};
-use crate::provider::{AttrProblem, Attribute, OpContext, ProviderError, ResourceSchema, Type};
+use crate::provider::azure::shape::{id_segment, json_text, map, text};
+use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
 pub const TYPE: &str = "azure_file_share";
@@ -38,51 +35,6 @@ pub fn schema() -> ResourceSchema {
         ],
         remote: true,
     }
-}
-
-pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
-    format!(
-        "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}/fileServices/default/shares/{}",
-        text(planned, "resource_group"),
-        text(planned, "storage_account_name"),
-        text(planned, "name")
-    )
-}
-
-pub fn validate(config: &Value) -> Vec<AttrProblem> {
-    let Some(name) = config.get("name").and_then(Value::as_str) else {
-        return Vec::new();
-    };
-    let bytes = name.as_bytes();
-    let valid = (3..=63).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && bytes.first() != Some(&b'-')
-        && bytes.last() != Some(&b'-')
-        && !name.contains("--");
-    if valid {
-        return Vec::new();
-    }
-    vec![AttrProblem {
-        path: vec![PathSeg::Key("name".into())],
-        code: "fk::azure::invalid_share_name",
-        message: format!(
-            "share name `{name}` is not 3-63 lowercase letters, digits and single inner hyphens"
-        ),
-        help: None,
-    }]
-}
-
-pub fn body(planned: &Value, creating: bool) -> Json {
-    let mut properties = serde_json::Map::new();
-    if let Some(quota) = planned.get("quota_gb").and_then(Value::as_i64) {
-        properties.insert("shareQuota".into(), json!(quota));
-    }
-    if creating {
-        properties.insert("enabledProtocols".into(), json!("SMB"));
-    }
-    json!({ "properties": properties })
 }
 
 /// State from a share body; `prior` supplies the quota when the answer has none (the
@@ -110,91 +62,86 @@ pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
     ])
 }
 
-pub async fn put(
-    client: &ArmClient,
-    id: &str,
-    planned: &Value,
-    creating: bool,
-) -> Result<Value, ArmError> {
-    let path = with_version(id, API_VERSION);
-    let response = client
-        .send(Method::PUT, &path, Some(&body(planned, creating)))
-        .await?;
-    let mut state = from_response(&response.body, Some(planned));
-    if state
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .is_empty()
-        && let Some(fields) = state.as_map_mut()
-    {
-        fields.insert("id".into(), Value::str(id));
-    }
-    Ok(state)
-}
-
-pub async fn read(client: &ArmClient, id: &str, prior: &Value) -> Result<Option<Value>, ArmError> {
-    let body = client.get_optional(&with_version(id, API_VERSION)).await?;
-    Ok(body.map(|body| from_response(&body, Some(prior))))
-}
-
-pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
-    client
-        .delete_if_present(&with_version(id, API_VERSION))
-        .await
-}
-
 /// The file share type.
 pub struct FileShare;
 
 #[async_trait]
-impl AzureType for FileShare {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
+impl ArmResource for FileShare {
+    const TYPE: &'static str = TYPE;
+    const API_VERSION: &'static str = API_VERSION;
 
     fn schema(&self) -> ResourceSchema {
         schema()
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrProblem> {
-        validate(config)
+        let Some(name) = config.get("name").and_then(Value::as_str) else {
+            return Vec::new();
+        };
+        let bytes = name.as_bytes();
+        let valid = (3..=63).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && bytes.first() != Some(&b'-')
+            && bytes.last() != Some(&b'-')
+            && !name.contains("--");
+        if valid {
+            return Vec::new();
+        }
+        vec![AttrProblem {
+            path: vec![PathSeg::Key("name".into())],
+            code: "fk::azure::invalid_share_name",
+            message: format!(
+                "share name `{name}` is not 3-63 lowercase letters, digits and single inner hyphens"
+            ),
+            help: None,
+        }]
     }
 
-    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
-        intended_id(&config.subscription_id, planned)
+    fn intended_id(&self, subscription_id: &str, planned: &Value) -> String {
+        format!(
+            "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}/fileServices/default/shares/{}",
+            text(planned, "resource_group"),
+            text(planned, "storage_account_name"),
+            text(planned, "name")
+        )
     }
 
-    async fn read(
+    /// Always SMB (what ACI mounts), said on create; the quota when one is configured.
+    fn body(&self, _subscription_id: &str, planned: &Value, prior: Option<&Value>) -> Json {
+        let mut properties = serde_json::Map::new();
+        if let Some(quota) = planned.get("quota_gb").and_then(Value::as_i64) {
+            properties.insert("shareQuota".into(), json!(quota));
+        }
+        if prior.is_none() {
+            properties.insert("enabledProtocols".into(), json!("SMB"));
+        }
+        json!({ "properties": properties })
+    }
+
+    fn state(&self, answer: &Json, known: Option<&Value>) -> Value {
+        from_response(answer, known)
+    }
+
+    /// A PUT answer without an id gets the id asked for.
+    async fn put(
         &self,
         arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        prior: &Value,
-    ) -> Result<Option<Value>, ProviderError> {
-        read(arm.client, id, prior).await.map_err(fail(ctx))
-    }
-
-    async fn write(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
         id: &str,
         prior: Option<&Value>,
         planned: &Value,
-    ) -> Result<Value, ProviderError> {
-        put(arm.client, id, planned, prior.is_none())
-            .await
-            .map_err(fail(ctx))
-    }
-
-    async fn delete(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<(), ProviderError> {
-        delete(arm.client, id).await.map_err(fail(ctx))
+    ) -> Result<Value, ArmError> {
+        let mut state = put_once(self, arm.client, id, prior, planned).await?;
+        if state
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .is_empty()
+            && let Some(fields) = state.as_map_mut()
+        {
+            fields.insert("id".into(), Value::str(id));
+        }
+        Ok(state)
     }
 }

@@ -1,5 +1,6 @@
 //! The Azure resource types: one module (or folder) per type, each with one value that
-//! implements [`AzureType`], listed once in [`TYPES`].
+//! implements [`AzureType`], listed once in [`TYPES`]. A plain ARM resource implements
+//! [`ArmResource`] (its hooks) and gets [`AzureType`] from it.
 //!
 //! [`super::AzureProvider`] looks a type up by name and delegates; it holds what every type
 //! shares (the ARM client, the settings, the refresh slots, the engine's id on the state).
@@ -15,10 +16,14 @@ pub mod storage_account;
 pub mod user_assigned_identity;
 
 use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::{Value as Json, json};
 
 use super::client::ArmClient;
+use super::cloud::normalise_location;
 use super::config::AzureConfig;
 use super::error::ArmError;
+use super::shape::{normalise_location_in, tags_to_json, text, with_version};
 use crate::provider::{
     Action, AttrProblem, Cost, OpContext, PlannedChange, ProviderError, ResourceSchema,
 };
@@ -137,6 +142,172 @@ pub trait AzureType: Send + Sync {
     }
 }
 
+/// A plain ARM resource: GET with its api-version gives the state, a PUT of the body made
+/// from the planned value gives the new state, DELETE counts "not found" as done. A type
+/// says what differs (api version, body, state from an answer) and overrides an operation
+/// only where Azure really does it otherwise; [`AzureType`] follows from it.
+#[async_trait]
+pub trait ArmResource: Send + Sync {
+    /// The type's name in a module: `azure_resource_group`.
+    const TYPE: &'static str;
+    /// The `api-version` every request for this type names.
+    const API_VERSION: &'static str;
+
+    fn schema(&self) -> ResourceSchema;
+
+    /// Checks beyond the schema. `config` may hold unknowns.
+    fn validate(&self, _config: &Value) -> Vec<AttrProblem> {
+        Vec::new()
+    }
+
+    /// The configured value with server defaults filled in, so it compares equal to what
+    /// GET answers. Pure. Default: the location spelled as ARM answers it.
+    fn normalise(&self, config: &Value) -> Value {
+        let mut value = config.clone();
+        if let Some(fields) = value.as_map_mut() {
+            normalise_location_in(fields);
+        }
+        value
+    }
+
+    /// The ARM id a create of `planned` will have.
+    fn intended_id(&self, subscription_id: &str, planned: &Value) -> String;
+
+    /// The PUT body for `planned`; `prior` is `None` on create. Default: a tracked resource
+    /// with no properties, only its location and tags.
+    fn body(&self, _subscription_id: &str, planned: &Value, _prior: Option<&Value>) -> Json {
+        json!({
+            "location": normalise_location(text(planned, "location")),
+            "tags": tags_to_json(planned),
+        })
+    }
+
+    /// The state an answer describes; `known` is the value fk already has for it (the
+    /// planned one after a PUT, the prior one after a GET).
+    fn state(&self, answer: &Json, known: Option<&Value>) -> Value;
+
+    /// What the answer alone does not say, read after a GET or PUT (default: nothing).
+    async fn finish(
+        &self,
+        _client: &ArmClient,
+        _id: &str,
+        state: Value,
+    ) -> Result<Value, ArmError> {
+        Ok(state)
+    }
+
+    /// The live object; `Ok(None)` when it no longer exists.
+    async fn get(
+        &self,
+        client: &ArmClient,
+        id: &str,
+        prior: &Value,
+    ) -> Result<Option<Value>, ArmError> {
+        let Some(answer) = client
+            .get_optional(&with_version(id, Self::API_VERSION))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let state = self.state(&answer, Some(prior));
+        self.finish(client, id, state).await.map(Some)
+    }
+
+    /// Creates or updates the object; the state once ARM is done.
+    async fn put(
+        &self,
+        arm: Arm<'_>,
+        id: &str,
+        prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Value, ArmError> {
+        put_once(self, arm.client, id, prior, planned).await
+    }
+
+    /// Deletes the object; one already gone (404) is done.
+    async fn remove(&self, arm: Arm<'_>, id: &str) -> Result<(), ArmError> {
+        arm.client
+            .delete_if_present(&with_version(id, Self::API_VERSION))
+            .await
+    }
+}
+
+/// One synchronous PUT of `ty`'s body for `planned`: the state from its answer.
+pub async fn put_once<T: ArmResource + ?Sized>(
+    ty: &T,
+    client: &ArmClient,
+    id: &str,
+    prior: Option<&Value>,
+    planned: &Value,
+) -> Result<Value, ArmError> {
+    let body = ty.body(client.subscription_id(), planned, prior);
+    let response = client
+        .send(Method::PUT, &with_version(id, T::API_VERSION), Some(&body))
+        .await?;
+    let state = ty.state(&response.body, Some(planned));
+    ty.finish(client, id, state).await
+}
+
+#[async_trait]
+impl<T: ArmResource> AzureType for T {
+    fn name(&self) -> &'static str {
+        T::TYPE
+    }
+
+    fn schema(&self) -> ResourceSchema {
+        ArmResource::schema(self)
+    }
+
+    fn validate(&self, config: &Value) -> Vec<AttrProblem> {
+        ArmResource::validate(self, config)
+    }
+
+    fn plan(
+        &self,
+        _config: &AzureConfig,
+        schema: &ResourceSchema,
+        prior: Option<&Value>,
+        value: &Value,
+    ) -> Result<PlannedChange, ProviderError> {
+        Ok(schema.propose(prior, &self.normalise(value)))
+    }
+
+    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
+        ArmResource::intended_id(self, &config.subscription_id, planned)
+    }
+
+    async fn read(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        self.get(arm.client, id, prior).await.map_err(fail(ctx))
+    }
+
+    async fn write(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        prior: Option<&Value>,
+        planned: &Value,
+    ) -> Result<Value, ProviderError> {
+        self.put(arm, id, prior, planned).await.map_err(fail(ctx))
+    }
+
+    async fn delete(
+        &self,
+        arm: Arm<'_>,
+        ctx: &OpContext,
+        id: &str,
+        _prior: &Value,
+    ) -> Result<(), ProviderError> {
+        self.remove(arm, id).await.map_err(fail(ctx))
+    }
+}
+
 /// The refusal of a lifecycle action by a type that has none.
 pub fn no_action(resource_type: &str) -> ProviderError {
     ProviderError::new(
@@ -222,6 +393,27 @@ mod tests {
         );
         assert_eq!(provider.actions("azure_virtual_machine"), []);
         assert_eq!(provider.hourly_cost("azure_virtual_machine", &value), None);
+    }
+
+    /// The tracked-resource defaults: a location is spelled as ARM answers it (so
+    /// `West Europe` plans no change against `westeurope`), a type without one keeps its
+    /// configuration as written, and the body carries the location and tags alone.
+    #[test]
+    fn plain_types_normalise_the_location_only_where_they_have_one() {
+        use crate::provider::azure::shape::map;
+        let group = map([
+            ("name", Value::str("fk")),
+            ("location", Value::str("West Europe")),
+            ("tags", map([("team", Value::str("k8s"))])),
+        ]);
+        let planned = resource_group::ResourceGroup.normalise(&group);
+        assert_eq!(planned.get("location"), Some(&Value::str("westeurope")));
+        assert_eq!(
+            resource_group::ResourceGroup.body("s", &group, None),
+            json!({"location": "westeurope", "tags": {"team": "k8s"}})
+        );
+        let share = map([("name", Value::str("data")), ("quota_gb", Value::Int(5))]);
+        assert_eq!(file_share::FileShare.normalise(&share), share);
     }
 
     #[test]

@@ -19,18 +19,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::Method;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
-use super::{Arm, AzureType, fail};
+use super::{Arm, ArmResource, put_once};
 use crate::provider::azure::client::ArmClient;
-use crate::provider::azure::config::AzureConfig;
 use crate::provider::azure::error::ArmError;
-use crate::provider::azure::shape::{json_text, map, text, with_version};
-use crate::provider::{
-    AttrProblem, Attribute, OpContext, PlannedChange, ProviderError, ResourceSchema, Type,
-};
+use crate::provider::azure::shape::{json_text, map, text};
+use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
 pub const TYPE: &str = "azure_role_assignment";
@@ -77,58 +73,6 @@ pub fn schema() -> ResourceSchema {
     }
 }
 
-/// The configuration with `principal_type` defaulted and the role reduced to its GUID.
-pub fn normalise(config: &Value) -> Value {
-    let mut value = config.clone();
-    if let Some(fields) = value.as_map_mut() {
-        if fields.get("principal_type").is_none_or(Value::is_null) {
-            fields.insert("principal_type".into(), Value::str("ServicePrincipal"));
-        }
-        if let Some(role) = fields.get("role_definition_id").and_then(Value::as_str) {
-            let guid = role_guid(role).to_string();
-            fields.insert("role_definition_id".into(), Value::str(guid));
-        }
-    }
-    value
-}
-
-pub fn validate(config: &Value) -> Vec<AttrProblem> {
-    let mut problems = Vec::new();
-    if let Some(kind) = config.get("principal_type").and_then(Value::as_str)
-        && !PRINCIPAL_TYPES.contains(&kind)
-    {
-        problems.push(AttrProblem {
-            path: vec![PathSeg::Key("principal_type".into())],
-            code: "fk::azure::invalid_principal_type",
-            message: format!("`{kind}` is not a principal type"),
-            help: Some(format!("one of {}", PRINCIPAL_TYPES.join(", "))),
-        });
-    }
-    if let Some(role) = config.get("role_definition_id").and_then(Value::as_str)
-        && uuid::Uuid::parse_str(role_guid(role)).is_err()
-    {
-        problems.push(AttrProblem {
-            path: vec![PathSeg::Key("role_definition_id".into())],
-            code: "fk::azure::invalid_role_definition",
-            message: format!("`{role}` is not a role definition GUID or id"),
-            help: Some("write the role's GUID, e.g. `5d977122-f97e-4b4d-a52f-6b43003ddb4d`".into()),
-        });
-    }
-    if let Some(scope) = config.get("scope").and_then(Value::as_str)
-        && !scope.starts_with("/subscriptions/")
-    {
-        problems.push(AttrProblem {
-            path: vec![PathSeg::Key("scope".into())],
-            code: "fk::azure::invalid_scope",
-            message: format!("scope `{scope}` is not an ARM id"),
-            help: Some(
-                "write `/subscriptions/<id>/resourceGroups/<name>` or a resource's id".into(),
-            ),
-        });
-    }
-    problems
-}
-
 /// The GUID at the end of a role definition id (or the GUID itself).
 fn role_guid(role: &str) -> &str {
     role.rsplit('/').next().unwrap_or(role)
@@ -152,45 +96,6 @@ pub fn assignment_name(planned: &Value) -> String {
     uuid::Uuid::from_bytes(bytes).to_string()
 }
 
-pub fn intended_id(planned: &Value) -> String {
-    format!(
-        "{}/providers/Microsoft.Authorization/roleAssignments/{}",
-        text(planned, "scope").trim_end_matches('/'),
-        assignment_name(planned)
-    )
-}
-
-pub fn body(subscription_id: &str, planned: &Value) -> Json {
-    json!({
-        "properties": {
-            "roleDefinitionId": format!(
-                "/subscriptions/{subscription_id}{DEFINITIONS}{}",
-                role_guid(text(planned, "role_definition_id"))
-            ),
-            "principalId": text(planned, "principal_id"),
-            "principalType": text(planned, "principal_type"),
-        }
-    })
-}
-
-pub fn from_response(body: &Json) -> Value {
-    let role = body
-        .pointer("/properties/roleDefinitionId")
-        .and_then(Json::as_str)
-        .map_or(Value::Null, |role| Value::str(role_guid(role)));
-    map([
-        ("id", json_text(body, "/id")),
-        ("name", json_text(body, "/name")),
-        ("scope", json_text(body, "/properties/scope")),
-        ("role_definition_id", role),
-        ("principal_id", json_text(body, "/properties/principalId")),
-        (
-            "principal_type",
-            json_text(body, "/properties/principalType"),
-        ),
-    ])
-}
-
 /// PUT, retrying `PrincipalNotFound` (bounded) while a new principal replicates.
 pub async fn put(client: &ArmClient, id: &str, planned: &Value) -> Result<Value, ArmError> {
     put_waiting(
@@ -211,14 +116,11 @@ async fn put_waiting(
     first_delay: Duration,
     max_delay: Duration,
 ) -> Result<Value, ArmError> {
-    let path = with_version(id, API_VERSION);
-    let request = body(client.subscription_id(), planned);
     let mut attempt = 0;
     let mut delay = first_delay;
     loop {
-        match client.send(Method::PUT, &path, Some(&request)).await {
-            Ok(response) => {
-                let mut state = from_response(&response.body);
+        match put_once(&RoleAssignment, client, id, None, planned).await {
+            Ok(mut state) => {
                 if let Some(fields) = state.as_map_mut()
                     && fields.get("scope").is_none_or(Value::is_null)
                 {
@@ -238,78 +140,121 @@ async fn put_waiting(
     }
 }
 
-pub async fn read(client: &ArmClient, id: &str) -> Result<Option<Value>, ArmError> {
-    let body = client.get_optional(&with_version(id, API_VERSION)).await?;
-    Ok(body.map(|body| from_response(&body)))
-}
-
-/// DELETE answers 200 with the assignment, or 204 when there was none.
-pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
-    client
-        .delete_if_present(&with_version(id, API_VERSION))
-        .await
-}
-
 /// The role assignment type.
 pub struct RoleAssignment;
 
+/// DELETE answers 200 with the assignment, or 204 when there was none.
 #[async_trait]
-impl AzureType for RoleAssignment {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
+impl ArmResource for RoleAssignment {
+    const TYPE: &'static str = TYPE;
+    const API_VERSION: &'static str = API_VERSION;
 
     fn schema(&self) -> ResourceSchema {
         schema()
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrProblem> {
-        validate(config)
+        let mut problems = Vec::new();
+        if let Some(kind) = config.get("principal_type").and_then(Value::as_str)
+            && !PRINCIPAL_TYPES.contains(&kind)
+        {
+            problems.push(AttrProblem {
+                path: vec![PathSeg::Key("principal_type".into())],
+                code: "fk::azure::invalid_principal_type",
+                message: format!("`{kind}` is not a principal type"),
+                help: Some(format!("one of {}", PRINCIPAL_TYPES.join(", "))),
+            });
+        }
+        if let Some(role) = config.get("role_definition_id").and_then(Value::as_str)
+            && uuid::Uuid::parse_str(role_guid(role)).is_err()
+        {
+            problems.push(AttrProblem {
+                path: vec![PathSeg::Key("role_definition_id".into())],
+                code: "fk::azure::invalid_role_definition",
+                message: format!("`{role}` is not a role definition GUID or id"),
+                help: Some(
+                    "write the role's GUID, e.g. `5d977122-f97e-4b4d-a52f-6b43003ddb4d`".into(),
+                ),
+            });
+        }
+        if let Some(scope) = config.get("scope").and_then(Value::as_str)
+            && !scope.starts_with("/subscriptions/")
+        {
+            problems.push(AttrProblem {
+                path: vec![PathSeg::Key("scope".into())],
+                code: "fk::azure::invalid_scope",
+                message: format!("scope `{scope}` is not an ARM id"),
+                help: Some(
+                    "write `/subscriptions/<id>/resourceGroups/<name>` or a resource's id".into(),
+                ),
+            });
+        }
+        problems
     }
 
-    fn plan(
-        &self,
-        _config: &AzureConfig,
-        schema: &ResourceSchema,
-        prior: Option<&Value>,
-        value: &Value,
-    ) -> Result<PlannedChange, ProviderError> {
-        Ok(schema.propose(prior, &normalise(value)))
+    /// The configuration with `principal_type` defaulted and the role reduced to its GUID.
+    fn normalise(&self, config: &Value) -> Value {
+        let mut value = config.clone();
+        if let Some(fields) = value.as_map_mut() {
+            if fields.get("principal_type").is_none_or(Value::is_null) {
+                fields.insert("principal_type".into(), Value::str("ServicePrincipal"));
+            }
+            if let Some(role) = fields.get("role_definition_id").and_then(Value::as_str) {
+                let guid = role_guid(role).to_string();
+                fields.insert("role_definition_id".into(), Value::str(guid));
+            }
+        }
+        value
     }
 
-    fn intended_id(&self, _config: &AzureConfig, planned: &Value) -> String {
-        intended_id(planned)
+    /// Under its scope, whatever the subscription.
+    fn intended_id(&self, _subscription_id: &str, planned: &Value) -> String {
+        format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments/{}",
+            text(planned, "scope").trim_end_matches('/'),
+            assignment_name(planned)
+        )
     }
 
-    async fn read(
+    fn body(&self, subscription_id: &str, planned: &Value, _prior: Option<&Value>) -> Json {
+        json!({
+            "properties": {
+                "roleDefinitionId": format!(
+                    "/subscriptions/{subscription_id}{DEFINITIONS}{}",
+                    role_guid(text(planned, "role_definition_id"))
+                ),
+                "principalId": text(planned, "principal_id"),
+                "principalType": text(planned, "principal_type"),
+            }
+        })
+    }
+
+    fn state(&self, answer: &Json, _known: Option<&Value>) -> Value {
+        let role = answer
+            .pointer("/properties/roleDefinitionId")
+            .and_then(Json::as_str)
+            .map_or(Value::Null, |role| Value::str(role_guid(role)));
+        map([
+            ("id", json_text(answer, "/id")),
+            ("name", json_text(answer, "/name")),
+            ("scope", json_text(answer, "/properties/scope")),
+            ("role_definition_id", role),
+            ("principal_id", json_text(answer, "/properties/principalId")),
+            (
+                "principal_type",
+                json_text(answer, "/properties/principalType"),
+            ),
+        ])
+    }
+
+    async fn put(
         &self,
         arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<Option<Value>, ProviderError> {
-        read(arm.client, id).await.map_err(fail(ctx))
-    }
-
-    async fn write(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
         id: &str,
         _prior: Option<&Value>,
         planned: &Value,
-    ) -> Result<Value, ProviderError> {
-        put(arm.client, id, planned).await.map_err(fail(ctx))
-    }
-
-    async fn delete(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<(), ProviderError> {
-        delete(arm.client, id).await.map_err(fail(ctx))
+    ) -> Result<Value, ArmError> {
+        put(arm.client, id, planned).await
     }
 }
 
@@ -319,7 +264,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn planned(principal: &str) -> Value {
-        normalise(&Value::Map(BTreeMap::from([
+        RoleAssignment.normalise(&Value::Map(BTreeMap::from([
             (
                 "scope".to_string(),
                 Value::str("/subscriptions/s/resourceGroups/rg"),
@@ -341,28 +286,28 @@ mod tests {
         assert_ne!(one, assignment_name(&planned("p2")));
         let parsed = uuid::Uuid::parse_str(&one).unwrap();
         assert_eq!(parsed.get_version_num(), 5);
-        assert!(intended_id(&planned("p1")).starts_with(
+        assert!(RoleAssignment.intended_id("s", &planned("p1")).starts_with(
             "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/"
         ));
     }
 
     #[test]
     fn the_body_names_the_role_in_the_subscription_and_the_principal_type() {
-        let sent = body("s", &planned("p1"));
+        let sent = RoleAssignment.body("s", &planned("p1"), None);
         assert_eq!(
             sent["properties"]["roleDefinitionId"],
             "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/5d977122-f97e-4b4d-a52f-6b43003ddb4d"
         );
         assert_eq!(sent["properties"]["principalType"], "ServicePrincipal");
         // ARM answers the role without the subscription: state keeps the GUID either way.
-        let state = from_response(&json!({
+        let state = RoleAssignment.state(&json!({
             "id": "x", "name": "n",
             "properties": {
                 "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/5d977122-f97e-4b4d-a52f-6b43003ddb4d",
                 "principalId": "p1", "principalType": "ServicePrincipal",
                 "scope": "/subscriptions/s/resourceGroups/rg"
             }
-        }));
+        }), None);
         assert_eq!(
             state.get("role_definition_id"),
             planned("p1").get("role_definition_id")
@@ -453,7 +398,11 @@ mod tests {
         fields.insert("principal_type".into(), Value::str("Robot"));
         fields.insert("role_definition_id".into(), Value::str("Contributor"));
         fields.insert("scope".into(), Value::str("rg"));
-        let codes: Vec<&str> = validate(&config).iter().map(|p| p.code).collect();
+        let codes: Vec<&str> = RoleAssignment
+            .validate(&config)
+            .iter()
+            .map(|p| p.code)
+            .collect();
         assert_eq!(
             codes,
             [

@@ -12,18 +12,15 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value as Json, json};
 
-use super::{Arm, AzureType, fail};
+use super::{Arm, ArmResource};
 use crate::provider::azure::client::ArmClient;
-use crate::provider::azure::config::AzureConfig;
 use crate::provider::azure::error::ArmError;
 use crate::provider::azure::lro::Operation;
 use crate::provider::azure::shape::{
     id_segment, json_text, location_from_json, map, normalise_location_in, tags_from_json,
     tags_to_json, text, with_version,
 };
-use crate::provider::{
-    AttrProblem, Attribute, OpContext, PlannedChange, ProviderError, ResourceSchema, Type,
-};
+use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
 pub const TYPE: &str = "azure_storage_account";
@@ -60,64 +57,6 @@ pub fn schema() -> ResourceSchema {
     }
 }
 
-pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
-    format!(
-        "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}",
-        text(planned, "resource_group"),
-        text(planned, "name")
-    )
-}
-
-/// Config with defaults filled in, so it compares equal to what GET returns.
-pub fn normalise(config: &Value) -> Value {
-    let mut value = config.clone();
-    if let Some(fields) = value.as_map_mut() {
-        for (key, default) in [("kind", DEFAULT_KIND), ("sku", DEFAULT_SKU)] {
-            if fields.get(key).is_none_or(Value::is_null) {
-                fields.insert(key.into(), Value::str(default));
-            }
-        }
-        normalise_location_in(fields);
-    }
-    value
-}
-
-pub fn validate(config: &Value) -> Vec<AttrProblem> {
-    let Some(name) = config.get("name").and_then(Value::as_str) else {
-        return Vec::new();
-    };
-    let valid = (3..=24).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if valid {
-        return Vec::new();
-    }
-    vec![AttrProblem {
-        path: vec![PathSeg::Key("name".into())],
-        code: "fk::azure::invalid_storage_account_name",
-        message: format!("storage account name `{name}` is not 3-24 lowercase letters and digits"),
-        help: Some("storage account names are global: add a short random suffix".into()),
-    }]
-}
-
-pub fn body(planned: &Value) -> Json {
-    let planned = normalise(planned);
-    json!({
-        "location": text(&planned, "location"),
-        "kind": text(&planned, "kind"),
-        "sku": { "name": text(&planned, "sku") },
-        "tags": tags_to_json(&planned),
-        "properties": {
-            "minimumTlsVersion": "TLS1_2",
-            "supportsHttpsTrafficOnly": true,
-            "allowBlobPublicAccess": false,
-            "allowSharedKeyAccess": true,
-            "largeFileSharesState": "Enabled"
-        }
-    })
-}
-
 /// State from a GET body and the key from listKeys (`Null` when unknown).
 pub fn from_response(body: &Json, primary_key: Value) -> Value {
     let id = body.get("id").and_then(Json::as_str).unwrap_or_default();
@@ -152,109 +91,129 @@ pub fn primary_key(list_keys: &Json) -> Value {
         .map_or(Value::Null, Value::str)
 }
 
-pub async fn put(
-    client: &ArmClient,
-    id: &str,
-    planned: &Value,
-    max_wait: std::time::Duration,
-) -> Result<Value, ArmError> {
-    let path = with_version(id, API_VERSION);
-    let response = client
-        .send(Method::PUT, &path, Some(&body(planned)))
-        .await?;
-    let operation = Operation {
-        client,
-        method: "PUT",
-        path: id,
-        resource_path: Some(&path),
-        max_wait,
-    };
-    let account = operation.wait(response).await?;
-    let key = list_keys(client, id).await?;
-    Ok(from_response(&account, key))
-}
-
-pub async fn read(client: &ArmClient, id: &str) -> Result<Option<Value>, ArmError> {
-    let Some(account) = client.get_optional(&with_version(id, API_VERSION)).await? else {
-        return Ok(None);
-    };
-    let key = list_keys(client, id).await?;
-    Ok(Some(from_response(&account, key)))
-}
-
 async fn list_keys(client: &ArmClient, id: &str) -> Result<Value, ArmError> {
     let path = with_version(&format!("{id}/listKeys"), API_VERSION);
     let response = client.send(Method::POST, &path, None).await?;
     Ok(primary_key(&response.body))
 }
 
-pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
-    client
-        .delete_if_present(&with_version(id, API_VERSION))
-        .await
-}
-
 /// The storage account type.
 pub struct StorageAccount;
 
 #[async_trait]
-impl AzureType for StorageAccount {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
+impl ArmResource for StorageAccount {
+    const TYPE: &'static str = TYPE;
+    const API_VERSION: &'static str = API_VERSION;
 
     fn schema(&self) -> ResourceSchema {
         schema()
     }
 
     fn validate(&self, config: &Value) -> Vec<AttrProblem> {
-        validate(config)
+        let Some(name) = config.get("name").and_then(Value::as_str) else {
+            return Vec::new();
+        };
+        let valid = (3..=24).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if valid {
+            return Vec::new();
+        }
+        vec![AttrProblem {
+            path: vec![PathSeg::Key("name".into())],
+            code: "fk::azure::invalid_storage_account_name",
+            message: format!(
+                "storage account name `{name}` is not 3-24 lowercase letters and digits"
+            ),
+            help: Some("storage account names are global: add a short random suffix".into()),
+        }]
     }
 
-    fn plan(
+    /// Config with defaults filled in, so it compares equal to what GET returns.
+    fn normalise(&self, config: &Value) -> Value {
+        let mut value = config.clone();
+        if let Some(fields) = value.as_map_mut() {
+            for (key, default) in [("kind", DEFAULT_KIND), ("sku", DEFAULT_SKU)] {
+                if fields.get(key).is_none_or(Value::is_null) {
+                    fields.insert(key.into(), Value::str(default));
+                }
+            }
+            normalise_location_in(fields);
+        }
+        value
+    }
+
+    fn intended_id(&self, subscription_id: &str, planned: &Value) -> String {
+        format!(
+            "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}",
+            text(planned, "resource_group"),
+            text(planned, "name")
+        )
+    }
+
+    fn body(&self, _subscription_id: &str, planned: &Value, _prior: Option<&Value>) -> Json {
+        let planned = self.normalise(planned);
+        json!({
+            "location": text(&planned, "location"),
+            "kind": text(&planned, "kind"),
+            "sku": { "name": text(&planned, "sku") },
+            "tags": tags_to_json(&planned),
+            "properties": {
+                "minimumTlsVersion": "TLS1_2",
+                "supportsHttpsTrafficOnly": true,
+                "allowBlobPublicAccess": false,
+                "allowSharedKeyAccess": true,
+                "largeFileSharesState": "Enabled"
+            }
+        })
+    }
+
+    /// The state without the key, which only listKeys gives ([`Self::finish`]).
+    fn state(&self, answer: &Json, _known: Option<&Value>) -> Value {
+        from_response(answer, Value::Null)
+    }
+
+    /// The primary key, read with listKeys on every create and refresh.
+    async fn finish(
         &self,
-        _config: &AzureConfig,
-        schema: &ResourceSchema,
-        prior: Option<&Value>,
-        value: &Value,
-    ) -> Result<PlannedChange, ProviderError> {
-        Ok(schema.propose(prior, &normalise(value)))
-    }
-
-    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
-        intended_id(&config.subscription_id, planned)
-    }
-
-    async fn read(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
+        client: &ArmClient,
         id: &str,
-        _prior: &Value,
-    ) -> Result<Option<Value>, ProviderError> {
-        read(arm.client, id).await.map_err(fail(ctx))
+        mut state: Value,
+    ) -> Result<Value, ArmError> {
+        let key = list_keys(client, id).await?;
+        if let Some(fields) = state.as_map_mut() {
+            fields.insert("primary_access_key".into(), key.sensitive());
+        }
+        Ok(state)
     }
 
-    async fn write(
+    /// PUT is an LRO answered 202 + `Location`: wait for the account.
+    async fn put(
         &self,
         arm: Arm<'_>,
-        ctx: &OpContext,
         id: &str,
         _prior: Option<&Value>,
         planned: &Value,
-    ) -> Result<Value, ProviderError> {
-        put(arm.client, id, planned, arm.config.max_wait)
-            .await
-            .map_err(fail(ctx))
-    }
-
-    async fn delete(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<(), ProviderError> {
-        delete(arm.client, id).await.map_err(fail(ctx))
+    ) -> Result<Value, ArmError> {
+        let path = with_version(id, API_VERSION);
+        let response = arm
+            .client
+            .send(
+                Method::PUT,
+                &path,
+                Some(&self.body(arm.client.subscription_id(), planned, None)),
+            )
+            .await?;
+        let operation = Operation {
+            client: arm.client,
+            method: "PUT",
+            path: id,
+            resource_path: Some(&path),
+            max_wait: arm.config.max_wait,
+        };
+        let account = operation.wait(response).await?;
+        let state = self.state(&account, Some(planned));
+        self.finish(arm.client, id, state).await
     }
 }

@@ -6,24 +6,16 @@
 //! for the identity's life). PUT is synchronous (201 on create, 200 on update); DELETE
 //! answers 200, or 204 when there was nothing.
 
-use async_trait::async_trait;
-use reqwest::Method;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
-use super::{Arm, AzureType, fail};
-use crate::provider::azure::client::ArmClient;
-use crate::provider::azure::cloud::normalise_location;
-use crate::provider::azure::config::AzureConfig;
-use crate::provider::azure::error::ArmError;
+use super::ArmResource;
 use crate::provider::azure::shape::{
-    id_segment, json_text, location_from_json, map, normalise_location_in, tags_from_json,
-    tags_to_json, text, with_version,
+    id_segment, json_text, location_from_json, map, tags_from_json, text,
 };
-use crate::provider::{Attribute, OpContext, PlannedChange, ProviderError, ResourceSchema, Type};
+use crate::provider::{Attribute, ResourceSchema, Type};
 use crate::value::Value;
 
 pub const TYPE: &str = "azure_user_assigned_identity";
-pub const API_VERSION: &str = "2024-11-30";
 
 pub fn schema() -> ResourceSchema {
     ResourceSchema {
@@ -51,131 +43,47 @@ pub fn schema() -> ResourceSchema {
     }
 }
 
-pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
-    format!(
-        "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
-        text(planned, "resource_group"),
-        text(planned, "name")
-    )
-}
-
-/// The planned value with the location spelled as ARM answers it.
-pub fn normalise(config: &Value) -> Value {
-    let mut value = config.clone();
-    if let Some(fields) = value.as_map_mut() {
-        normalise_location_in(fields);
-    }
-    value
-}
-
-pub fn body(planned: &Value) -> Json {
-    json!({
-        "location": normalise_location(text(planned, "location")),
-        "tags": tags_to_json(planned),
-    })
-}
-
-pub fn from_response(body: &Json) -> Value {
-    let id = body.get("id").and_then(Json::as_str).unwrap_or_default();
-    map([
-        ("id", Value::str(id)),
-        ("name", json_text(body, "/name")),
-        (
-            "resource_group",
-            id_segment(id, "resourceGroups").map_or(Value::Null, Value::str),
-        ),
-        ("location", location_from_json(body)),
-        ("tags", tags_from_json(body)),
-        ("client_id", json_text(body, "/properties/clientId")),
-        ("principal_id", json_text(body, "/properties/principalId")),
-        ("tenant_id", json_text(body, "/properties/tenantId")),
-    ])
-}
-
-pub async fn put(client: &ArmClient, id: &str, planned: &Value) -> Result<Value, ArmError> {
-    let response = client
-        .send(
-            Method::PUT,
-            &with_version(id, API_VERSION),
-            Some(&body(planned)),
-        )
-        .await?;
-    Ok(from_response(&response.body))
-}
-
-pub async fn read(client: &ArmClient, id: &str) -> Result<Option<Value>, ArmError> {
-    let body = client.get_optional(&with_version(id, API_VERSION)).await?;
-    Ok(body.map(|body| from_response(&body)))
-}
-
-pub async fn delete(client: &ArmClient, id: &str) -> Result<(), ArmError> {
-    client
-        .delete_if_present(&with_version(id, API_VERSION))
-        .await
-}
-
 /// The user-assigned managed identity type.
 pub struct UserAssignedIdentity;
 
-#[async_trait]
-impl AzureType for UserAssignedIdentity {
-    fn name(&self) -> &'static str {
-        TYPE
+impl ArmResource for UserAssignedIdentity {
+    const TYPE: &'static str = TYPE;
+    const API_VERSION: &'static str = "2024-11-30";
+
+    fn intended_id(&self, subscription_id: &str, planned: &Value) -> String {
+        format!(
+            "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
+            text(planned, "resource_group"),
+            text(planned, "name")
+        )
+    }
+
+    fn state(&self, answer: &Json, _known: Option<&Value>) -> Value {
+        let id = answer.get("id").and_then(Json::as_str).unwrap_or_default();
+        map([
+            ("id", Value::str(id)),
+            ("name", json_text(answer, "/name")),
+            (
+                "resource_group",
+                id_segment(id, "resourceGroups").map_or(Value::Null, Value::str),
+            ),
+            ("location", location_from_json(answer)),
+            ("tags", tags_from_json(answer)),
+            ("client_id", json_text(answer, "/properties/clientId")),
+            ("principal_id", json_text(answer, "/properties/principalId")),
+            ("tenant_id", json_text(answer, "/properties/tenantId")),
+        ])
     }
 
     fn schema(&self) -> ResourceSchema {
         schema()
-    }
-
-    fn plan(
-        &self,
-        _config: &AzureConfig,
-        schema: &ResourceSchema,
-        prior: Option<&Value>,
-        value: &Value,
-    ) -> Result<PlannedChange, ProviderError> {
-        Ok(schema.propose(prior, &normalise(value)))
-    }
-
-    fn intended_id(&self, config: &AzureConfig, planned: &Value) -> String {
-        intended_id(&config.subscription_id, planned)
-    }
-
-    async fn read(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<Option<Value>, ProviderError> {
-        read(arm.client, id).await.map_err(fail(ctx))
-    }
-
-    async fn write(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: Option<&Value>,
-        planned: &Value,
-    ) -> Result<Value, ProviderError> {
-        put(arm.client, id, planned).await.map_err(fail(ctx))
-    }
-
-    async fn delete(
-        &self,
-        arm: Arm<'_>,
-        ctx: &OpContext,
-        id: &str,
-        _prior: &Value,
-    ) -> Result<(), ProviderError> {
-        delete(arm.client, id).await.map_err(fail(ctx))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// The answer in the spec's IdentityCreate example (shape, not copied values).
     #[test]
@@ -188,7 +96,7 @@ mod tests {
             "properties": {"clientId": "c", "principalId": "p", "tenantId": "t"},
             "tags": {}
         });
-        let state = from_response(&answer);
+        let state = UserAssignedIdentity.state(&answer, None);
         assert_eq!(state.get("resource_group"), Some(&Value::str("rg")));
         assert_eq!(state.get("location"), Some(&Value::str("westeurope")));
         assert_eq!(state.get("client_id"), Some(&Value::str("c")));

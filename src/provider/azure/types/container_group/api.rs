@@ -17,6 +17,7 @@ use crate::provider::azure::client::ArmClient;
 use crate::provider::azure::error::ArmError;
 use crate::provider::azure::lro::{Operation, Terminal, provisioning_state, terminal_state};
 use crate::provider::azure::shape::{tags_to_json, with_version};
+use crate::provider::azure::types::fail;
 use crate::provider::{OpContext, ProviderError};
 use crate::value::Value;
 
@@ -43,7 +44,7 @@ impl ContainerGroups<'_> {
             .client
             .send(Method::PUT, &path, Some(&to_body(planned)))
             .await
-            .map_err(|error| error.for_resource(&ctx.address))?;
+            .map_err(fail(ctx))?;
         match self.wait_put(ctx, id, planned, response).await {
             Err(error) if creating => Err(self.stop_failed_create(id, error).await),
             other => other,
@@ -73,7 +74,6 @@ impl ContainerGroups<'_> {
         response: crate::provider::azure::client::ArmResponse,
     ) -> Result<Value, ProviderError> {
         let path = with_version(id, API_VERSION);
-        let fail = |error: ArmError| error.for_resource(&ctx.address);
         ctx.report("provisioning");
         let operation = Operation {
             client: self.client,
@@ -82,11 +82,27 @@ impl ContainerGroups<'_> {
             resource_path: Some(&path),
             max_wait: self.max_wait,
         };
+        self.settle(ctx, operation, response, &path, planned).await
+    }
+
+    /// Waits for `operation` (which `response` started), then until the group is ready:
+    /// its state, `known` giving what the answer leaves out. A failure carries the group's
+    /// events.
+    async fn settle(
+        &self,
+        ctx: &OpContext,
+        operation: Operation<'_>,
+        response: crate::provider::azure::client::ArmResponse,
+        path: &str,
+        known: &Value,
+    ) -> Result<Value, ProviderError> {
         if let Err(error) = operation.wait(response).await {
-            return Err(self.with_events(group_failure(fail(error)), &path).await);
+            return Err(self
+                .with_events(group_failure(error.for_resource(&ctx.address)), path)
+                .await);
         }
-        let body = self.wait_ready(ctx, &path).await?;
-        Ok(from_response(&body, Some(planned)))
+        let body = self.wait_ready(ctx, path).await?;
+        Ok(from_response(&body, Some(known)))
     }
 
     /// Tags only: PATCH, which restarts nothing.
@@ -102,7 +118,7 @@ impl ContainerGroups<'_> {
             .client
             .send(Method::PATCH, &path, Some(&body))
             .await
-            .map_err(|error| error.for_resource(&ctx.address))?;
+            .map_err(fail(ctx))?;
         Ok(from_response(&response.body, Some(planned)))
     }
 
@@ -164,18 +180,21 @@ impl ContainerGroups<'_> {
         id: &str,
         prior: &Value,
     ) -> Result<Value, ProviderError> {
-        let fail = |error: ArmError| error.for_resource(&ctx.address);
         let action = with_version(&format!("{id}/stop"), API_VERSION);
         self.client
             .send(Method::POST, &action, None)
             .await
-            .map_err(fail)?;
-        let mut state = self.read(id, prior).await.map_err(fail)?.ok_or_else(|| {
-            ProviderError::new(
-                "fk::azure::gone",
-                format!("`{}`: the group disappeared while stopping", ctx.address),
-            )
-        })?;
+            .map_err(fail(ctx))?;
+        let mut state = self
+            .read(id, prior)
+            .await
+            .map_err(fail(ctx))?
+            .ok_or_else(|| {
+                ProviderError::new(
+                    "fk::azure::gone",
+                    format!("`{}`: the group disappeared while stopping", ctx.address),
+                )
+            })?;
         if let Some(fields) = state.as_map_mut() {
             fields.insert("state".into(), Value::str("Stopped"));
         }
@@ -189,14 +208,13 @@ impl ContainerGroups<'_> {
         id: &str,
         prior: &Value,
     ) -> Result<Value, ProviderError> {
-        let fail = |error: ArmError| error.for_resource(&ctx.address);
         let path = with_version(id, API_VERSION);
         let action = with_version(&format!("{id}/start"), API_VERSION);
         let response = self
             .client
             .send(Method::POST, &action, None)
             .await
-            .map_err(fail)?;
+            .map_err(fail(ctx))?;
         let operation = Operation {
             client: self.client,
             method: "POST",
@@ -204,11 +222,7 @@ impl ContainerGroups<'_> {
             resource_path: None,
             max_wait: self.max_wait,
         };
-        if let Err(error) = operation.wait(response).await {
-            return Err(self.with_events(group_failure(fail(error)), &path).await);
-        }
-        let body = self.wait_ready(ctx, &path).await?;
-        Ok(from_response(&body, Some(prior)))
+        self.settle(ctx, operation, response, &path, prior).await
     }
 
     /// Polls the group until it is ready, failed, or out of time.
@@ -219,7 +233,7 @@ impl ContainerGroups<'_> {
                 .client
                 .send(Method::GET, path, None)
                 .await
-                .map_err(|error| error.for_resource(&ctx.address))?
+                .map_err(fail(ctx))?
                 .body;
             let state = provisioning_state(&body).unwrap_or("Succeeded");
             match readiness(&body) {
