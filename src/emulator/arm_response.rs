@@ -116,3 +116,24 @@ pub(crate) fn parse_json_body(body: &[u8]) -> Result<Value, ArmResponse> {
         )),
     }
 }
+
+/// The location a request body names, or ARM's 400 `LocationRequired` when it names none.
+pub(crate) fn required_location(request: &Value) -> Result<&str, ArmResponse> {
+    request
+        .get("location")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            ArmResponse::bad_request(
+                "LocationRequired",
+                "The location property is required for this definition.",
+            )
+        })
+}
+
+/// The JSON body of a request for a located resource and the location it names: the 400 of
+/// [`parse_json_body`] or [`required_location`] when it is not one.
+pub(crate) fn parse_located_body(body: &[u8]) -> Result<(Value, String), ArmResponse> {
+    let request = parse_json_body(body)?;
+    let location = required_location(&request)?.to_owned();
+    Ok((request, location))
+}

@@ -6,7 +6,7 @@
 //! emulator remembers when each identity was made so role assignments can answer
 //! `PrincipalNotFound` until then (see `role_assignments`).
 
-use crate::arm_response::{ArmResponse, parse_json_body};
+use crate::arm_response::{ArmResponse, parse_located_body};
 use crate::context::RequestContext;
 use crate::names::{key_of, normalize_location, resource_group_id};
 use crate::world::{IdentityRecord, World};
@@ -62,16 +62,11 @@ pub(crate) fn put(
             ),
         );
     }
-    let request = match parse_json_body(body) {
-        Ok(request) => request,
+    let (request, location) = match parse_located_body(body) {
+        Ok(located) => located,
         Err(answer) => return answer,
     };
-    let Some(location) = request.get("location").and_then(Value::as_str) else {
-        return ArmResponse::bad_request(
-            "LocationRequired",
-            "The location property is required for this definition.",
-        );
-    };
+    let location = location.as_str();
     let id = identity_id(subscription, &group_record.name, name);
     let key = key_of(&id);
     let tags = request.get("tags").cloned();

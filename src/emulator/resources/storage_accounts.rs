@@ -2,7 +2,7 @@
 //! checkNameAvailability (azure-arm.md §5.1).
 
 use super::resource_groups;
-use crate::arm_response::{ArmResponse, parse_json_body};
+use crate::arm_response::{ArmResponse, parse_json_body, parse_located_body};
 use crate::clock::rfc3339;
 use crate::context::RequestContext;
 use crate::names::{is_valid_storage_account_name, key_of, normalize_location, storage_account_id};
@@ -36,16 +36,11 @@ pub(crate) fn put(
         Ok(resource_group) => resource_group.clone(),
         Err(answer) => return answer,
     };
-    let request = match parse_json_body(body) {
-        Ok(request) => request,
+    let (request, location) = match parse_located_body(body) {
+        Ok(located) => located,
         Err(answer) => return answer,
     };
-    let Some(location) = request.get("location").and_then(Value::as_str) else {
-        return ArmResponse::bad_request(
-            "LocationRequired",
-            "The location property is required for this definition.",
-        );
-    };
+    let location = location.as_str();
     if request
         .pointer("/sku/name")
         .and_then(Value::as_str)
