@@ -133,6 +133,17 @@ impl ArmRoute {
                 name: s(segments.len() - 1),
             });
         }
+        if let [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            rest @ ..,
+        ] = lower.as_slice()
+        {
+            return ArmRoute::parse_in_group(s(1), s(3), rest, &segments[5..]);
+        }
         let route = match lower.as_slice() {
             ["subscriptions", _, "resourcegroups", _] => ArmRoute::ResourceGroup {
                 subscription: s(1),
@@ -187,41 +198,32 @@ impl ArmRoute {
                 subscription: s(1),
                 namespace: s(3),
             },
-            [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
-                "microsoft.storage",
-                "storageaccounts",
-                _,
-            ] => ArmRoute::StorageAccount {
-                subscription: s(1),
-                group: s(3),
-                account: s(7),
+            _ => return None,
+        };
+        Some(route)
+    }
+
+    /// The route of a path inside a resource group, from the segment after its `providers`:
+    /// `rest` in lower case, `names` as the request spells them.
+    fn parse_in_group(
+        subscription: String,
+        group: String,
+        rest: &[&str],
+        names: &[&str],
+    ) -> Option<ArmRoute> {
+        let s = |idx: usize| names[idx].to_owned();
+        let route = match rest {
+            ["microsoft.storage", "storageaccounts", _] => ArmRoute::StorageAccount {
+                subscription,
+                group,
+                account: s(2),
+            },
+            ["microsoft.storage", "storageaccounts", _, "listkeys"] => ArmRoute::StorageListKeys {
+                subscription,
+                group,
+                account: s(2),
             },
             [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
-                "microsoft.storage",
-                "storageaccounts",
-                _,
-                "listkeys",
-            ] => ArmRoute::StorageListKeys {
-                subscription: s(1),
-                group: s(3),
-                account: s(7),
-            },
-            [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
                 "microsoft.storage",
                 "storageaccounts",
                 _,
@@ -230,103 +232,61 @@ impl ArmRoute {
                 "shares",
                 _,
             ] => ArmRoute::FileShare {
-                subscription: s(1),
-                group: s(3),
-                account: s(7),
-                share: s(11),
+                subscription,
+                group,
+                account: s(2),
+                share: s(6),
+            },
+            ["microsoft.containerinstance", "containergroups"] => ArmRoute::ContainerGroups {
+                subscription,
+                group: Some(group),
+            },
+            ["microsoft.containerinstance", "containergroups", _] => ArmRoute::ContainerGroup {
+                subscription,
+                group,
+                name: s(2),
             },
             [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
-                "microsoft.containerinstance",
-                "containergroups",
-            ] => ArmRoute::ContainerGroups {
-                subscription: s(1),
-                group: Some(s(3)),
-            },
-            [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
-                "microsoft.containerinstance",
-                "containergroups",
-                _,
-            ] => ArmRoute::ContainerGroup {
-                subscription: s(1),
-                group: s(3),
-                name: s(7),
-            },
-            [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
                 "microsoft.containerinstance",
                 "containergroups",
                 _,
                 action @ ("start" | "stop" | "restart"),
             ] => ArmRoute::ContainerGroupAction {
-                subscription: s(1),
-                group: s(3),
-                name: s(7),
+                subscription,
+                group,
+                name: s(2),
                 action: (*action).to_owned(),
             },
             [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
                 "microsoft.containerinstance",
                 "containergroups",
                 _,
                 "containers",
                 _,
-                "logs",
-            ] => ArmRoute::ContainerLogs {
-                subscription: s(1),
-                group: s(3),
-                name: s(7),
-                container: s(9),
-            },
-            [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
-                "microsoft.containerinstance",
-                "containergroups",
-                _,
-                "containers",
-                _,
-                kind @ ("exec" | "attach"),
-            ] => ArmRoute::ContainerSession {
-                subscription: s(1),
-                group: s(3),
-                name: s(7),
-                container: s(9),
-                kind: (*kind).to_owned(),
-            },
-            [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
-                "microsoft.managedidentity",
-                "userassignedidentities",
-                _,
-            ] => ArmRoute::Identity {
-                subscription: s(1),
-                group: s(3),
-                name: s(7),
+                verb,
+            ] => {
+                let (name, container) = (s(2), s(4));
+                match *verb {
+                    "logs" => ArmRoute::ContainerLogs {
+                        subscription,
+                        group,
+                        name,
+                        container,
+                    },
+                    "exec" | "attach" => ArmRoute::ContainerSession {
+                        subscription,
+                        group,
+                        name,
+                        container,
+                        kind: (*verb).to_owned(),
+                    },
+                    _ => return None,
+                }
+            }
+            ["microsoft.managedidentity", "userassignedidentities", _] => ArmRoute::Identity {
+                subscription,
+                group,
+                name: s(2),
             },
             _ => return None,
         };
