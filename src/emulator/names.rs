@@ -41,7 +41,7 @@ pub(crate) struct InGroup {
 
 impl InGroup {
     /// Its subscription, resource group and name.
-    pub fn parts(&self) -> (&str, &str, &str) {
+    pub(crate) fn parts(&self) -> (&str, &str, &str) {
         (&self.subscription, &self.group, &self.name)
     }
 }

@@ -88,7 +88,7 @@ enum ApiFamily {
 
 impl ArmRoute {
     /// The route of a path, or `None` for a path the emulator does not serve.
-    pub fn parse(path: &str) -> Option<ArmRoute> {
+    pub(crate) fn parse(path: &str) -> Option<ArmRoute> {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
         let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
@@ -280,7 +280,7 @@ impl ArmRoute {
     }
 
     /// The resource-provider namespace that must be registered, if any.
-    pub fn namespace(&self) -> Option<(&str, &'static str)> {
+    pub(crate) fn namespace(&self) -> Option<(&str, &'static str)> {
         let (subscription, namespace) = match self {
             ArmRoute::StorageNameCheck { subscription } => (subscription, "Microsoft.Storage"),
             ArmRoute::StorageAccount(account)
@@ -309,7 +309,7 @@ impl ArmRoute {
     }
 
     /// The error ARM gives for a missing or unsupported api-version, if it is one.
-    pub fn check_api_version(&self, api_version: Option<&str>) -> Option<ArmResponse> {
+    pub(crate) fn check_api_version(&self, api_version: Option<&str>) -> Option<ArmResponse> {
         let Some(api_version) = api_version.filter(|version| !version.is_empty()) else {
             return Some(ArmResponse::bad_request(
                 "MissingApiVersionParameter",
