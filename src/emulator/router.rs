@@ -373,31 +373,25 @@ pub(crate) fn dispatch(
     let method = method.as_str();
     match (method, route) {
         (
-            "PUT",
+            method,
             ArmRoute::ResourceGroup {
                 subscription,
                 group,
             },
-        ) => resource_groups::put(world, context, &subscription, &group, body),
+        ) => match method {
+            "PUT" => resource_groups::put(world, context, &subscription, &group, body),
+            "GET" | "HEAD" => resource_groups::get(world, &subscription, &group, method == "HEAD"),
+            "DELETE" => resource_groups::delete(world, context, &subscription, &group),
+            _ => method_not_allowed(method),
+        },
+        // a resource-group delete and a storage-account create answer their `Location` alike
         (
-            "GET" | "HEAD",
-            ArmRoute::ResourceGroup {
-                subscription,
-                group,
-            },
-        ) => resource_groups::get(world, &subscription, &group, method == "HEAD"),
-        (
-            "DELETE",
-            ArmRoute::ResourceGroup {
-                subscription,
-                group,
-            },
-        ) => resource_groups::delete(world, context, &subscription, &group),
-        ("GET", ArmRoute::ResourceGroupOperation { operation, .. }) => {
-            operations::location_status(world, context, &operation, |finished| {
-                operation_result(world, context, finished)
-            })
-        }
+            "GET",
+            ArmRoute::ResourceGroupOperation { operation, .. }
+            | ArmRoute::StorageOperation { operation },
+        ) => operations::location_status(world, context, &operation, |finished| {
+            operation_result(world, context, finished)
+        }),
         (
             "GET",
             ArmRoute::Provider {
@@ -428,31 +422,17 @@ pub(crate) fn dispatch(
             storage_accounts::list_keys(world, &account)
         }
         (
-            "PUT",
+            method,
             ArmRoute::FileShare {
                 storage_account,
                 share,
             },
-        ) => file_shares::put(world, context, &storage_account, &share, body),
-        (
-            "GET",
-            ArmRoute::FileShare {
-                storage_account,
-                share,
-            },
-        ) => file_shares::get(world, &storage_account, &share),
-        (
-            "DELETE",
-            ArmRoute::FileShare {
-                storage_account,
-                share,
-            },
-        ) => file_shares::delete(world, &storage_account, &share),
-        ("GET", ArmRoute::StorageOperation { operation }) => {
-            operations::location_status(world, context, &operation, |finished| {
-                operation_result(world, context, finished)
-            })
-        }
+        ) => match method {
+            "PUT" => file_shares::put(world, context, &storage_account, &share, body),
+            "GET" => file_shares::get(world, &storage_account, &share),
+            "DELETE" => file_shares::delete(world, &storage_account, &share),
+            _ => method_not_allowed(method),
+        },
         (
             "GET",
             ArmRoute::ContainerGroups {
@@ -514,12 +494,17 @@ pub(crate) fn dispatch(
         ("DELETE", ArmRoute::RoleAssignment { scope, name }) => {
             role_assignments::delete(world, context, &scope, &name)
         }
-        (method, _) => ArmResponse::cloud_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            format!("The requested method '{method}' is not allowed for this resource."),
-        ),
+        (method, _) => method_not_allowed(method),
     }
+}
+
+/// ARM's 405 for a method the route does not take.
+fn method_not_allowed(method: &str) -> ArmResponse {
+    ArmResponse::cloud_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!("The requested method '{method}' is not allowed for this resource."),
+    )
 }
 
 /// What a finished `Location` operation answers: the storage account it created, or nothing
