@@ -59,16 +59,23 @@ async fn stored_state(
         .map_err(|err| OpsError::new("fk::state::load", err.to_string()))
 }
 
-pub(crate) async fn output(args: OutputArgs, context: &Context) -> CliResult {
-    let Some(state) = stored_state(&args.module, &args.state, context).await? else {
-        return Err(OpsError::new(
+/// The module's stored state, or `fk::cli::no_state` saying `what_now` when there is none.
+pub(super) async fn applied_state(
+    module: &std::path::Path,
+    args: &StateArgs,
+    context: &Context,
+    what_now: &str,
+) -> Result<State, OpsError> {
+    stored_state(module, args, context).await?.ok_or_else(|| {
+        OpsError::new(
             "fk::cli::no_state",
-            format!(
-                "no state for `{}` yet: nothing was applied",
-                args.module.display()
-            ),
-        ));
-    };
+            format!("no state for `{}` yet: {what_now}", module.display()),
+        )
+    })
+}
+
+pub(crate) async fn output(args: OutputArgs, context: &Context) -> CliResult {
+    let state = applied_state(&args.module, &args.state, context, "nothing was applied").await?;
     let shown = |sensitive: bool, json: &serde_json::Value| -> serde_json::Value {
         if sensitive {
             serde_json::Value::Null
@@ -243,15 +250,7 @@ fn find_lock(lock_id: &str) -> Option<std::path::PathBuf> {
 }
 
 pub(crate) async fn kubeconfig(args: KubeconfigArgs, context: &Context) -> CliResult {
-    let Some(state) = stored_state(&args.module, &args.state, context).await? else {
-        return Err(OpsError::new(
-            "fk::cli::no_state",
-            format!(
-                "no state for `{}` yet: apply it first",
-                args.module.display()
-            ),
-        ));
-    };
+    let state = applied_state(&args.module, &args.state, context, "apply it first").await?;
     let Some(text) = state
         .outputs
         .get(&args.from_output)

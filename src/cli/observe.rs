@@ -8,6 +8,7 @@ use clap::Args;
 use serde_json::{Value as Json, json};
 
 use super::args::{StateArgs, VarArgs};
+use super::inspect::applied_state;
 use super::{CliResult, EXIT_ERROR, EXIT_OK, workspace};
 use crate::addr::Address;
 use crate::diag::Diagnostics;
@@ -92,15 +93,8 @@ async fn open(
         });
         return Err(OpsError::Several(failures));
     };
-    let store = ops::store_of_dir(module, state.state.as_deref(), context)?;
-    match store.load().await {
-        Ok(Some(state)) => Ok((provider, state)),
-        Ok(None) => Err(OpsError::new(
-            "fk::cli::no_state",
-            format!("no state for `{}` yet: apply it first", module.display()),
-        )),
-        Err(err) => Err(OpsError::new("fk::state::load", err.to_string())),
-    }
+    let state = applied_state(module, state, context, "apply it first").await?;
+    Ok((provider, state))
 }
 
 /// The container groups in state: address, id, recorded value, stopped by `fk stop`.

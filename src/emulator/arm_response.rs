@@ -14,7 +14,7 @@ pub(crate) struct ArmResponse {
 }
 
 impl ArmResponse {
-    pub fn json(status: StatusCode, body: Value) -> Self {
+    pub(crate) fn json(status: StatusCode, body: Value) -> Self {
         ArmResponse {
             status,
             headers: Vec::new(),
@@ -22,7 +22,7 @@ impl ArmResponse {
         }
     }
 
-    pub fn empty(status: StatusCode) -> Self {
+    pub(crate) fn empty(status: StatusCode) -> Self {
         ArmResponse {
             status,
             headers: Vec::new(),
@@ -30,13 +30,13 @@ impl ArmResponse {
         }
     }
 
-    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self
     }
 
     /// `{"error": {"code", "message"}}` with the given status.
-    pub fn cloud_error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn cloud_error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         ArmResponse::json(
             status,
@@ -45,7 +45,7 @@ impl ArmResponse {
     }
 
     /// A CloudError whose `details` list one entry per problem, each with its `target`.
-    pub fn cloud_error_with_details(
+    pub(crate) fn cloud_error_with_details(
         status: StatusCode,
         code: &str,
         message: impl Into<String>,
@@ -66,7 +66,7 @@ impl ArmResponse {
 
     /// 400 `InvalidRequestContent` naming the first violation, every one in `details`, or
     /// `None` when there is none.
-    pub fn schema_refusal(violations: Vec<SchemaViolation>) -> Option<Self> {
+    pub(crate) fn schema_refusal(violations: Vec<SchemaViolation>) -> Option<Self> {
         let first = violations.first()?;
         let message = format!(
             "The request content was invalid and cannot be deserialized: `{}`: {}.",
@@ -84,15 +84,15 @@ impl ArmResponse {
         ))
     }
 
-    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(code: &str, message: impl Into<String>) -> Self {
         ArmResponse::cloud_error(StatusCode::NOT_FOUND, code, message)
     }
 
-    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(code: &str, message: impl Into<String>) -> Self {
         ArmResponse::cloud_error(StatusCode::BAD_REQUEST, code, message)
     }
 
-    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(code: &str, message: impl Into<String>) -> Self {
         ArmResponse::cloud_error(StatusCode::CONFLICT, code, message)
     }
 }
@@ -115,4 +115,25 @@ pub(crate) fn parse_json_body(body: &[u8]) -> Result<Value, ArmResponse> {
             format!("The request content was invalid and cannot be deserialized: {error}."),
         )),
     }
+}
+
+/// The location a request body names, or ARM's 400 `LocationRequired` when it names none.
+pub(crate) fn required_location(request: &Value) -> Result<&str, ArmResponse> {
+    request
+        .get("location")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            ArmResponse::bad_request(
+                "LocationRequired",
+                "The location property is required for this definition.",
+            )
+        })
+}
+
+/// The JSON body of a request for a located resource and the location it names: the 400 of
+/// [`parse_json_body`] or [`required_location`] when it is not one.
+pub(crate) fn parse_located_body(body: &[u8]) -> Result<(Value, String), ArmResponse> {
+    let request = parse_json_body(body)?;
+    let location = required_location(&request)?.to_owned();
+    Ok((request, location))
 }

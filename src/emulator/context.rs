@@ -23,7 +23,7 @@ pub(crate) struct RequestContext<'a> {
 }
 
 impl RequestContext<'_> {
-    pub fn fails_operation(&self, group_name: &str) -> bool {
+    pub(crate) fn fails_operation(&self, group_name: &str) -> bool {
         self.fail_operations
             .iter()
             .any(|name| name.eq_ignore_ascii_case(group_name))

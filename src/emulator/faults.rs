@@ -40,7 +40,7 @@ pub(crate) struct FaultInjector {
 }
 
 impl FaultInjector {
-    pub fn new(config: FaultConfig) -> Self {
+    pub(crate) fn new(config: FaultConfig) -> Self {
         let random_state = config.seed;
         FaultInjector {
             config,
@@ -49,12 +49,12 @@ impl FaultInjector {
         }
     }
 
-    pub fn latency(&self) -> Duration {
+    pub(crate) fn latency(&self) -> Duration {
         Duration::from_millis(self.config.latency_ms)
     }
 
     /// The fault answer for the next ARM request, if it gets one.
-    pub fn next_fault(&mut self) -> Option<ArmResponse> {
+    pub(crate) fn next_fault(&mut self) -> Option<ArmResponse> {
         if self.n_5xx_sent < self.config.fail_5xx {
             self.n_5xx_sent += 1;
             if self.n_5xx_sent % 2 == 1 {

@@ -77,6 +77,8 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 #![deny(clippy::disallowed_methods)]
+// what fk does not use is `pub(crate)`: the crate's public surface is what lib.rs re-exports
+#![deny(unreachable_pub)]
 
 mod arm_response;
 mod clock;
@@ -98,4 +100,4 @@ pub use config::EmulatorConfig;
 pub use error::EmulatorError;
 pub use faults::FaultConfig;
 pub use server::{RunningEmulator, serve, start};
-pub use world::{LogEntry, World};
+pub use world::LogEntry;

@@ -31,6 +31,21 @@ pub(crate) const CONTAINER_INSTANCE_API_VERSIONS: &[&str] = &[
 /// The api-version ACI puts in its `Azure-AsyncOperation` URLs, whatever the request used.
 pub(crate) const CONTAINER_INSTANCE_OPERATION_API_VERSION: &str = "2018-06-01";
 
+/// A resource inside a resource group, as a request names it (its casing kept).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct InGroup {
+    pub subscription: String,
+    pub group: String,
+    pub name: String,
+}
+
+impl InGroup {
+    /// Its subscription, resource group and name.
+    pub(crate) fn parts(&self) -> (&str, &str, &str) {
+        (&self.subscription, &self.group, &self.name)
+    }
+}
+
 /// `"West US"` → `"westus"`, the form ARM returns and FQDNs use.
 pub(crate) fn normalize_location(location: &str) -> String {
     location

@@ -4,7 +4,7 @@
 use crate::arm_response::ArmResponse;
 use crate::context::RequestContext;
 use crate::names::{
-    CONTAINER_INSTANCE_API_VERSIONS, CONTAINER_INSTANCE_OPERATION_API_VERSION,
+    CONTAINER_INSTANCE_API_VERSIONS, CONTAINER_INSTANCE_OPERATION_API_VERSION, InGroup,
     RESOURCES_API_VERSIONS, STORAGE_API_VERSIONS,
 };
 use crate::operations;
@@ -37,20 +37,10 @@ pub(crate) enum ArmRoute {
     StorageNameCheck {
         subscription: String,
     },
-    StorageAccount {
-        subscription: String,
-        group: String,
-        account: String,
-    },
-    StorageListKeys {
-        subscription: String,
-        group: String,
-        account: String,
-    },
+    StorageAccount(InGroup),
+    StorageListKeys(InGroup),
     FileShare {
-        subscription: String,
-        group: String,
-        account: String,
+        storage_account: InGroup,
         share: String,
     },
     StorageOperation {
@@ -60,39 +50,25 @@ pub(crate) enum ArmRoute {
         subscription: String,
         group: Option<String>,
     },
-    ContainerGroup {
-        subscription: String,
-        group: String,
-        name: String,
-    },
+    ContainerGroup(InGroup),
     ContainerGroupAction {
-        subscription: String,
-        group: String,
-        name: String,
+        container_group: InGroup,
         action: String,
     },
     ContainerLogs {
-        subscription: String,
-        group: String,
-        name: String,
+        container_group: InGroup,
         container: String,
     },
     /// `exec` or `attach` on one container.
     ContainerSession {
-        subscription: String,
-        group: String,
-        name: String,
+        container_group: InGroup,
         container: String,
         kind: String,
     },
     ContainerGroupOperation {
         operation: String,
     },
-    Identity {
-        subscription: String,
-        group: String,
-        name: String,
-    },
+    Identity(InGroup),
     /// A role assignment at `scope` (the path before `/providers/Microsoft.Authorization`).
     RoleAssignment {
         scope: String,
@@ -112,7 +88,7 @@ enum ApiFamily {
 
 impl ArmRoute {
     /// The route of a path, or `None` for a path the emulator does not serve.
-    pub fn parse(path: &str) -> Option<ArmRoute> {
+    pub(crate) fn parse(path: &str) -> Option<ArmRoute> {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
         let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
@@ -132,6 +108,17 @@ impl ArmRoute {
                 scope: segments[..end].join("/"),
                 name: s(segments.len() - 1),
             });
+        }
+        if let [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            rest @ ..,
+        ] = lower.as_slice()
+        {
+            return ArmRoute::parse_in_group(segments[1], segments[3], rest, &segments[5..]);
         }
         let route = match lower.as_slice() {
             ["subscriptions", _, "resourcegroups", _] => ArmRoute::ResourceGroup {
@@ -187,41 +174,31 @@ impl ArmRoute {
                 subscription: s(1),
                 namespace: s(3),
             },
+            _ => return None,
+        };
+        Some(route)
+    }
+
+    /// The route of a path inside a resource group, from the segment after its `providers`:
+    /// `rest` in lower case, `names` as the request spells them.
+    fn parse_in_group(
+        subscription: &str,
+        group: &str,
+        rest: &[&str],
+        names: &[&str],
+    ) -> Option<ArmRoute> {
+        let s = |idx: usize| names[idx].to_owned();
+        let in_group = |idx: usize| InGroup {
+            subscription: subscription.to_owned(),
+            group: group.to_owned(),
+            name: s(idx),
+        };
+        let route = match rest {
+            ["microsoft.storage", "storageaccounts", _] => ArmRoute::StorageAccount(in_group(2)),
+            ["microsoft.storage", "storageaccounts", _, "listkeys"] => {
+                ArmRoute::StorageListKeys(in_group(2))
+            }
             [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
-                "microsoft.storage",
-                "storageaccounts",
-                _,
-            ] => ArmRoute::StorageAccount {
-                subscription: s(1),
-                group: s(3),
-                account: s(7),
-            },
-            [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
-                "microsoft.storage",
-                "storageaccounts",
-                _,
-                "listkeys",
-            ] => ArmRoute::StorageListKeys {
-                subscription: s(1),
-                group: s(3),
-                account: s(7),
-            },
-            [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
                 "microsoft.storage",
                 "storageaccounts",
                 _,
@@ -230,59 +207,26 @@ impl ArmRoute {
                 "shares",
                 _,
             ] => ArmRoute::FileShare {
-                subscription: s(1),
-                group: s(3),
-                account: s(7),
-                share: s(11),
+                storage_account: in_group(2),
+                share: s(6),
             },
-            [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
-                "microsoft.containerinstance",
-                "containergroups",
-            ] => ArmRoute::ContainerGroups {
-                subscription: s(1),
-                group: Some(s(3)),
+            ["microsoft.containerinstance", "containergroups"] => ArmRoute::ContainerGroups {
+                subscription: subscription.to_owned(),
+                group: Some(group.to_owned()),
             },
+            ["microsoft.containerinstance", "containergroups", _] => {
+                ArmRoute::ContainerGroup(in_group(2))
+            }
             [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
-                "microsoft.containerinstance",
-                "containergroups",
-                _,
-            ] => ArmRoute::ContainerGroup {
-                subscription: s(1),
-                group: s(3),
-                name: s(7),
-            },
-            [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
                 "microsoft.containerinstance",
                 "containergroups",
                 _,
                 action @ ("start" | "stop" | "restart"),
             ] => ArmRoute::ContainerGroupAction {
-                subscription: s(1),
-                group: s(3),
-                name: s(7),
+                container_group: in_group(2),
                 action: (*action).to_owned(),
             },
             [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
                 "microsoft.containerinstance",
                 "containergroups",
                 _,
@@ -290,17 +234,10 @@ impl ArmRoute {
                 _,
                 "logs",
             ] => ArmRoute::ContainerLogs {
-                subscription: s(1),
-                group: s(3),
-                name: s(7),
-                container: s(9),
+                container_group: in_group(2),
+                container: s(4),
             },
             [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
                 "microsoft.containerinstance",
                 "containergroups",
                 _,
@@ -308,26 +245,13 @@ impl ArmRoute {
                 _,
                 kind @ ("exec" | "attach"),
             ] => ArmRoute::ContainerSession {
-                subscription: s(1),
-                group: s(3),
-                name: s(7),
-                container: s(9),
+                container_group: in_group(2),
+                container: s(4),
                 kind: (*kind).to_owned(),
             },
-            [
-                "subscriptions",
-                _,
-                "resourcegroups",
-                _,
-                "providers",
-                "microsoft.managedidentity",
-                "userassignedidentities",
-                _,
-            ] => ArmRoute::Identity {
-                subscription: s(1),
-                group: s(3),
-                name: s(7),
-            },
+            ["microsoft.managedidentity", "userassignedidentities", _] => {
+                ArmRoute::Identity(in_group(2))
+            }
             _ => return None,
         };
         Some(route)
@@ -340,44 +264,52 @@ impl ArmRoute {
             | ArmRoute::Provider { .. }
             | ArmRoute::ProviderRegister { .. } => ApiFamily::Resources,
             ArmRoute::StorageNameCheck { .. }
-            | ArmRoute::StorageAccount { .. }
-            | ArmRoute::StorageListKeys { .. }
+            | ArmRoute::StorageAccount(_)
+            | ArmRoute::StorageListKeys(_)
             | ArmRoute::FileShare { .. }
             | ArmRoute::StorageOperation { .. } => ApiFamily::Storage,
             ArmRoute::ContainerGroups { .. }
-            | ArmRoute::ContainerGroup { .. }
+            | ArmRoute::ContainerGroup(_)
             | ArmRoute::ContainerGroupAction { .. }
             | ArmRoute::ContainerLogs { .. }
             | ArmRoute::ContainerSession { .. } => ApiFamily::ContainerInstance,
             ArmRoute::ContainerGroupOperation { .. } => ApiFamily::ContainerInstanceOperation,
-            ArmRoute::Identity { .. } => ApiFamily::ManagedIdentity,
+            ArmRoute::Identity(_) => ApiFamily::ManagedIdentity,
             ArmRoute::RoleAssignment { .. } => ApiFamily::Authorization,
         }
     }
 
     /// The resource-provider namespace that must be registered, if any.
-    pub fn namespace(&self) -> Option<(&str, &'static str)> {
-        match self {
-            ArmRoute::StorageNameCheck { subscription }
-            | ArmRoute::StorageAccount { subscription, .. }
-            | ArmRoute::StorageListKeys { subscription, .. }
-            | ArmRoute::FileShare { subscription, .. } => Some((subscription, "Microsoft.Storage")),
-            ArmRoute::ContainerGroups { subscription, .. }
-            | ArmRoute::ContainerGroup { subscription, .. }
-            | ArmRoute::ContainerGroupAction { subscription, .. }
-            | ArmRoute::ContainerLogs { subscription, .. }
-            | ArmRoute::ContainerSession { subscription, .. } => {
-                Some((subscription, "Microsoft.ContainerInstance"))
+    pub(crate) fn namespace(&self) -> Option<(&str, &'static str)> {
+        let (subscription, namespace) = match self {
+            ArmRoute::StorageNameCheck { subscription } => (subscription, "Microsoft.Storage"),
+            ArmRoute::StorageAccount(account)
+            | ArmRoute::StorageListKeys(account)
+            | ArmRoute::FileShare {
+                storage_account: account,
+                ..
+            } => (&account.subscription, "Microsoft.Storage"),
+            ArmRoute::ContainerGroups { subscription, .. } => {
+                (subscription, "Microsoft.ContainerInstance")
             }
-            ArmRoute::Identity { subscription, .. } => {
-                Some((subscription, "Microsoft.ManagedIdentity"))
+            ArmRoute::ContainerGroup(container_group)
+            | ArmRoute::ContainerGroupAction {
+                container_group, ..
             }
-            _ => None,
-        }
+            | ArmRoute::ContainerLogs {
+                container_group, ..
+            }
+            | ArmRoute::ContainerSession {
+                container_group, ..
+            } => (&container_group.subscription, "Microsoft.ContainerInstance"),
+            ArmRoute::Identity(identity) => (&identity.subscription, "Microsoft.ManagedIdentity"),
+            _ => return None,
+        };
+        Some((subscription, namespace))
     }
 
     /// The error ARM gives for a missing or unsupported api-version, if it is one.
-    pub fn check_api_version(&self, api_version: Option<&str>) -> Option<ArmResponse> {
+    pub(crate) fn check_api_version(&self, api_version: Option<&str>) -> Option<ArmResponse> {
         let Some(api_version) = api_version.filter(|version| !version.is_empty()) else {
             return Some(ArmResponse::bad_request(
                 "MissingApiVersionParameter",
@@ -441,31 +373,25 @@ pub(crate) fn dispatch(
     let method = method.as_str();
     match (method, route) {
         (
-            "PUT",
+            method,
             ArmRoute::ResourceGroup {
                 subscription,
                 group,
             },
-        ) => resource_groups::put(world, context, &subscription, &group, body),
+        ) => match method {
+            "PUT" => resource_groups::put(world, context, &subscription, &group, body),
+            "GET" | "HEAD" => resource_groups::get(world, &subscription, &group, method == "HEAD"),
+            "DELETE" => resource_groups::delete(world, context, &subscription, &group),
+            _ => method_not_allowed(method),
+        },
+        // a resource-group delete and a storage-account create answer their `Location` alike
         (
-            "GET" | "HEAD",
-            ArmRoute::ResourceGroup {
-                subscription,
-                group,
-            },
-        ) => resource_groups::get(world, &subscription, &group, method == "HEAD"),
-        (
-            "DELETE",
-            ArmRoute::ResourceGroup {
-                subscription,
-                group,
-            },
-        ) => resource_groups::delete(world, context, &subscription, &group),
-        ("GET", ArmRoute::ResourceGroupOperation { operation, .. }) => {
-            operations::location_status(world, context, &operation, |finished| {
-                operation_result(world, context, finished)
-            })
-        }
+            "GET",
+            ArmRoute::ResourceGroupOperation { operation, .. }
+            | ArmRoute::StorageOperation { operation },
+        ) => operations::location_status(world, context, &operation, |finished| {
+            operation_result(world, context, finished)
+        }),
         (
             "GET",
             ArmRoute::Provider {
@@ -483,78 +409,30 @@ pub(crate) fn dispatch(
         ("POST", ArmRoute::StorageNameCheck { .. }) => {
             storage_accounts::check_name_availability(world, body)
         }
-        (
-            "PUT",
-            ArmRoute::StorageAccount {
-                subscription,
-                group,
-                account,
-            },
-        ) => storage_accounts::put(world, context, &subscription, &group, &account, body),
-        (
-            "GET",
-            ArmRoute::StorageAccount {
-                subscription,
-                group,
-                account,
-            },
-        ) => storage_accounts::get(world, context, &subscription, &group, &account),
-        (
-            "DELETE",
-            ArmRoute::StorageAccount {
-                subscription,
-                group,
-                account,
-            },
-        ) => storage_accounts::delete(world, context, &subscription, &group, &account),
-        (
-            "POST",
-            ArmRoute::StorageListKeys {
-                subscription,
-                group,
-                account,
-            },
-        ) => storage_accounts::list_keys(world, &subscription, &group, &account),
-        (
-            "PUT",
-            ArmRoute::FileShare {
-                subscription,
-                group,
-                account,
-                share,
-            },
-        ) => file_shares::put(
-            world,
-            context,
-            &subscription,
-            &group,
-            &account,
-            &share,
-            body,
-        ),
-        (
-            "GET",
-            ArmRoute::FileShare {
-                subscription,
-                group,
-                account,
-                share,
-            },
-        ) => file_shares::get(world, &subscription, &group, &account, &share),
-        (
-            "DELETE",
-            ArmRoute::FileShare {
-                subscription,
-                group,
-                account,
-                share,
-            },
-        ) => file_shares::delete(world, &subscription, &group, &account, &share),
-        ("GET", ArmRoute::StorageOperation { operation }) => {
-            operations::location_status(world, context, &operation, |finished| {
-                operation_result(world, context, finished)
-            })
+        ("PUT", ArmRoute::StorageAccount(account)) => {
+            storage_accounts::put(world, context, &account, body)
         }
+        ("GET", ArmRoute::StorageAccount(account)) => {
+            storage_accounts::get(world, context, &account)
+        }
+        ("DELETE", ArmRoute::StorageAccount(account)) => {
+            storage_accounts::delete(world, context, &account)
+        }
+        ("POST", ArmRoute::StorageListKeys(account)) => {
+            storage_accounts::list_keys(world, &account)
+        }
+        (
+            method,
+            ArmRoute::FileShare {
+                storage_account,
+                share,
+            },
+        ) => match method {
+            "PUT" => file_shares::put(world, context, &storage_account, &share, body),
+            "GET" => file_shares::get(world, &storage_account, &share),
+            "DELETE" => file_shares::delete(world, &storage_account, &share),
+            _ => method_not_allowed(method),
+        },
         (
             "GET",
             ArmRoute::ContainerGroups {
@@ -562,69 +440,41 @@ pub(crate) fn dispatch(
                 group,
             },
         ) => container_groups::list(world, context, &subscription, group.as_deref()),
-        (
-            "PUT",
-            ArmRoute::ContainerGroup {
-                subscription,
-                group,
-                name,
-            },
-        ) => container_groups::put(world, context, &subscription, &group, &name, body),
-        (
-            "GET",
-            ArmRoute::ContainerGroup {
-                subscription,
-                group,
-                name,
-            },
-        ) => container_groups::get(world, context, &subscription, &group, &name),
-        (
-            "PATCH",
-            ArmRoute::ContainerGroup {
-                subscription,
-                group,
-                name,
-            },
-        ) => container_groups::patch(world, context, &subscription, &group, &name, body),
-        (
-            "DELETE",
-            ArmRoute::ContainerGroup {
-                subscription,
-                group,
-                name,
-            },
-        ) => container_groups::delete(world, context, &subscription, &group, &name),
+        ("PUT", ArmRoute::ContainerGroup(group)) => {
+            container_groups::put(world, context, &group, body)
+        }
+        ("GET", ArmRoute::ContainerGroup(group)) => container_groups::get(world, context, &group),
+        ("PATCH", ArmRoute::ContainerGroup(group)) => {
+            container_groups::patch(world, context, &group, body)
+        }
+        ("DELETE", ArmRoute::ContainerGroup(group)) => {
+            container_groups::delete(world, context, &group)
+        }
         (
             "POST",
             ArmRoute::ContainerGroupAction {
-                subscription,
-                group,
-                name,
+                container_group,
                 action,
             },
-        ) => container_groups::act(world, context, &subscription, &group, &name, &action),
+        ) => container_groups::act(world, context, &container_group, &action),
         (
             "GET",
             ArmRoute::ContainerLogs {
-                subscription,
-                group,
-                name,
+                container_group,
                 container,
             },
-        ) => container_groups::logs(world, context, &subscription, &group, &name, &container),
+        ) => container_groups::logs(world, context, &container_group, &container),
         (
             "POST",
             ArmRoute::ContainerSession {
-                subscription,
-                group,
-                name,
+                container_group,
                 container,
                 kind,
             },
         ) => container_groups::session(
             world,
             context,
-            (&subscription, &group, &name, &container),
+            (&container_group, &container),
             (kind == "exec").then_some(body),
         ),
         ("GET", ArmRoute::ContainerGroupOperation { operation }) => {
@@ -632,30 +482,9 @@ pub(crate) fn dispatch(
                 container_groups::events(world, context, resource_id)
             })
         }
-        (
-            "PUT",
-            ArmRoute::Identity {
-                subscription,
-                group,
-                name,
-            },
-        ) => identities::put(world, context, &subscription, &group, &name, body),
-        (
-            "GET",
-            ArmRoute::Identity {
-                subscription,
-                group,
-                name,
-            },
-        ) => identities::get(world, &subscription, &group, &name),
-        (
-            "DELETE",
-            ArmRoute::Identity {
-                subscription,
-                group,
-                name,
-            },
-        ) => identities::delete(world, context, &subscription, &group, &name),
+        ("PUT", ArmRoute::Identity(identity)) => identities::put(world, context, &identity, body),
+        ("GET", ArmRoute::Identity(identity)) => identities::get(world, &identity),
+        ("DELETE", ArmRoute::Identity(identity)) => identities::delete(world, context, &identity),
         ("PUT", ArmRoute::RoleAssignment { scope, name }) => {
             role_assignments::put(world, context, &scope, &name, body)
         }
@@ -665,12 +494,17 @@ pub(crate) fn dispatch(
         ("DELETE", ArmRoute::RoleAssignment { scope, name }) => {
             role_assignments::delete(world, context, &scope, &name)
         }
-        (method, _) => ArmResponse::cloud_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            format!("The requested method '{method}' is not allowed for this resource."),
-        ),
+        (method, _) => method_not_allowed(method),
     }
+}
+
+/// ARM's 405 for a method the route does not take.
+fn method_not_allowed(method: &str) -> ArmResponse {
+    ArmResponse::cloud_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!("The requested method '{method}' is not allowed for this resource."),
+    )
 }
 
 /// What a finished `Location` operation answers: the storage account it created, or nothing
@@ -706,9 +540,11 @@ mod tests {
         assert_eq!(
             route,
             Some(ArmRoute::ContainerGroupAction {
-                subscription: "s1".into(),
-                group: "My-RG".into(),
-                name: "etcd".into(),
+                container_group: InGroup {
+                    subscription: "s1".into(),
+                    group: "My-RG".into(),
+                    name: "etcd".into(),
+                },
                 action: "start".into(),
             })
         );

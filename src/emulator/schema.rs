@@ -72,13 +72,9 @@ impl SpecValidator {
     }
 
     /// A validator over the `definitions` of an already parsed document.
-    pub fn from_document(document: &Value) -> Option<SpecValidator> {
+    pub(crate) fn from_document(document: &Value) -> Option<SpecValidator> {
         let definitions = document.get("definitions")?.as_object()?.clone();
         Some(SpecValidator { definitions })
-    }
-
-    pub fn has_definition(&self, definition_name: &str) -> bool {
-        self.definitions.contains_key(definition_name)
     }
 
     /// Every violation of `value` against the definition, as the service reads a request,

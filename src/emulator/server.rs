@@ -40,19 +40,19 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn lock_world(&self) -> MutexGuard<'_, World> {
+    pub(crate) fn lock_world(&self) -> MutexGuard<'_, World> {
         self.world
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn lock_faults(&self) -> MutexGuard<'_, FaultInjector> {
+    pub(crate) fn lock_faults(&self) -> MutexGuard<'_, FaultInjector> {
         self.faults
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn delay_ms(&self) -> u64 {
+    pub(crate) fn delay_ms(&self) -> u64 {
         self.delay_ms
     }
 }

@@ -19,7 +19,7 @@ const MAX_LOG_ENTRIES: usize = 2_000;
 /// case-insensitive); each record keeps its canonical casing.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct World {
+pub(crate) struct World {
     pub version: u32,
     pub resource_groups: BTreeMap<String, ResourceGroupRecord>,
     /// Keyed by lowercase account name: storage account names are global.
@@ -44,7 +44,7 @@ pub struct World {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ResourceGroupRecord {
+pub(crate) struct ResourceGroupRecord {
     pub id: String,
     pub name: String,
     pub location: String,
@@ -56,13 +56,13 @@ pub struct ResourceGroupRecord {
 
 /// A file on a share.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FileRecord {
+pub(crate) struct FileRecord {
     pub content: Vec<u8>,
     pub last_modified_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StorageAccountRecord {
+pub(crate) struct StorageAccountRecord {
     pub id: String,
     pub resource_group_key: String,
     pub name: String,
@@ -73,7 +73,7 @@ pub struct StorageAccountRecord {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IdentityRecord {
+pub(crate) struct IdentityRecord {
     pub id: String,
     pub name: String,
     pub location: String,
@@ -86,7 +86,7 @@ pub struct IdentityRecord {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RoleAssignmentRecord {
+pub(crate) struct RoleAssignmentRecord {
     pub id: String,
     pub name: String,
     /// The scope with a leading slash, as the request spelled it.
@@ -98,7 +98,7 @@ pub struct RoleAssignmentRecord {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FileShareRecord {
+pub(crate) struct FileShareRecord {
     pub id: String,
     pub account_key: String,
     pub name: String,
@@ -108,7 +108,7 @@ pub struct FileShareRecord {
 /// Why a container group's provisioning ends `Failed`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum GroupFailure {
+pub(crate) enum GroupFailure {
     /// An Azure Files volume names a share or key that does not exist.
     Mount { volume: String, message: String },
     /// The name is in the fault configuration's `fail_operations`.
@@ -116,7 +116,7 @@ pub enum GroupFailure {
 }
 
 #[derive(Clone, Serialize, Deserialize)]
-pub struct ContainerGroupRecord {
+pub(crate) struct ContainerGroupRecord {
     pub id: String,
     pub resource_group_key: String,
     pub name: String,
@@ -157,7 +157,7 @@ pub struct ContainerGroupRecord {
 
 /// An init container that exited non-zero.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct InitFailure {
+pub(crate) struct InitFailure {
     pub container: String,
     pub exit_code: i32,
 }
@@ -182,7 +182,7 @@ impl std::fmt::Debug for ContainerGroupRecord {
 
 /// A long-running operation, polled through `Azure-AsyncOperation` or `Location`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OperationRecord {
+pub(crate) struct OperationRecord {
     pub id: String,
     pub resource_id: String,
     /// `container_group`, `storage_account` or `resource_group_delete`.
@@ -214,7 +214,7 @@ pub enum LogEntry {
 
 impl World {
     /// An empty world, or the one in `path` when that file exists.
-    pub fn load(path: &Path) -> Result<World, EmulatorError> {
+    pub(crate) fn load(path: &Path) -> Result<World, EmulatorError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -236,7 +236,7 @@ impl World {
     /// Writes the world atomically (temp file, then rename), readable by its owner only,
     /// because it holds the secrets the cloud keeps (secure values, storage keys). `durable`
     /// also syncs the file to disk first (after changes to resources, not for a log line).
-    pub fn save(&mut self, path: &Path, durable: bool) -> Result<(), EmulatorError> {
+    pub(crate) fn save(&mut self, path: &Path, durable: bool) -> Result<(), EmulatorError> {
         self.version = WORLD_VERSION;
         let write_error = |source| EmulatorError::WriteWorld {
             path: path.into(),
@@ -294,7 +294,7 @@ impl World {
         ))
     }
 
-    pub fn log_request(
+    pub(crate) fn log_request(
         &mut self,
         now_ms: u64,
         method: &str,
@@ -322,7 +322,7 @@ impl World {
     }
 
     /// Logs a state change of `resource` observed at `now_ms` (ms since the Unix epoch).
-    pub fn log_event(&mut self, now_ms: u64, resource: &str, event: &str) {
+    pub(crate) fn log_event(&mut self, now_ms: u64, resource: &str, event: &str) {
         let seq = self.take_seq();
         self.push_log(LogEntry::Event {
             seq,
@@ -333,7 +333,7 @@ impl World {
     }
 
     /// Forgets operations finished more than an hour ago, so the world stays small.
-    pub fn forget_old_operations(&mut self, now_ms: u64) {
+    pub(crate) fn forget_old_operations(&mut self, now_ms: u64) {
         self.operations.retain(|_, operation| {
             now_ms < operation.finishes_ms.saturating_add(OPERATION_RETENTION_MS)
         });
@@ -371,7 +371,7 @@ pub(crate) enum GroupPhase {
 }
 
 impl GroupPhase {
-    pub fn of(group: &ContainerGroupRecord, now_ms: u64, delay_ms: u64) -> GroupPhase {
+    pub(crate) fn of(group: &ContainerGroupRecord, now_ms: u64, delay_ms: u64) -> GroupPhase {
         if group.stopped_at_ms.is_some() {
             return GroupPhase::Stopped;
         }
@@ -387,7 +387,7 @@ impl GroupPhase {
         }
     }
 
-    pub fn in_progress(self) -> bool {
+    pub(crate) fn in_progress(self) -> bool {
         matches!(self, GroupPhase::Waiting | GroupPhase::Creating)
     }
 }

@@ -4,7 +4,7 @@
 use super::storage_accounts::{find, merge};
 use crate::arm_response::{ArmResponse, parse_json_body};
 use crate::context::RequestContext;
-use crate::names::{file_share_id, is_valid_share_name, key_of};
+use crate::names::{InGroup, file_share_id, is_valid_share_name, key_of};
 use crate::world::{FileShareRecord, StorageAccountRecord, World};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -12,13 +12,11 @@ use serde_json::{Value, json};
 pub(crate) fn put(
     world: &mut World,
     context: &RequestContext<'_>,
-    subscription: &str,
-    group: &str,
-    account: &str,
+    storage_account: &InGroup,
     share: &str,
     body: &[u8],
 ) -> ArmResponse {
-    let record = match find_parent(world, subscription, group, account) {
+    let record = match find_parent(world, storage_account) {
         Ok(record) => record.clone(),
         Err(answer) => return answer,
     };
@@ -85,14 +83,8 @@ pub(crate) fn put(
     ArmResponse::json(status, render(&share_record, &record))
 }
 
-pub(crate) fn get(
-    world: &World,
-    subscription: &str,
-    group: &str,
-    account: &str,
-    share: &str,
-) -> ArmResponse {
-    let record = match find_parent(world, subscription, group, account) {
+pub(crate) fn get(world: &World, storage_account: &InGroup, share: &str) -> ArmResponse {
+    let record = match find_parent(world, storage_account) {
         Ok(record) => record,
         Err(answer) => return answer,
     };
@@ -105,14 +97,8 @@ pub(crate) fn get(
     }
 }
 
-pub(crate) fn delete(
-    world: &mut World,
-    subscription: &str,
-    group: &str,
-    account: &str,
-    share: &str,
-) -> ArmResponse {
-    let share_key = match find_parent(world, subscription, group, account) {
+pub(crate) fn delete(world: &mut World, storage_account: &InGroup, share: &str) -> ArmResponse {
+    let share_key = match find_parent(world, storage_account) {
         Ok(record) => key_of(&file_share_id(&record.id, share)),
         Err(answer) => return answer,
     };
@@ -124,11 +110,9 @@ pub(crate) fn delete(
 
 fn find_parent<'w>(
     world: &'w World,
-    subscription: &str,
-    group: &str,
-    account: &str,
+    storage_account: &InGroup,
 ) -> Result<&'w StorageAccountRecord, ArmResponse> {
-    find(world, subscription, group, account).map_err(|answer| {
+    find(world, storage_account).map_err(|answer| {
         if answer
             .body
             .as_ref()
@@ -139,7 +123,8 @@ fn find_parent<'w>(
                 "ParentResourceNotFound",
                 format!(
                     "Can not perform requested operation on nested resource. Parent resource \
-                     '{account}' not found."
+                     '{}' not found.",
+                    storage_account.name
                 ),
             )
         } else {

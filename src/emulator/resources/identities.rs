@@ -6,9 +6,9 @@
 //! emulator remembers when each identity was made so role assignments can answer
 //! `PrincipalNotFound` until then (see `role_assignments`).
 
-use crate::arm_response::{ArmResponse, parse_json_body};
+use crate::arm_response::{ArmResponse, parse_located_body};
 use crate::context::RequestContext;
-use crate::names::{key_of, normalize_location, resource_group_id};
+use crate::names::{InGroup, key_of, normalize_location, resource_group_id};
 use crate::world::{IdentityRecord, World};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -37,11 +37,10 @@ fn is_valid_name(name: &str) -> bool {
 pub(crate) fn put(
     world: &mut World,
     context: &RequestContext<'_>,
-    subscription: &str,
-    group: &str,
-    name: &str,
+    identity: &InGroup,
     body: &[u8],
 ) -> ArmResponse {
+    let (subscription, group, name) = identity.parts();
     let Some(group_record) = world
         .resource_groups
         .get(&key_of(&resource_group_id(subscription, group)))
@@ -62,16 +61,11 @@ pub(crate) fn put(
             ),
         );
     }
-    let request = match parse_json_body(body) {
-        Ok(request) => request,
+    let (request, location) = match parse_located_body(body) {
+        Ok(located) => located,
         Err(answer) => return answer,
     };
-    let Some(location) = request.get("location").and_then(Value::as_str) else {
-        return ArmResponse::bad_request(
-            "LocationRequired",
-            "The location property is required for this definition.",
-        );
-    };
+    let location = location.as_str();
     let id = identity_id(subscription, &group_record.name, name);
     let key = key_of(&id);
     let tags = request.get("tags").cloned();
@@ -108,11 +102,9 @@ pub(crate) fn put(
     ArmResponse::json(status, render(&record))
 }
 
-pub(crate) fn get(world: &World, subscription: &str, group: &str, name: &str) -> ArmResponse {
-    match world
-        .identities
-        .get(&key_of(&identity_id(subscription, group, name)))
-    {
+pub(crate) fn get(world: &World, identity: &InGroup) -> ArmResponse {
+    let InGroup { group, name, .. } = identity;
+    match world.identities.get(&key(identity)) {
         Some(record) => ArmResponse::json(StatusCode::OK, render(record)),
         None => ArmResponse::not_found(
             "ResourceNotFound",
@@ -127,20 +119,21 @@ pub(crate) fn get(world: &World, subscription: &str, group: &str, name: &str) ->
 pub(crate) fn delete(
     world: &mut World,
     context: &RequestContext<'_>,
-    subscription: &str,
-    group: &str,
-    name: &str,
+    identity: &InGroup,
 ) -> ArmResponse {
-    match world
-        .identities
-        .remove(&key_of(&identity_id(subscription, group, name)))
-    {
+    match world.identities.remove(&key(identity)) {
         Some(record) => {
             world.log_event(context.now_ms, &record.id, "Deleted");
             ArmResponse::empty(StatusCode::OK)
         }
         None => ArmResponse::empty(StatusCode::NO_CONTENT),
     }
+}
+
+/// The map key of an identity.
+fn key(identity: &InGroup) -> String {
+    let (subscription, group, name) = identity.parts();
+    key_of(&identity_id(subscription, group, name))
 }
 
 fn render(record: &IdentityRecord) -> Value {

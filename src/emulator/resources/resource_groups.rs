@@ -1,7 +1,7 @@
 //! `Microsoft.Resources/resourceGroups`: synchronous PUT, GET/HEAD, and a DELETE that is a
 //! long-running operation (202 + `Location`) deleting everything inside (azure-arm.md §6.1).
 
-use crate::arm_response::{ArmResponse, parse_json_body};
+use crate::arm_response::{ArmResponse, parse_located_body};
 use crate::context::RequestContext;
 use crate::names::{is_valid_resource_group_name, key_of, normalize_location, resource_group_id};
 use crate::operations;
@@ -25,16 +25,11 @@ pub(crate) fn put(
             ),
         );
     }
-    let request = match parse_json_body(body) {
-        Ok(request) => request,
+    let (request, location) = match parse_located_body(body) {
+        Ok(located) => located,
         Err(answer) => return answer,
     };
-    let Some(location) = request.get("location").and_then(Value::as_str) else {
-        return ArmResponse::bad_request(
-            "LocationRequired",
-            "The location property is required for this definition.",
-        );
-    };
+    let location = location.as_str();
     let key = key_of(&resource_group_id(subscription, group));
     let tags = request.get("tags").cloned();
     if let Some(existing) = world.resource_groups.get_mut(&key) {

@@ -2,10 +2,12 @@
 //! checkNameAvailability (azure-arm.md §5.1).
 
 use super::resource_groups;
-use crate::arm_response::{ArmResponse, parse_json_body};
+use crate::arm_response::{ArmResponse, parse_json_body, parse_located_body};
 use crate::clock::rfc3339;
 use crate::context::RequestContext;
-use crate::names::{is_valid_storage_account_name, key_of, normalize_location, storage_account_id};
+use crate::names::{
+    InGroup, is_valid_storage_account_name, key_of, normalize_location, storage_account_id,
+};
 use crate::operations;
 use crate::world::{StorageAccountRecord, World};
 use axum::http::StatusCode;
@@ -24,11 +26,10 @@ const ACCOUNT_KINDS: &[&str] = &[
 pub(crate) fn put(
     world: &mut World,
     context: &RequestContext<'_>,
-    subscription: &str,
-    group: &str,
-    account: &str,
+    storage_account: &InGroup,
     body: &[u8],
 ) -> ArmResponse {
+    let (subscription, group, account) = storage_account.parts();
     if !is_valid_storage_account_name(account) {
         return ArmResponse::bad_request("AccountNameInvalid", invalid_name_message(account));
     }
@@ -36,16 +37,11 @@ pub(crate) fn put(
         Ok(resource_group) => resource_group.clone(),
         Err(answer) => return answer,
     };
-    let request = match parse_json_body(body) {
-        Ok(request) => request,
+    let (request, location) = match parse_located_body(body) {
+        Ok(located) => located,
         Err(answer) => return answer,
     };
-    let Some(location) = request.get("location").and_then(Value::as_str) else {
-        return ArmResponse::bad_request(
-            "LocationRequired",
-            "The location property is required for this definition.",
-        );
-    };
+    let location = location.as_str();
     if request
         .pointer("/sku/name")
         .and_then(Value::as_str)
@@ -131,11 +127,9 @@ pub(crate) fn put(
 pub(crate) fn get(
     world: &World,
     context: &RequestContext<'_>,
-    subscription: &str,
-    group: &str,
-    account: &str,
+    storage_account: &InGroup,
 ) -> ArmResponse {
-    match find(world, subscription, group, account) {
+    match find(world, storage_account) {
         Ok(record) => ArmResponse::json(StatusCode::OK, render(record, context)),
         Err(answer) => answer,
     }
@@ -144,13 +138,12 @@ pub(crate) fn get(
 pub(crate) fn delete(
     world: &mut World,
     context: &RequestContext<'_>,
-    subscription: &str,
-    group: &str,
-    account: &str,
+    storage_account: &InGroup,
 ) -> ArmResponse {
-    if find(world, subscription, group, account).is_err() {
+    if find(world, storage_account).is_err() {
         return ArmResponse::empty(StatusCode::NO_CONTENT);
     }
+    let account = &storage_account.name;
     let name_key = account.to_ascii_lowercase();
     if let Some(removed) = world.storage_accounts.remove(&name_key) {
         world.log_event(context.now_ms, &removed.id, "Deleted");
@@ -161,13 +154,8 @@ pub(crate) fn delete(
     ArmResponse::empty(StatusCode::OK)
 }
 
-pub(crate) fn list_keys(
-    world: &World,
-    subscription: &str,
-    group: &str,
-    account: &str,
-) -> ArmResponse {
-    let record = match find(world, subscription, group, account) {
+pub(crate) fn list_keys(world: &World, storage_account: &InGroup) -> ArmResponse {
+    let record = match find(world, storage_account) {
         Ok(record) => record,
         Err(answer) => return answer,
     };
@@ -239,10 +227,9 @@ pub(crate) fn render_by_id(
 
 pub(crate) fn find<'w>(
     world: &'w World,
-    subscription: &str,
-    group: &str,
-    account: &str,
+    storage_account: &InGroup,
 ) -> Result<&'w StorageAccountRecord, ArmResponse> {
+    let (subscription, group, account) = storage_account.parts();
     let resource_group = resource_groups::find_readable(world, subscription, group)?;
     let account_id = storage_account_id(&resource_group.id, account);
     world

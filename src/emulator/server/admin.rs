@@ -7,7 +7,7 @@ use crate::arm_response::ArmResponse;
 use crate::clock::now_ms;
 use crate::faults::{FaultConfig, FaultInjector};
 use crate::router::settle;
-use crate::world::GroupFailure;
+use crate::world::{ContainerGroupRecord, GroupFailure, World};
 use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -69,12 +69,9 @@ fn fail_later(shared: &Shared, name: &str, body: &[u8]) -> ArmResponse {
     let now = now_ms();
     let mut world = shared.lock_world();
     settle(&mut world, now, shared.delay_ms());
-    let Some(record) = world
-        .container_groups
-        .values_mut()
-        .find(|record| record.name.eq_ignore_ascii_case(name))
-    else {
-        return ArmResponse::not_found("ResourceNotFound", format!("no container group `{name}`"));
+    let record = match group_named(&mut world, name) {
+        Ok(record) => record,
+        Err(answer) => return answer,
     };
     record.failure = Some(GroupFailure::Mount {
         volume: String::new(),
@@ -101,15 +98,27 @@ fn crash(shared: &Shared, route: &str) -> ArmResponse {
     let now = now_ms();
     let mut world = shared.lock_world();
     settle(&mut world, now, shared.delay_ms());
-    let Some(record) = world
+    match group_named(&mut world, name) {
+        Ok(record) => {
+            record.crashed.insert(container.to_string(), now);
+            ArmResponse::empty(StatusCode::NO_CONTENT)
+        }
+        Err(answer) => answer,
+    }
+}
+
+/// The container group named `name` (in any resource group, any casing), or a 404 naming it.
+fn group_named<'w>(
+    world: &'w mut World,
+    name: &str,
+) -> Result<&'w mut ContainerGroupRecord, ArmResponse> {
+    world
         .container_groups
         .values_mut()
         .find(|record| record.name.eq_ignore_ascii_case(name))
-    else {
-        return ArmResponse::not_found("ResourceNotFound", format!("no container group `{name}`"));
-    };
-    record.crashed.insert(container.to_string(), now);
-    ArmResponse::empty(StatusCode::NO_CONTENT)
+        .ok_or_else(|| {
+            ArmResponse::not_found("ResourceNotFound", format!("no container group `{name}`"))
+        })
 }
 
 /// `POST /_emulator/logs/{group name}/{container name}` with text: lines the container

@@ -8,8 +8,8 @@ use self::rules::{
 use crate::arm_response::{ArmResponse, parse_json_body};
 use crate::context::RequestContext;
 use crate::names::{
-    CONTAINER_INSTANCE_OPERATION_API_VERSION, container_group_id, is_valid_container_group_name,
-    key_of, normalize_location,
+    CONTAINER_INSTANCE_OPERATION_API_VERSION, InGroup, container_group_id,
+    is_valid_container_group_name, key_of, normalize_location,
 };
 use crate::operations;
 use crate::resources::file_data::run_init_containers;
@@ -24,11 +24,10 @@ mod view;
 pub(crate) fn put(
     world: &mut World,
     context: &RequestContext<'_>,
-    subscription: &str,
-    group: &str,
-    name: &str,
+    container_group: &InGroup,
     body: &[u8],
 ) -> ArmResponse {
+    let (subscription, group, name) = container_group.parts();
     if !is_valid_container_group_name(name) {
         return ArmResponse::bad_request(
             "InvalidContainerGroupName",
@@ -132,11 +131,9 @@ pub(crate) fn put(
 pub(crate) fn get(
     world: &World,
     context: &RequestContext<'_>,
-    subscription: &str,
-    group: &str,
-    name: &str,
+    container_group: &InGroup,
 ) -> ArmResponse {
-    match find(world, subscription, group, name) {
+    match find(world, container_group) {
         Ok(record) => ArmResponse::json(
             StatusCode::OK,
             view::render(record, context.now_ms, context.delay_ms, true),
@@ -170,12 +167,10 @@ pub(crate) fn list(
 pub(crate) fn patch(
     world: &mut World,
     context: &RequestContext<'_>,
-    subscription: &str,
-    group: &str,
-    name: &str,
+    container_group: &InGroup,
     body: &[u8],
 ) -> ArmResponse {
-    let group_key = match find(world, subscription, group, name) {
+    let group_key = match find(world, container_group) {
         Ok(record) => key_of(&record.id),
         Err(answer) => return answer,
     };
@@ -196,7 +191,7 @@ pub(crate) fn patch(
         );
     }
     let Some(record) = world.container_groups.get_mut(&group_key) else {
-        return not_found(name, group);
+        return not_found(container_group);
     };
     if let (Some(tags), Some(body)) = (tags, record.body.as_object_mut()) {
         body.insert("tags".into(), tags);
@@ -208,11 +203,9 @@ pub(crate) fn patch(
 pub(crate) fn delete(
     world: &mut World,
     context: &RequestContext<'_>,
-    subscription: &str,
-    group: &str,
-    name: &str,
+    container_group: &InGroup,
 ) -> ArmResponse {
-    let Ok(record) = find(world, subscription, group, name) else {
+    let Ok(record) = find(world, container_group) else {
         return ArmResponse::empty(StatusCode::NO_CONTENT);
     };
     let body = view::render(record, context.now_ms, context.delay_ms, true);
@@ -224,15 +217,13 @@ pub(crate) fn delete(
 }
 
 /// `POST .../start`, `.../stop`, `.../restart`.
-pub fn act(
+pub(crate) fn act(
     world: &mut World,
     context: &RequestContext<'_>,
-    subscription: &str,
-    group: &str,
-    name: &str,
+    container_group: &InGroup,
     action: &str,
 ) -> ArmResponse {
-    let mut record = match find(world, subscription, group, name) {
+    let mut record = match find(world, container_group) {
         Ok(record) => record.clone(),
         Err(answer) => return answer,
     };
@@ -269,7 +260,7 @@ pub fn act(
             record.generation += 1;
             record.operation_started_ms = context.now_ms;
             record.operation_kind = action.to_owned();
-            record.failure = predict_failure(world, context, name, &record.body);
+            record.failure = predict_failure(world, context, &container_group.name, &record.body);
             (record.init_logs, record.init_failure) = match record.failure {
                 None => run_init_containers(world, &record.body),
                 Some(_) => Default::default(),
@@ -293,12 +284,11 @@ pub fn act(
 pub(crate) fn logs(
     world: &mut World,
     context: &RequestContext<'_>,
-    subscription: &str,
-    group: &str,
-    name: &str,
+    container_group: &InGroup,
     container: &str,
 ) -> ArmResponse {
-    let (record, spec) = match find_container(world, subscription, group, name, container, true) {
+    let name = &container_group.name;
+    let (record, spec) = match find_container(world, container_group, container, true) {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -476,13 +466,12 @@ fn is_init_container(record: &ContainerGroupRecord, container: &str) -> bool {
 /// A group and one of its containers (or init containers, when `include_init`), or the answer ARM gives when either is missing.
 fn find_container(
     world: &World,
-    subscription: &str,
-    group: &str,
-    name: &str,
+    container_group: &InGroup,
     container: &str,
     include_init: bool,
 ) -> Result<(ContainerGroupRecord, Value), ArmResponse> {
-    let record = find(world, subscription, group, name)?;
+    let name = &container_group.name;
+    let record = find(world, container_group)?;
     let of = |list: &str| {
         record
             .body
@@ -515,11 +504,11 @@ fn find_container(
 pub(crate) fn session(
     world: &mut World,
     context: &RequestContext<'_>,
-    target: (&str, &str, &str, &str),
+    (container_group, container): (&InGroup, &str),
     exec_body: Option<&[u8]>,
 ) -> ArmResponse {
-    let (subscription, group, name, container) = target;
-    let record = match find_container(world, subscription, group, name, container, false) {
+    let InGroup { group, name, .. } = container_group;
+    let record = match find_container(world, container_group, container, false) {
         Ok((record, _)) => record,
         Err(answer) => return answer,
     };
@@ -573,19 +562,19 @@ pub(crate) fn session(
 
 fn find<'w>(
     world: &'w World,
-    subscription: &str,
-    group: &str,
-    name: &str,
+    container_group: &InGroup,
 ) -> Result<&'w ContainerGroupRecord, ArmResponse> {
+    let (subscription, group, name) = container_group.parts();
     let resource_group = resource_groups::find_readable(world, subscription, group)?;
     let group_key = key_of(&container_group_id(&resource_group.id, name));
     world
         .container_groups
         .get(&group_key)
-        .ok_or_else(|| not_found(name, group))
+        .ok_or_else(|| not_found(container_group))
 }
 
-fn not_found(name: &str, group: &str) -> ArmResponse {
+fn not_found(container_group: &InGroup) -> ArmResponse {
+    let InGroup { group, name, .. } = container_group;
     ArmResponse::not_found(
         "ResourceNotFound",
         format!(

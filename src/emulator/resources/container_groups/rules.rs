@@ -2,7 +2,7 @@
 //! (unique per region), the in-place update rules of azure-arm.md §2.5, and the Azure Files
 //! mounts that decide whether provisioning ends `Failed` with `FailedMount`.
 
-use crate::arm_response::ArmResponse;
+use crate::arm_response::{ArmResponse, required_location};
 use crate::context::RequestContext;
 use crate::names::{file_share_id, is_valid_container_name, is_valid_dns_label, key_of};
 use crate::resources::storage_accounts::account_keys;
@@ -22,12 +22,7 @@ pub(crate) fn check_body(
     {
         return Err(refusal);
     }
-    if body.get("location").and_then(Value::as_str).is_none() {
-        return Err(ArmResponse::bad_request(
-            "LocationRequired",
-            "The location property is required for this definition.",
-        ));
-    }
+    required_location(body)?;
     let containers = body
         .pointer("/properties/containers")
         .and_then(Value::as_array);

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 impl GroupPhase {
     /// `properties.provisioningState` in this phase.
-    pub fn provisioning_state(self, operation_kind: &str) -> &'static str {
+    pub(crate) fn provisioning_state(self, operation_kind: &str) -> &'static str {
         match self {
             GroupPhase::Waiting | GroupPhase::Creating if is_update(operation_kind) => "Updating",
             GroupPhase::Waiting => "Pending",
