@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use crate::provider::{Attribute, OpContext, Provider, ProviderError, ResourceSchema, Type};
 use crate::value::Value;
 
-pub const FAKE_TYPE: &str = "fake_thing";
+pub(crate) const FAKE_TYPE: &str = "fake_thing";
 
 #[derive(Clone, Debug, Default)]
 pub struct FakeConfig {
@@ -29,7 +29,8 @@ pub struct FakeConfig {
 
 impl FakeConfig {
     /// Reads `[provider.fake]` values: `world`, `latency_ms`, `fail`.
-    pub fn from_values(values: &BTreeMap<String, Value>) -> FakeConfig {
+    #[cfg(feature = "test-providers")]
+    pub(crate) fn from_values(values: &BTreeMap<String, Value>) -> FakeConfig {
         FakeConfig {
             world_file: values
                 .get("world")
@@ -60,7 +61,7 @@ impl FakeConfig {
 pub struct FakeWorld {
     pub objects: BTreeMap<String, serde_json::Value>,
     pub n_creates: u64,
-    pub n_deletes: u64,
+    pub(crate) n_deletes: u64,
     /// Every change in order: `create fake/a`, `update fake/a`, `delete fake/a`.
     #[serde(default)]
     pub log: Vec<String>,

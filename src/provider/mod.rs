@@ -9,7 +9,7 @@ pub mod azure;
 pub mod builtin;
 #[cfg(any(test, feature = "test-providers"))]
 pub mod fake;
-pub mod schema;
+pub(crate) mod schema;
 pub mod tls;
 
 use std::collections::BTreeMap;
@@ -54,21 +54,21 @@ impl ProviderError {
         }
     }
 
-    pub fn with_detail(mut self, detail: impl Into<String>) -> ProviderError {
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> ProviderError {
         self.details.push(detail.into());
         self
     }
 }
 
 /// What an operation may tell the engine while it runs.
-pub type ProgressFn = Arc<dyn Fn(&str) + Send + Sync>;
+pub(crate) type ProgressFn = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Context handed to every remote operation.
 #[derive(Clone)]
 pub struct OpContext {
-    pub address: Address,
+    pub(crate) address: Address,
     /// Status text for the progress display ("waiting for containers: etcd Waiting").
-    pub progress: ProgressFn,
+    pub(crate) progress: ProgressFn,
 }
 
 impl OpContext {
@@ -79,7 +79,7 @@ impl OpContext {
         }
     }
 
-    pub fn report(&self, status: &str) {
+    pub(crate) fn report(&self, status: &str) {
         (self.progress)(status);
     }
 }
@@ -89,15 +89,15 @@ impl OpContext {
 pub struct Cost {
     /// Per hour, in `currency`. `None`: the value holds an unknown the price depends on
     /// (a size known only after apply).
-    pub per_hour: Option<f64>,
+    pub(crate) per_hour: Option<f64>,
     /// ISO 4217 code: `USD`.
-    pub currency: String,
+    pub(crate) currency: String,
     /// How the figure was reached, one line:
     /// `2 vCPU × $0.0405 + 4 GB × $0.00445, Linux, eastus prices`.
-    pub basis: String,
+    pub(crate) basis: String,
     /// Where the prices come from and their date, one line; equal for every resource priced
     /// from one table, so the plan shows it once.
-    pub source: String,
+    pub(crate) source: String,
 }
 
 /// A lifecycle action on an existing resource that is not a change of its configuration.
@@ -231,17 +231,17 @@ impl Registry {
         self.providers.push(provider);
     }
 
-    pub fn schema(&self, resource_type: &str) -> Option<&Arc<ResourceSchema>> {
+    pub(crate) fn schema(&self, resource_type: &str) -> Option<&Arc<ResourceSchema>> {
         self.by_type.get(resource_type).map(|(_, schema)| schema)
     }
 
-    pub fn provider(&self, resource_type: &str) -> Option<&Arc<dyn Provider>> {
+    pub(crate) fn provider(&self, resource_type: &str) -> Option<&Arc<dyn Provider>> {
         self.by_type
             .get(resource_type)
             .map(|(provider_idx, _)| &self.providers[*provider_idx])
     }
 
-    pub fn type_names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn type_names(&self) -> impl Iterator<Item = &str> {
         self.by_type.keys().map(String::as_str)
     }
 }

@@ -32,7 +32,7 @@ impl Type {
     }
 
     /// `string`, `list of string`, `table`, ... for diagnostics.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Type::String => "string".into(),
             Type::Int => "integer".into(),
@@ -59,19 +59,19 @@ pub enum Presence {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Attribute {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub ty: Type,
-    pub presence: Presence,
+    pub(crate) ty: Type,
+    pub(crate) presence: Presence,
     /// Never displayed; redacted per attribute in plans and output.
-    pub sensitive: bool,
+    pub(crate) sensitive: bool,
     /// A change to it replaces the resource. `force_new_reason` says why, in the plan.
-    pub force_new: bool,
-    pub force_new_reason: Option<String>,
+    pub(crate) force_new: bool,
+    pub(crate) force_new_reason: Option<String>,
     /// Written to the service but never read back (ACI secure env values): never compared
     /// with what refresh returns.
-    pub write_only: bool,
-    pub description: String,
+    pub(crate) write_only: bool,
+    pub(crate) description: String,
 }
 
 impl Attribute {
@@ -100,7 +100,7 @@ impl Attribute {
         Attribute::new(name, ty, Presence::Computed)
     }
 
-    pub fn optional_computed(name: &str, ty: Type) -> Attribute {
+    pub(crate) fn optional_computed(name: &str, ty: Type) -> Attribute {
         Attribute::new(name, ty, Presence::OptionalComputed)
     }
 
@@ -115,32 +115,25 @@ impl Attribute {
         self
     }
 
-    pub fn write_only(mut self) -> Attribute {
+    pub(crate) fn write_only(mut self) -> Attribute {
         self.write_only = true;
         self
     }
 
-    pub fn describe(mut self, text: &str) -> Attribute {
+    pub(crate) fn describe(mut self, text: &str) -> Attribute {
         self.description = text.to_string();
         self
     }
 
     /// Why a change of this attribute replaces the resource, as the plan says it.
-    pub fn replace_reason(&self) -> String {
+    pub(crate) fn replace_reason(&self) -> String {
         self.force_new_reason
             .clone()
             .unwrap_or_else(|| format!("`{}` cannot change in place", self.name))
     }
 
-    pub fn is_configurable(&self) -> bool {
+    pub(crate) fn is_configurable(&self) -> bool {
         self.presence != Presence::Computed
-    }
-
-    pub fn is_computed(&self) -> bool {
-        matches!(
-            self.presence,
-            Presence::Computed | Presence::OptionalComputed
-        )
     }
 }
 
@@ -155,14 +148,14 @@ pub struct ResourceSchema {
 }
 
 impl ResourceSchema {
-    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+    pub(crate) fn attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes.iter().find(|attr| attr.name == name)
     }
 
     /// The generic plan of a resource: configured values win, computed values are kept from
     /// the prior state or become unknown, and a changed force-new attribute replaces.
     /// Providers call this and refine the result.
-    pub fn propose(&self, prior: Option<&Value>, config: &Value) -> PlannedChange {
+    pub(crate) fn propose(&self, prior: Option<&Value>, config: &Value) -> PlannedChange {
         let mut requires_replace = Vec::new();
         if let Some(prior) = prior {
             for attr in self.attributes.iter().filter(|attr| attr.force_new) {
@@ -215,7 +208,7 @@ impl ResourceSchema {
 /// The force-new attributes among `attributes` whose values differ between the objects
 /// `before` and `after` (found at `at`), in schema order, each with its reason. A missing
 /// value is null; a value not yet wholly known counts as changed.
-pub fn force_new_changes(
+pub(crate) fn force_new_changes(
     attributes: &[Attribute],
     at: &[PathSeg],
     before: &Value,
@@ -244,8 +237,8 @@ pub fn force_new_changes(
 /// Why a replacement is needed: the attribute that forces it and the rule behind it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReplaceCause {
-    pub path: Path,
-    pub reason: String,
+    pub(crate) path: Path,
+    pub(crate) reason: String,
 }
 
 /// A provider's answer to "what will this resource look like after apply?".
@@ -259,7 +252,7 @@ pub struct PlannedChange {
     pub notes: Vec<String>,
     /// Set when a replacement must delete the old object before creating the new one even
     /// under `create_before_destroy` (a DNS label kept by the replacement); says why.
-    pub delete_before_create: Option<String>,
+    pub(crate) delete_before_create: Option<String>,
 }
 
 #[cfg(test)]

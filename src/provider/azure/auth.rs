@@ -31,11 +31,11 @@ use super::cloud::CloudProfile;
 pub struct BearerToken(String);
 
 impl BearerToken {
-    pub fn new(token: impl Into<String>) -> BearerToken {
+    pub(crate) fn new(token: impl Into<String>) -> BearerToken {
         BearerToken(token.into())
     }
 
-    pub fn secret(&self) -> &str {
+    pub(crate) fn secret(&self) -> &str {
         &self.0
     }
 }
@@ -57,8 +57,8 @@ impl fmt::Display for BearerToken {
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 #[error("could not get an ARM token from {source_name}: {message}")]
 pub struct AuthError {
-    pub source_name: String,
-    pub message: String,
+    pub(crate) source_name: String,
+    pub(crate) message: String,
 }
 
 #[async_trait]
@@ -96,12 +96,12 @@ impl TokenSource for StaticToken {
 pub struct EnvSnapshot(BTreeMap<String, String>);
 
 impl EnvSnapshot {
-    pub fn new(vars: impl IntoIterator<Item = (String, String)>) -> EnvSnapshot {
+    pub(crate) fn new(vars: impl IntoIterator<Item = (String, String)>) -> EnvSnapshot {
         EnvSnapshot(vars.into_iter().collect())
     }
 
     /// A variable's value; empty values count as unset.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
             .map(String::as_str)
@@ -109,7 +109,7 @@ impl EnvSnapshot {
     }
 
     /// Sets a variable (the CLI fills in placeholders before building a config).
-    pub fn set(&mut self, name: &str, value: &str) {
+    pub(crate) fn set(&mut self, name: &str, value: &str) {
         self.0.insert(name.to_string(), value.to_string());
     }
 
@@ -126,7 +126,7 @@ impl fmt::Debug for EnvSnapshot {
 
 /// The credential fk picks from the environment, in this order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CredentialKind {
+pub(crate) enum CredentialKind {
     ClientSecret,
     WorkloadIdentity,
     ManagedIdentity,
@@ -134,7 +134,7 @@ pub enum CredentialKind {
 }
 
 impl CredentialKind {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             CredentialKind::ClientSecret => "client secret (AZURE_CLIENT_SECRET)",
             CredentialKind::WorkloadIdentity => "workload identity (AZURE_FEDERATED_TOKEN_FILE)",
@@ -147,7 +147,7 @@ impl CredentialKind {
 /// The documented order: a complete service-principal triple wins, then a federated token
 /// file, then a managed-identity host (`IDENTITY_ENDPOINT`, `MSI_ENDPOINT`, or
 /// `FK_AZURE_USE_IMDS=1` to try IMDS), else `az login`.
-pub fn choose_credential(env: &EnvSnapshot) -> CredentialKind {
+pub(crate) fn choose_credential(env: &EnvSnapshot) -> CredentialKind {
     let has_app = env.has("AZURE_TENANT_ID") && env.has("AZURE_CLIENT_ID");
     if has_app && env.has("AZURE_CLIENT_SECRET") {
         CredentialKind::ClientSecret
@@ -173,7 +173,7 @@ pub struct IdentityTokenSource {
 
 impl IdentityTokenSource {
     /// Builds the credential [`choose_credential`] picks for `env`, for `cloud`'s ARM.
-    pub fn from_env(
+    pub(crate) fn from_env(
         env: &EnvSnapshot,
         cloud: &CloudProfile,
     ) -> Result<IdentityTokenSource, AuthError> {
@@ -230,7 +230,8 @@ impl IdentityTokenSource {
     }
 
     /// A source over any credential (tests use a fake one).
-    pub fn with_credential(
+    #[cfg(test)]
+    pub(crate) fn with_credential(
         credential: Arc<dyn TokenCredential>,
         kind: CredentialKind,
         scope: &str,
@@ -243,7 +244,8 @@ impl IdentityTokenSource {
         }
     }
 
-    pub fn kind(&self) -> CredentialKind {
+    #[cfg(test)]
+    pub(crate) fn kind(&self) -> CredentialKind {
         self.kind
     }
 }

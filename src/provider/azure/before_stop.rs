@@ -25,16 +25,16 @@ const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
 
 /// The `before_stop` setting of a group.
 #[derive(Clone, Debug, PartialEq)]
-pub struct BeforeStop {
-    pub volume: String,
-    pub request: String,
-    pub answer: String,
-    pub timeout: Duration,
+pub(crate) struct BeforeStop {
+    pub(crate) volume: String,
+    pub(crate) request: String,
+    pub(crate) answer: String,
+    pub(crate) timeout: Duration,
 }
 
 impl BeforeStop {
     /// The group's setting, if it has one.
-    pub fn of(group: &Value) -> Option<BeforeStop> {
+    pub(crate) fn of(group: &Value) -> Option<BeforeStop> {
         let hook = group.get("before_stop").filter(|hook| !hook.is_null())?;
         let text = |name: &str| hook.get(name)?.unmarked().as_str().map(str::to_owned);
         let seconds = hook
@@ -51,7 +51,7 @@ impl BeforeStop {
 }
 
 /// The file endpoint of `account`: the cloud's, or path-style on a local ARM.
-pub fn file_endpoint(cloud: &CloudProfile, account: &str) -> String {
+pub(crate) fn file_endpoint(cloud: &CloudProfile, account: &str) -> String {
     match cloud.name {
         CloudName::Public => format!("https://{account}.file.core.windows.net"),
         CloudName::China => format!("https://{account}.file.core.chinacloudapi.cn"),
@@ -69,7 +69,7 @@ fn failure(ctx: &OpContext, code: &'static str, message: String) -> ProviderErro
 
 /// Runs the handshake for `group` (its refreshed state) if it declares one and is running;
 /// `skip` (the user's `--skip-before-stop`) only reports that it was skipped.
-pub async fn run(
+pub(crate) async fn run(
     ctx: &OpContext,
     cloud: &CloudProfile,
     group: &Value,
@@ -182,15 +182,15 @@ fn share_of(group: &Value, hook: &BeforeStop) -> Option<(String, String, String)
 /// What a group with a `before_stop` hook last shipped to its share: the newest non-empty
 /// file that is neither the hook's request nor its answer nor an unfinished `.tmp` copy.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Shipped {
-    pub share: String,
+pub(crate) struct Shipped {
+    pub(crate) share: String,
     /// `None` when the share holds no such file.
-    pub newest: Option<FileEntry>,
+    pub(crate) newest: Option<FileEntry>,
 }
 
 /// Reads the share of `group`'s `before_stop` volume (for `fk status`); `Ok(None)` when the
 /// group declares no hook or no usable volume.
-pub async fn newest_shipped(
+pub(crate) async fn newest_shipped(
     cloud: &CloudProfile,
     group: &Value,
 ) -> Result<Option<Shipped>, FilesError> {
@@ -224,7 +224,7 @@ fn newest_of(listing: Vec<FileEntry>, hook: &BeforeStop) -> Option<FileEntry> {
 }
 
 /// An HTTP date (`Wed, 02 Dec 2026 07:00:00 GMT`, RFC 9110 IMF-fixdate) as a time.
-pub fn http_date(text: &str) -> Option<time::OffsetDateTime> {
+pub(crate) fn http_date(text: &str) -> Option<time::OffsetDateTime> {
     let format = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
     );

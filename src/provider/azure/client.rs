@@ -14,23 +14,23 @@ use super::retry::{
 };
 
 /// Told about every retry before its wait (the CLI shows them).
-pub type RetryObserver = Arc<dyn Fn(&RetryNotice) + Send + Sync>;
+pub(crate) type RetryObserver = Arc<dyn Fn(&RetryNotice) + Send + Sync>;
 
 /// The api-version of `Microsoft.Resources` (resource groups, provider registration).
-pub const RESOURCES_API_VERSION: &str = "2021-04-01";
+pub(crate) const RESOURCES_API_VERSION: &str = "2021-04-01";
 
 const USER_AGENT: &str = concat!("fk/", env!("CARGO_PKG_VERSION"));
 
 /// A successful answer (any 2xx), with the headers long-running operations need.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct ArmResponse {
-    pub status: u16,
+pub(crate) struct ArmResponse {
+    pub(crate) status: u16,
     /// The JSON body; `Null` when empty.
-    pub body: Json,
-    pub azure_async_operation: Option<String>,
-    pub location: Option<String>,
-    pub retry_after: Option<Duration>,
-    pub request_id: Option<String>,
+    pub(crate) body: Json,
+    pub(crate) azure_async_operation: Option<String>,
+    pub(crate) location: Option<String>,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) request_id: Option<String>,
 }
 
 /// Sends ARM requests for one subscription.
@@ -46,7 +46,7 @@ pub struct ArmClient {
 }
 
 impl ArmClient {
-    pub fn new(
+    pub(crate) fn new(
         base_url: &str,
         subscription_id: &str,
         tokens: Arc<dyn TokenSource>,
@@ -72,17 +72,17 @@ impl ArmClient {
     }
 
     /// Shows every retry to `observer` from now on.
-    pub fn set_retry_observer(&mut self, observer: RetryObserver) {
+    pub(crate) fn set_retry_observer(&mut self, observer: RetryObserver) {
         self.retry_observer = observer;
     }
 
-    pub fn subscription_id(&self) -> &str {
+    pub(crate) fn subscription_id(&self) -> &str {
         &self.subscription_id
     }
 
     /// Sends `method` to `target` (a path under the ARM base, or an absolute URL that ARM
     /// gave in a header), retrying and registering as needed. Any non-2xx is an error.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         target: &str,
@@ -105,7 +105,7 @@ impl ArmClient {
     }
 
     /// GET that maps 404 to `None`.
-    pub async fn get_optional(&self, target: &str) -> Result<Option<Json>, ArmError> {
+    pub(crate) async fn get_optional(&self, target: &str) -> Result<Option<Json>, ArmError> {
         match self.send(Method::GET, target, None).await {
             Ok(response) => Ok(Some(response.body)),
             Err(error) if error.is_not_found() => Ok(None),
@@ -114,7 +114,7 @@ impl ArmClient {
     }
 
     /// DELETE of `target`, done when ARM answers that there was nothing to delete (404).
-    pub async fn delete_if_present(&self, target: &str) -> Result<(), ArmError> {
+    pub(crate) async fn delete_if_present(&self, target: &str) -> Result<(), ArmError> {
         match self.send(Method::DELETE, target, None).await {
             Ok(_) => Ok(()),
             Err(error) if error.is_not_found() => Ok(()),

@@ -6,7 +6,7 @@ use azure_core::cloud::CloudConfiguration;
 
 /// Which Azure cloud a module talks to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CloudName {
+pub(crate) enum CloudName {
     Public,
     China,
     UsGovernment,
@@ -17,7 +17,7 @@ pub enum CloudName {
 impl CloudName {
     /// Parses the `cloud` attribute of `[provider.azure]`: `public`, `china`,
     /// `usgovernment` (also `AzureCloud`, `AzureChinaCloud`, `AzureUSGovernment`).
-    pub fn parse(text: &str) -> Option<CloudName> {
+    pub(crate) fn parse(text: &str) -> Option<CloudName> {
         match text
             .to_ascii_lowercase()
             .replace(['-', '_', ' '], "")
@@ -36,17 +36,17 @@ impl CloudName {
 /// Endpoints of one cloud.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloudProfile {
-    pub name: CloudName,
+    pub(crate) name: CloudName,
     /// ARM base URL without a trailing slash: `https://management.azure.com`.
-    pub management_url: String,
+    pub(crate) management_url: String,
     /// The v2 scope tokens are requested for: `https://management.azure.com/.default`.
-    pub token_scope: String,
+    pub(crate) token_scope: String,
     /// Suffix of container-group FQDNs: `azurecontainer.io`.
-    pub container_dns_suffix: String,
+    pub(crate) container_dns_suffix: String,
 }
 
 impl CloudProfile {
-    pub fn public() -> CloudProfile {
+    pub(crate) fn public() -> CloudProfile {
         CloudProfile::known(
             CloudName::Public,
             "https://management.azure.com",
@@ -54,7 +54,7 @@ impl CloudProfile {
         )
     }
 
-    pub fn china() -> CloudProfile {
+    pub(crate) fn china() -> CloudProfile {
         CloudProfile::known(
             CloudName::China,
             "https://management.chinacloudapi.cn",
@@ -64,7 +64,7 @@ impl CloudProfile {
 
     /// The US Government ACI suffix is not confirmed by the reference; FQDNs are read from
     /// ARM after create, so only the plan-time prediction depends on it.
-    pub fn us_government() -> CloudProfile {
+    pub(crate) fn us_government() -> CloudProfile {
         CloudProfile::known(
             CloudName::UsGovernment,
             "https://management.usgovcloudapi.net",
@@ -73,14 +73,14 @@ impl CloudProfile {
     }
 
     /// A local ARM such as `fk emulator` at `http://127.0.0.1:PORT`; FQDNs as in public.
-    pub fn custom(management_url: &str) -> CloudProfile {
+    pub(crate) fn custom(management_url: &str) -> CloudProfile {
         CloudProfile {
             name: CloudName::Custom,
             ..CloudProfile::known(CloudName::Custom, management_url, "azurecontainer.io")
         }
     }
 
-    pub fn for_name(name: &CloudName) -> CloudProfile {
+    pub(crate) fn for_name(name: &CloudName) -> CloudProfile {
         match name {
             CloudName::Public | CloudName::Custom => CloudProfile::public(),
             CloudName::China => CloudProfile::china(),
@@ -99,7 +99,7 @@ impl CloudProfile {
     }
 
     /// The cloud as `azure_identity` knows it (authority host for credentials).
-    pub fn sdk_cloud(&self) -> CloudConfiguration {
+    pub(crate) fn sdk_cloud(&self) -> CloudConfiguration {
         match self.name {
             CloudName::China => CloudConfiguration::AzureChina,
             CloudName::UsGovernment => CloudConfiguration::AzureGovernment,
@@ -108,7 +108,7 @@ impl CloudProfile {
     }
 
     /// `<label>.<location>.<suffix>`, the FQDN ACI gives a label under the `Unsecure` scope.
-    pub fn container_fqdn(&self, label: &str, location: &str) -> String {
+    pub(crate) fn container_fqdn(&self, label: &str, location: &str) -> String {
         format!(
             "{label}.{}.{}",
             normalise_location(location),
@@ -118,7 +118,7 @@ impl CloudProfile {
 }
 
 /// ARM accepts `West US`, `westus` and `WestUs` for one region; fk keeps `westus`.
-pub fn normalise_location(location: &str) -> String {
+pub(crate) fn normalise_location(location: &str) -> String {
     location
         .chars()
         .filter(|c| !c.is_whitespace())

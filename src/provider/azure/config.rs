@@ -75,7 +75,7 @@ impl AzureConfig {
 
     /// Reads `[provider.azure]` attributes (already evaluated) and the environment. Every
     /// problem is returned at once, each at the attribute it concerns.
-    pub fn from_module(
+    pub(crate) fn from_module(
         attributes: &BTreeMap<String, Value>,
         env: &EnvSnapshot,
     ) -> Result<AzureConfig, Vec<AttrProblem>> {
@@ -211,7 +211,7 @@ impl AzureConfig {
     }
 
     /// True when fk talks to a local ARM that takes a static token.
-    pub fn is_local(&self) -> bool {
+    pub(crate) fn is_local(&self) -> bool {
         self.cloud.name == CloudName::Custom
     }
 }

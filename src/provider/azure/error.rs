@@ -11,14 +11,14 @@ use crate::provider::ProviderError;
 /// `{"error": {"code", "message", "details": [...]}}`, or the same without the envelope.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CloudError {
-    pub code: String,
-    pub message: String,
-    pub details: Vec<String>,
+    pub(crate) code: String,
+    pub(crate) message: String,
+    pub(crate) details: Vec<String>,
 }
 
 impl CloudError {
     /// Parses an error body; `None` when it is not a CloudError.
-    pub fn parse(body: &Json) -> Option<CloudError> {
+    pub(crate) fn parse(body: &Json) -> Option<CloudError> {
         let error = body.get("error").unwrap_or(body);
         let code = error.get("code")?.as_str()?.to_string();
         let message = error
@@ -118,14 +118,14 @@ fn cloud_suffix(cloud_error: &Option<Box<CloudError>>) -> String {
 }
 
 impl ArmError {
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             ArmError::Http { status, .. } => Some(*status),
             _ => None,
         }
     }
 
-    pub fn arm_code(&self) -> Option<&str> {
+    pub(crate) fn arm_code(&self) -> Option<&str> {
         match self {
             ArmError::Http { cloud_error, .. } | ArmError::Operation { cloud_error, .. } => {
                 cloud_error.as_ref().map(|error| error.code.as_str())
@@ -134,12 +134,12 @@ impl ArmError {
         }
     }
 
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         self.status() == Some(404)
     }
 
     /// The stable code: `fk::azure::dns_name_label_already_taken`, `fk::azure::connection`.
-    pub fn code(&self) -> String {
+    pub(crate) fn code(&self) -> String {
         if let Some(code) = self.arm_code() {
             return format!("fk::azure::{}", snake_case(code));
         }
@@ -153,7 +153,7 @@ impl ArmError {
     }
 
     /// The error as the engine shows it, prefixed by the resource's address.
-    pub fn for_resource(&self, address: &Address) -> ProviderError {
+    pub(crate) fn for_resource(&self, address: &Address) -> ProviderError {
         let mut error = ProviderError::new(self.code(), format!("`{address}`: {self}"));
         if let ArmError::Http {
             cloud_error: Some(cloud),
@@ -171,7 +171,7 @@ impl ArmError {
 }
 
 /// `DnsNameLabelAlreadyTaken` → `dns_name_label_already_taken`.
-pub fn snake_case(code: &str) -> String {
+pub(crate) fn snake_case(code: &str) -> String {
     let mut out = String::new();
     let chars: Vec<char> = code.chars().collect();
     for (idx, c) in chars.iter().enumerate() {

@@ -16,7 +16,7 @@ use reqwest::{Method, Url};
 use crate::state::blob::shared_key::{SignedRequest, authorization};
 
 /// The `x-ms-version` fk speaks.
-pub const FILES_VERSION: &str = "2027-03-07";
+pub(crate) const FILES_VERSION: &str = "2027-03-07";
 
 /// The largest range one Put Range may write (4 MiB).
 const MAX_RANGE: usize = 4 * 1024 * 1024;

@@ -4,8 +4,8 @@ use serde_json::{Value as Json, json};
 
 use crate::value::Value;
 
-pub const SECURE_ENV_SECRET: &str = "hunter2-secure";
-pub const STORAGE_KEY_SECRET: &str = "storage-key-secret";
+pub(crate) const SECURE_ENV_SECRET: &str = "hunter2-secure";
+pub(crate) const STORAGE_KEY_SECRET: &str = "storage-key-secret";
 
 const FULL_GROUP: &str = r#"
 name = "fk-etcd"
@@ -56,17 +56,17 @@ azure_file = { share_name = "etcd", storage_account_name = "fkdemo123", storage_
 "#;
 
 /// A TOML table as the engine would hand it over.
-pub fn toml_value(text: &str) -> Value {
+pub(crate) fn toml_value(text: &str) -> Value {
     let table: toml::Table = toml::from_str(text).expect("fixture TOML parses");
     Value::from_json(&serde_json::to_value(table).expect("TOML converts to JSON"))
 }
 
-pub fn full_group_config() -> Value {
+pub(crate) fn full_group_config() -> Value {
     toml_value(FULL_GROUP)
 }
 
 /// Sets `key` of a map value (a test edit of a config).
-pub fn with(mut value: Value, path: &[&str], new: Value) -> Value {
+pub(crate) fn with(mut value: Value, path: &[&str], new: Value) -> Value {
     let Some((last, parents)) = path.split_last() else {
         return new;
     };
@@ -90,7 +90,7 @@ pub fn with(mut value: Value, path: &[&str], new: Value) -> Value {
 }
 
 /// What GET answers after a PUT of `body`: secrets stripped, read-only fields added.
-pub fn simulated_get(body: &Json, provisioning: &str, container_state: &str) -> Json {
+pub(crate) fn simulated_get(body: &Json, provisioning: &str, container_state: &str) -> Json {
     let mut answer = body.clone();
     let name = "fk-etcd";
     answer["id"] = json!(format!(

@@ -12,14 +12,14 @@ use super::error::{ArmError, CloudError};
 
 /// How an operation ended, for terminal status strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Terminal {
+pub(crate) enum Terminal {
     Succeeded,
     Failed,
     Canceled,
 }
 
 /// `Succeeded`, `Failed`, `Canceled` (ARM also spells it `Cancelled`); `None` = in progress.
-pub fn terminal_state(status: &str) -> Option<Terminal> {
+pub(crate) fn terminal_state(status: &str) -> Option<Terminal> {
     match status.to_ascii_lowercase().as_str() {
         "succeeded" => Some(Terminal::Succeeded),
         "failed" => Some(Terminal::Failed),
@@ -29,27 +29,27 @@ pub fn terminal_state(status: &str) -> Option<Terminal> {
 }
 
 /// `properties.provisioningState` of a resource body.
-pub fn provisioning_state(body: &Json) -> Option<&str> {
+pub(crate) fn provisioning_state(body: &Json) -> Option<&str> {
     body.pointer("/properties/provisioningState")
         .and_then(Json::as_str)
 }
 
 /// One operation being waited for.
-pub struct Operation<'a> {
-    pub client: &'a ArmClient,
+pub(crate) struct Operation<'a> {
+    pub(crate) client: &'a ArmClient,
     /// The request that started it, for messages: `PUT`, `/subscriptions/...`.
-    pub method: &'a str,
-    pub path: &'a str,
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
     /// Where the final resource is read after success; `None` for deletes and actions.
-    pub resource_path: Option<&'a str>,
+    pub(crate) resource_path: Option<&'a str>,
     /// Give up after this long.
-    pub max_wait: Duration,
+    pub(crate) max_wait: Duration,
 }
 
 impl Operation<'_> {
     /// Waits for the operation `initial` started; returns the final resource body (`Null`
     /// when there is none).
-    pub async fn wait(&self, initial: ArmResponse) -> Result<Json, ArmError> {
+    pub(crate) async fn wait(&self, initial: ArmResponse) -> Result<Json, ArmError> {
         let started = tokio::time::Instant::now();
         if let Some(monitor) = &initial.azure_async_operation {
             self.poll_status_monitor(monitor, initial.retry_after, started)

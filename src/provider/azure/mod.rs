@@ -19,19 +19,19 @@
 //! [`EnvSnapshot`] and an [`AzureConfig`] and hands them in. Errors quote ARM's answer,
 //! never a request body, so secrets stay out of output.
 
-pub mod auth;
-pub mod before_stop;
-pub mod client;
-pub mod cloud;
-pub mod config;
-pub mod error;
+pub(crate) mod auth;
+pub(crate) mod before_stop;
+pub(crate) mod client;
+pub(crate) mod cloud;
+pub(crate) mod config;
+pub(crate) mod error;
 pub mod files;
-pub mod lro;
-pub mod pricing;
-pub mod retry;
-pub mod shape;
+pub(crate) mod lro;
+pub(crate) mod pricing;
+pub(crate) mod retry;
+pub(crate) mod shape;
 pub mod types;
-pub mod vk_credentials;
+pub(crate) mod vk_credentials;
 
 #[cfg(test)]
 mod fixtures;
@@ -50,11 +50,11 @@ use async_trait::async_trait;
 use tokio::sync::Semaphore;
 
 pub use auth::{EnvSnapshot, IdentityTokenSource, StaticToken, TokenSource};
-pub use client::ArmClient;
+pub(crate) use client::ArmClient;
 pub use config::AzureConfig;
 // The types' modules under their paths from before `types` (`provider::azure::
 // container_group`, `container_group_state`), which `cli::observe` and the tests name.
-pub use types::container_group::{self, state as container_group_state};
+pub(crate) use types::container_group::{self, state as container_group_state};
 pub use types::{
     dns_label, file_share, resource_group, role_assignment, storage_account, user_assigned_identity,
 };
@@ -98,7 +98,7 @@ impl AzureProvider {
 
     /// The provider as the CLI builds it: a local endpoint (the emulator) takes a static
     /// token; a real cloud takes the credential the environment selects.
-    pub fn from_environment(
+    pub(crate) fn from_environment(
         config: AzureConfig,
         env: &EnvSnapshot,
     ) -> Result<AzureProvider, ProviderError> {
@@ -113,12 +113,12 @@ impl AzureProvider {
     }
 
     /// Shows every retried request to `observer` (throttling, 5xx, "another operation").
-    pub fn set_retry_observer(&mut self, observer: client::RetryObserver) {
+    pub(crate) fn set_retry_observer(&mut self, observer: client::RetryObserver) {
         self.client.set_retry_observer(observer);
     }
 
     /// The container group `id` as ARM shows it now (for `fk status`).
-    pub async fn container_group_view(
+    pub(crate) async fn container_group_view(
         &self,
         address: &Address,
         id: &str,
@@ -130,7 +130,7 @@ impl AzureProvider {
     }
 
     /// What a container of the group `id` printed (ContainerListLogs, for `fk logs`).
-    pub async fn container_logs(
+    pub(crate) async fn container_logs(
         &self,
         address: &Address,
         id: &str,
@@ -143,7 +143,7 @@ impl AzureProvider {
             .map_err(|error| error.for_resource(address))
     }
 
-    pub fn config(&self) -> &AzureConfig {
+    pub(crate) fn config(&self) -> &AzureConfig {
         &self.config
     }
 

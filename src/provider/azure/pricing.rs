@@ -27,17 +27,17 @@ use crate::value::Value;
 
 /// The retail prices of one region.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RegionPrices {
+pub(crate) struct RegionPrices {
     /// ARM's spelling: lowercase, no spaces.
-    pub region: &'static str,
-    pub vcpu_hour: f64,
-    pub gb_hour: f64,
+    pub(crate) region: &'static str,
+    pub(crate) vcpu_hour: f64,
+    pub(crate) gb_hour: f64,
     /// The day the figures were read from the Retail Prices API.
-    pub consulted: &'static str,
+    pub(crate) consulted: &'static str,
 }
 
 /// Every region with figures; the first is the default for the rest.
-pub const PRICE_TABLE: &[RegionPrices] = &[
+pub(crate) const PRICE_TABLE: &[RegionPrices] = &[
     RegionPrices {
         region: "eastus",
         vcpu_hour: 0.0405,
@@ -55,12 +55,12 @@ pub const PRICE_TABLE: &[RegionPrices] = &[
 /// Prices set in `[provider.azure]`, each replacing the table's figure in every region.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct PriceOverride {
-    pub vcpu_hour: Option<f64>,
-    pub gb_hour: Option<f64>,
+    pub(crate) vcpu_hour: Option<f64>,
+    pub(crate) gb_hour: Option<f64>,
 }
 
 /// The prices that apply in `location` (any spelling: `West Europe`, `westeurope`).
-pub fn region_prices(location: &str) -> (RegionPrices, bool) {
+pub(crate) fn region_prices(location: &str) -> (RegionPrices, bool) {
     let region: String = location
         .chars()
         .filter(|letter| !letter.is_whitespace())
@@ -73,7 +73,7 @@ pub fn region_prices(location: &str) -> (RegionPrices, bool) {
 }
 
 /// The hourly cost of an `azure_container_group` value, planned or in state.
-pub fn container_group_cost(group: &Value, overrides: &PriceOverride) -> Cost {
+pub(crate) fn container_group_cost(group: &Value, overrides: &PriceOverride) -> Cost {
     let location = group.get("location").and_then(Value::as_str).unwrap_or("");
     let (table, listed) = region_prices(location);
     let vcpu_hour = overrides.vcpu_hour.unwrap_or(table.vcpu_hour);

@@ -11,7 +11,7 @@ use super::error::ArmError;
 
 /// What to do after a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Retry {
+pub(crate) enum Retry {
     /// A client error or a permanent failure: report it.
     Never,
     /// Throttled, a server error, another operation holding the resource, or no answer:
@@ -35,7 +35,7 @@ const ANOTHER_OPERATION_CODES: &[&str] = &[
 /// True for a 409 whose message says another operation holds the resource, whatever its
 /// code ("... is still transitioning, please retry later", "another operation is in
 /// progress").
-pub fn says_another_operation(status: Option<u16>, message: &str) -> bool {
+pub(crate) fn says_another_operation(status: Option<u16>, message: &str) -> bool {
     let message = message.to_ascii_lowercase();
     status == Some(409)
         && (message.contains("still transitioning")
@@ -45,15 +45,15 @@ pub fn says_another_operation(status: Option<u16>, message: &str) -> bool {
 
 /// One retry about to happen, for the user to see.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RetryNotice {
+pub(crate) struct RetryNotice {
     /// The failed attempt (1-based).
-    pub attempt: u32,
-    pub delay: Duration,
+    pub(crate) attempt: u32,
+    pub(crate) delay: Duration,
     /// `throttled by Azure (429)`, `Azure answered 503`, `another operation holds the
     /// resource (409 ContainerGroupTransitioning)`, `no answer`.
-    pub reason: String,
+    pub(crate) reason: String,
     /// `GET /subscriptions/.../containerGroups/fk-etcd`: never a body, never a secret.
-    pub request: String,
+    pub(crate) request: String,
 }
 
 fn retry_reason(error: &ArmError, transport: bool) -> String {
@@ -82,7 +82,11 @@ fn error_request(error: &ArmError) -> String {
 }
 
 /// The decision table. `status` is `None` when no answer came (`transport_error`).
-pub fn is_retryable(status: Option<u16>, arm_code: Option<&str>, transport_error: bool) -> Retry {
+pub(crate) fn is_retryable(
+    status: Option<u16>,
+    arm_code: Option<&str>,
+    transport_error: bool,
+) -> Retry {
     if transport_error {
         return Retry::Backoff;
     }
@@ -108,11 +112,11 @@ pub fn is_retryable(status: Option<u16>, arm_code: Option<&str>, transport_error
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// Delay before the second attempt; doubles after each further one.
-    pub base_delay: Duration,
+    pub(crate) base_delay: Duration,
     /// No single wait is longer, whatever `Retry-After` says.
-    pub max_delay: Duration,
+    pub(crate) max_delay: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -127,14 +131,19 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// True when a failed `attempt` (1-based) may be followed by another.
-    pub fn allows_another(&self, attempt: u32) -> bool {
+    pub(crate) fn allows_another(&self, attempt: u32) -> bool {
         attempt < self.max_attempts
     }
 
     /// The wait after failed `attempt` (1-based). `Retry-After` is honoured as a floor;
     /// otherwise `base · 2^(attempt-1)` scaled by `jitter` in `[0.5, 1.0]` ("equal jitter").
     /// `jitter_unit` is a number in `[0, 1)`; [`jitter_unit`] gives a random one.
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>, jitter_unit: f64) -> Duration {
+    pub(crate) fn delay(
+        &self,
+        attempt: u32,
+        retry_after: Option<Duration>,
+        jitter_unit: f64,
+    ) -> Duration {
         let exponent = attempt.saturating_sub(1).min(16);
         let backoff = self.base_delay.saturating_mul(1 << exponent);
         let jittered = backoff.mul_f64(0.5 + 0.5 * jitter_unit.clamp(0.0, 1.0));
@@ -147,29 +156,30 @@ impl RetryPolicy {
 }
 
 /// A random number in `[0, 1)` for jitter, from the v4 UUID generator (no extra crate).
-pub fn jitter_unit() -> f64 {
+pub(crate) fn jitter_unit() -> f64 {
     let bits = uuid::Uuid::new_v4().as_u128() as u64 >> 11;
     bits as f64 / (1u64 << 53) as f64
 }
 
 /// Parses `Retry-After` in seconds (ARM never sends the HTTP-date form).
-pub fn parse_retry_after(header: Option<&str>) -> Option<Duration> {
+pub(crate) fn parse_retry_after(header: Option<&str>) -> Option<Duration> {
     let seconds: f64 = header?.trim().parse().ok()?;
     // Clamped to a day so an absurd header cannot overflow a Duration.
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
 }
 
 /// One failed attempt, before the retry decision.
-pub struct FailedAttempt {
-    pub error: ArmError,
-    pub retry_after: Option<Duration>,
+pub(crate) struct FailedAttempt {
+    pub(crate) error: ArmError,
+    pub(crate) retry_after: Option<Duration>,
     /// No answer came (connection refused, reset, timed out).
-    pub transport: bool,
+    pub(crate) transport: bool,
 }
 
 /// Runs `attempt` (given the 1-based attempt number) until it succeeds, fails in a way
 /// [`is_retryable`] does not retry, or the policy's attempts run out; sleeps between.
-pub async fn with_retries<T, Fut>(
+#[cfg(test)]
+pub(crate) async fn with_retries<T, Fut>(
     policy: &RetryPolicy,
     attempt: impl FnMut(u32) -> Fut,
 ) -> Result<T, ArmError>
@@ -180,7 +190,7 @@ where
 }
 
 /// [`with_retries`], telling `observe` about every retry before it waits.
-pub async fn with_retries_observed<T, Fut>(
+pub(crate) async fn with_retries_observed<T, Fut>(
     policy: &RetryPolicy,
     observe: &(dyn Fn(&RetryNotice) + Send + Sync),
     mut attempt: impl FnMut(u32) -> Fut,

@@ -7,19 +7,19 @@ use serde_json::Value as Json;
 use crate::value::Value;
 
 /// A string attribute of a planned value; "" when absent or not a string.
-pub fn text<'a>(value: &'a Value, key: &str) -> &'a str {
+pub(crate) fn text<'a>(value: &'a Value, key: &str) -> &'a str {
     value.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
 /// A string from a JSON pointer, as a value (`Null` when absent).
-pub fn json_text(json: &Json, pointer: &str) -> Value {
+pub(crate) fn json_text(json: &Json, pointer: &str) -> Value {
     json.pointer(pointer)
         .and_then(Json::as_str)
         .map_or(Value::Null, Value::str)
 }
 
 /// `tags` as ARM wants them: an object of strings (`{}` when unset).
-pub fn tags_to_json(value: &Value) -> Json {
+pub(crate) fn tags_to_json(value: &Value) -> Json {
     let tags = value
         .get("tags")
         .and_then(Value::as_map)
@@ -36,7 +36,7 @@ pub fn tags_to_json(value: &Value) -> Json {
 }
 
 /// Tags from a body; no tags and `{}` are both `Null`, so neither diffs against unset.
-pub fn tags_from_json(body: &Json) -> Value {
+pub(crate) fn tags_from_json(body: &Json) -> Value {
     match body.get("tags").and_then(Json::as_object) {
         Some(tags) if !tags.is_empty() => Value::Map(
             tags.iter()
@@ -51,7 +51,7 @@ pub fn tags_from_json(body: &Json) -> Value {
 }
 
 /// An empty list or table counts as unset, so a server's `[]` never diffs against nothing.
-pub fn null_if_empty(value: Value) -> Value {
+pub(crate) fn null_if_empty(value: Value) -> Value {
     match value.unmarked() {
         Value::List(items) if items.is_empty() => Value::Null,
         Value::Map(map) if map.is_empty() => Value::Null,
@@ -60,7 +60,7 @@ pub fn null_if_empty(value: Value) -> Value {
 }
 
 /// The segment after `/<key>/` in an ARM id, matched case-insensitively.
-pub fn id_segment<'a>(id: &'a str, key: &str) -> Option<&'a str> {
+pub(crate) fn id_segment<'a>(id: &'a str, key: &str) -> Option<&'a str> {
     let mut parts = id.split('/');
     while let Some(part) = parts.next() {
         if part.eq_ignore_ascii_case(key) {
@@ -71,12 +71,12 @@ pub fn id_segment<'a>(id: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// `path?api-version=V`.
-pub fn with_version(path: &str, api_version: &str) -> String {
+pub(crate) fn with_version(path: &str, api_version: &str) -> String {
     format!("{path}?api-version={api_version}")
 }
 
 /// Builds a map value from pairs.
-pub fn map(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+pub(crate) fn map(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
     Value::Map(
         pairs
             .into_iter()
@@ -86,7 +86,7 @@ pub fn map(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
 }
 
 /// `fields` with its `location` spelled as ARM answers it (`West Europe` → `westeurope`).
-pub fn normalise_location_in(fields: &mut BTreeMap<String, Value>) {
+pub(crate) fn normalise_location_in(fields: &mut BTreeMap<String, Value>) {
     if let Some(location) = fields.get("location").and_then(Value::as_str) {
         let location = super::cloud::normalise_location(location);
         fields.insert("location".into(), Value::str(location));
@@ -94,7 +94,7 @@ pub fn normalise_location_in(fields: &mut BTreeMap<String, Value>) {
 }
 
 /// The `location` of an ARM body, spelled as fk plans it; `Null` when absent.
-pub fn location_from_json(body: &Json) -> Value {
+pub(crate) fn location_from_json(body: &Json) -> Value {
     body.get("location")
         .and_then(Json::as_str)
         .map_or(Value::Null, |location| {

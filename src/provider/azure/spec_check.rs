@@ -17,7 +17,7 @@ use super::fixtures::{full_group_config, simulated_get};
 use crate::emulator::schema::SpecValidator;
 
 /// The official specs folder, or `None` after one line on stderr saying `check` was not run.
-pub fn official_specs(check: &str) -> Option<PathBuf> {
+pub(crate) fn official_specs(check: &str) -> Option<PathBuf> {
     let folder = match std::env::var_os("FK_AZURE_SPECS") {
         Some(folder) => PathBuf::from(folder),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/azure-specs"),
@@ -33,7 +33,7 @@ pub fn official_specs(check: &str) -> Option<PathBuf> {
     None
 }
 
-pub fn load(specs: &Path, relative: &str) -> Json {
+pub(crate) fn load(specs: &Path, relative: &str) -> Json {
     let path = specs.join(relative);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("cannot read spec file {}: {error}", path.display()));

@@ -17,14 +17,14 @@ use super::client::ArmClient;
 use super::retry::RetryPolicy;
 
 #[derive(Clone, Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Json,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Json,
 }
 
 impl Reply {
-    pub fn json(status: u16, body: Json) -> Reply {
+    pub(crate) fn json(status: u16, body: Json) -> Reply {
         Reply {
             status,
             headers: Vec::new(),
@@ -32,27 +32,27 @@ impl Reply {
         }
     }
 
-    pub fn empty(status: u16) -> Reply {
+    pub(crate) fn empty(status: u16) -> Reply {
         Reply::json(status, Json::Null)
     }
 
-    pub fn error(status: u16, code: &str, message: &str) -> Reply {
+    pub(crate) fn error(status: u16, code: &str, message: &str) -> Reply {
         Reply::json(status, json!({"error": {"code": code, "message": message}}))
     }
 
-    pub fn header(mut self, name: &str, value: &str) -> Reply {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Reply {
         self.headers.push((name.to_string(), value.to_string()));
         self
     }
 }
 
 #[derive(Clone, Debug)]
-pub struct Recorded {
-    pub method: String,
+pub(crate) struct Recorded {
+    pub(crate) method: String,
     /// Path and query.
-    pub uri: String,
-    pub body: Json,
-    pub authorization: Option<String>,
+    pub(crate) uri: String,
+    pub(crate) body: Json,
+    pub(crate) authorization: Option<String>,
 }
 
 struct Rule {
@@ -69,13 +69,13 @@ struct Script {
 }
 
 #[derive(Clone)]
-pub struct TestArm {
-    pub base: String,
+pub(crate) struct TestArm {
+    pub(crate) base: String,
     script: Arc<Mutex<Script>>,
 }
 
 impl TestArm {
-    pub async fn start() -> TestArm {
+    pub(crate) async fn start() -> TestArm {
         let script = Arc::new(Mutex::new(Script::default()));
         let router = axum::Router::new()
             .fallback(answer)
@@ -94,7 +94,7 @@ impl TestArm {
     }
 
     /// Replies for `method` on paths containing `path_contains`, in order; the last repeats.
-    pub fn on(&self, method: &str, path_contains: &str, replies: Vec<Reply>) {
+    pub(crate) fn on(&self, method: &str, path_contains: &str, replies: Vec<Reply>) {
         let mut script = self.script.lock().expect("script lock");
         script.rules.push(Rule {
             method: method.to_string(),
@@ -104,11 +104,11 @@ impl TestArm {
         });
     }
 
-    pub fn requests(&self) -> Vec<Recorded> {
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.script.lock().expect("script lock").requests.clone()
     }
 
-    pub fn count(&self, method: &str, path_contains: &str) -> usize {
+    pub(crate) fn count(&self, method: &str, path_contains: &str) -> usize {
         self.requests()
             .iter()
             .filter(|r| r.method == method && r.uri.contains(path_contains))
@@ -116,7 +116,7 @@ impl TestArm {
     }
 
     /// A client for this server with fast polls and retries.
-    pub fn client(&self) -> ArmClient {
+    pub(crate) fn client(&self) -> ArmClient {
         ArmClient::new(
             &self.base,
             "sub",
@@ -128,7 +128,7 @@ impl TestArm {
     }
 }
 
-pub fn fast_retry() -> RetryPolicy {
+pub(crate) fn fast_retry() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 4,
         base_delay: Duration::from_millis(1),

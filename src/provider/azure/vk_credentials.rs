@@ -33,7 +33,7 @@ const IDENTITY_KEYS: [&str; 4] = [
 /// should have held a value (the engine joins them into one diagnostic, and points at the
 /// variable a place was given from): the env entries that are present but empty, else the
 /// map itself.
-pub fn check(config: &Value) -> Vec<AttrProblem> {
+pub(crate) fn check(config: &Value) -> Vec<AttrProblem> {
     let mut problems = Vec::new();
     let containers = config.get("containers").and_then(Value::as_list);
     for (index, container) in containers.into_iter().flatten().enumerate() {

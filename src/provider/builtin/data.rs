@@ -10,7 +10,7 @@ use crate::value::Value;
 
 pub struct DataProvider;
 
-pub const DATA_TYPE: &str = "data";
+pub(crate) const DATA_TYPE: &str = "data";
 
 fn schema() -> ResourceSchema {
     ResourceSchema {

@@ -40,10 +40,10 @@ use super::subject::{certificate_pem, subject_der, with_subject};
 use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
-pub const CERT_TYPE: &str = "tls_cert";
+pub(crate) const CERT_TYPE: &str = "tls_cert";
 
 /// Every usage name, key usages first.
-pub const USAGES: [&str; 13] = [
+pub(crate) const USAGES: [&str; 13] = [
     "digital_signature",
     "key_encipherment",
     "content_commitment",
@@ -59,7 +59,7 @@ pub const USAGES: [&str; 13] = [
     "ocsp_signing",
 ];
 
-pub fn schema() -> ResourceSchema {
+pub(crate) fn schema() -> ResourceSchema {
     let reissue = |name: &str| format!("a new `{name}` needs a newly signed certificate");
     let mut attributes = vec![
         Attribute::required("ca_cert_pem", Type::String)
@@ -107,7 +107,7 @@ pub fn schema() -> ResourceSchema {
     }
 }
 
-pub fn defaults(config: &Value) -> Value {
+pub(crate) fn defaults(config: &Value) -> Value {
     with_defaults(
         config,
         &[
@@ -117,7 +117,7 @@ pub fn defaults(config: &Value) -> Value {
     )
 }
 
-pub fn validate(config: &Value) -> Vec<AttrProblem> {
+pub(crate) fn validate(config: &Value) -> Vec<AttrProblem> {
     let mut problems = Vec::new();
     check_common_name(config, &mut problems);
     check_validity(config, &mut problems);
@@ -185,7 +185,7 @@ fn is_dns_name(name: &str) -> bool {
 }
 
 /// Signs the certificate `planned` describes; returns the planned value completed.
-pub fn issue(planned: &Value) -> Result<Value, TlsError> {
+pub(crate) fn issue(planned: &Value) -> Result<Value, TlsError> {
     if let Some(problem) = validate(planned).into_iter().next() {
         return Err(problem.into());
     }

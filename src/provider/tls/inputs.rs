@@ -8,7 +8,7 @@ use crate::value::{PathSeg, Value};
 
 /// What can go wrong while generating keys, certificates and kubeconfigs.
 #[derive(Debug, thiserror::Error)]
-pub enum TlsError {
+pub(crate) enum TlsError {
     #[error("`{attribute}` is not a PEM private key fk can use (PKCS#8 RSA, ECDSA P-256 or P-384)")]
     BadPrivateKey { attribute: &'static str },
     #[error("`{attribute}` is not a PEM certificate")]
@@ -28,7 +28,7 @@ pub enum TlsError {
 }
 
 impl TlsError {
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             TlsError::BadPrivateKey { .. } => "fk::tls::bad_private_key",
             TlsError::BadCertificate { .. } => "fk::tls::bad_certificate",
@@ -58,7 +58,7 @@ impl From<AttrProblem> for TlsError {
 }
 
 /// A known string attribute.
-pub fn text<'a>(values: &'a Value, name: &str) -> Result<&'a str, TlsError> {
+pub(crate) fn text<'a>(values: &'a Value, name: &str) -> Result<&'a str, TlsError> {
     values
         .get(name)
         .and_then(Value::as_str)
@@ -68,7 +68,7 @@ pub fn text<'a>(values: &'a Value, name: &str) -> Result<&'a str, TlsError> {
 }
 
 /// A known integer attribute.
-pub fn int(values: &Value, name: &str) -> Result<i64, TlsError> {
+pub(crate) fn int(values: &Value, name: &str) -> Result<i64, TlsError> {
     values
         .get(name)
         .and_then(Value::as_i64)
@@ -78,7 +78,7 @@ pub fn int(values: &Value, name: &str) -> Result<i64, TlsError> {
 }
 
 /// A known list of strings; absent or null is the empty list.
-pub fn texts(values: &Value, name: &str) -> Result<Vec<String>, TlsError> {
+pub(crate) fn texts(values: &Value, name: &str) -> Result<Vec<String>, TlsError> {
     let Some(value) = values.get(name).filter(|value| !value.is_null()) else {
         return Ok(Vec::new());
     };
@@ -94,7 +94,7 @@ pub fn texts(values: &Value, name: &str) -> Result<Vec<String>, TlsError> {
 }
 
 /// The configuration with `defaults` filled in where an attribute is absent or null.
-pub fn with_defaults(config: &Value, defaults: &[(&str, Value)]) -> Value {
+pub(crate) fn with_defaults(config: &Value, defaults: &[(&str, Value)]) -> Value {
     let mut filled = config.clone();
     if let Some(map) = filled.as_map_mut() {
         for (name, default) in defaults {
@@ -107,7 +107,7 @@ pub fn with_defaults(config: &Value, defaults: &[(&str, Value)]) -> Value {
     filled
 }
 
-pub fn problem(attribute: &str, code: &'static str, message: String) -> AttrProblem {
+pub(crate) fn problem(attribute: &str, code: &'static str, message: String) -> AttrProblem {
     AttrProblem {
         path: vec![PathSeg::Key(attribute.to_string())],
         code,
@@ -117,12 +117,12 @@ pub fn problem(attribute: &str, code: &'static str, message: String) -> AttrProb
 }
 
 /// A known string at `attribute`, or `None` when it is unknown, absent or not a string.
-pub fn known_text<'a>(config: &'a Value, attribute: &str) -> Option<&'a str> {
+pub(crate) fn known_text<'a>(config: &'a Value, attribute: &str) -> Option<&'a str> {
     config.get(attribute).and_then(Value::as_str)
 }
 
 /// `common_name` must not be empty.
-pub fn check_common_name(config: &Value, problems: &mut Vec<AttrProblem>) {
+pub(crate) fn check_common_name(config: &Value, problems: &mut Vec<AttrProblem>) {
     if known_text(config, "common_name").is_some_and(|name| name.trim().is_empty()) {
         problems.push(problem(
             "common_name",
@@ -133,7 +133,7 @@ pub fn check_common_name(config: &Value, problems: &mut Vec<AttrProblem>) {
 }
 
 /// `validity_hours` is positive and `renew_before_hours` lies in `0..validity_hours`.
-pub fn check_validity(config: &Value, problems: &mut Vec<AttrProblem>) {
+pub(crate) fn check_validity(config: &Value, problems: &mut Vec<AttrProblem>) {
     let validity = config.get("validity_hours").and_then(Value::as_i64);
     let renew_before = config.get("renew_before_hours").and_then(Value::as_i64);
     if let Some(validity) = validity
@@ -173,7 +173,7 @@ pub fn check_validity(config: &Value, problems: &mut Vec<AttrProblem>) {
 }
 
 /// A value that must be one of `allowed`, with the nearest one as a hint.
-pub fn check_choice(
+pub(crate) fn check_choice(
     attribute: &str,
     path: Vec<PathSeg>,
     given: &str,

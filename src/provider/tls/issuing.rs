@@ -12,7 +12,7 @@ use crate::provider::Type;
 use crate::value::Value;
 
 /// A subject: `CN=<common_name>` and one `O=` per organization (Kubernetes reads O as groups).
-pub fn distinguished_name(common_name: &str, organizations: &[String]) -> DistinguishedName {
+pub(crate) fn distinguished_name(common_name: &str, organizations: &[String]) -> DistinguishedName {
     let mut name = DistinguishedName::new();
     for organization in organizations {
         name.push(DnType::OrganizationName, organization.as_str());
@@ -23,7 +23,7 @@ pub fn distinguished_name(common_name: &str, organizations: &[String]) -> Distin
 
 /// 16 random bytes, positive: every certificate gets its own serial number, even when it is
 /// a renewal with the same key.
-pub fn random_serial() -> Result<SerialNumber, TlsError> {
+pub(crate) fn random_serial() -> Result<SerialNumber, TlsError> {
     let mut bytes = [0u8; 16];
     OsRng
         .try_fill_bytes(&mut bytes)
@@ -34,12 +34,15 @@ pub fn random_serial() -> Result<SerialNumber, TlsError> {
 }
 
 /// The window of a certificate made now.
-pub fn window_from_now(validity_hours: i64) -> ValidityWindow {
+pub(crate) fn window_from_now(validity_hours: i64) -> ValidityWindow {
     ValidityWindow::starting(OffsetDateTime::now_utc(), validity_hours)
 }
 
 /// The computed values of a signed certificate, to insert into its state.
-pub fn signed_values(cert_pem: String, window: ValidityWindow) -> [(&'static str, Value); 4] {
+pub(crate) fn signed_values(
+    cert_pem: String,
+    window: ValidityWindow,
+) -> [(&'static str, Value); 4] {
     [
         ("cert_pem", Value::str(cert_pem)),
         ("not_before", Value::str(format_time(window.not_before))),
@@ -49,7 +52,7 @@ pub fn signed_values(cert_pem: String, window: ValidityWindow) -> [(&'static str
 }
 
 /// The computed attributes every certificate type declares.
-pub fn signed_attributes() -> Vec<Attribute> {
+pub(crate) fn signed_attributes() -> Vec<Attribute> {
     vec![
         Attribute::computed("cert_pem", Type::String).describe("the certificate, PEM"),
         Attribute::computed("not_before", Type::String)
@@ -63,7 +66,7 @@ pub fn signed_attributes() -> Vec<Attribute> {
 }
 
 /// Fails unless `key` is the key of the certificate `cert_pem` (given in `attribute`).
-pub fn check_key_matches(
+pub(crate) fn check_key_matches(
     cert_pem: &str,
     attribute: &'static str,
     key: &KeyPair,

@@ -21,9 +21,9 @@ use super::{TlsType, with_computed};
 use crate::provider::{AttrProblem, Attribute, PlannedChange, ResourceSchema, Type};
 use crate::value::Value;
 
-pub const KUBECONFIG_TYPE: &str = "kubeconfig";
+pub(crate) const KUBECONFIG_TYPE: &str = "kubeconfig";
 
-pub fn schema() -> ResourceSchema {
+pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema {
         type_name: KUBECONFIG_TYPE.into(),
         description: "a kubeconfig with its CA and client credentials embedded".into(),
@@ -49,14 +49,14 @@ pub fn schema() -> ResourceSchema {
 }
 
 /// `context` defaults to `cluster_name` (when that is known).
-pub fn defaults(config: &Value) -> Value {
+pub(crate) fn defaults(config: &Value) -> Value {
     match config.get("cluster_name") {
         Some(name) if !name.is_null() => with_defaults(config, &[("context", name.clone())]),
         _ => config.clone(),
     }
 }
 
-pub fn validate(config: &Value) -> Vec<AttrProblem> {
+pub(crate) fn validate(config: &Value) -> Vec<AttrProblem> {
     let mut problems = Vec::new();
     if let Some(server) = config.get("server").and_then(Value::as_str) {
         let host = server.strip_prefix("https://").unwrap_or_default();
@@ -87,7 +87,7 @@ pub fn validate(config: &Value) -> Vec<AttrProblem> {
 }
 
 /// The kubeconfig text for `values`, when every input is known.
-pub fn render(values: &Value) -> Result<String, TlsError> {
+pub(crate) fn render(values: &Value) -> Result<String, TlsError> {
     let quoted = |name: &str| -> Result<String, TlsError> {
         // A JSON string is a valid YAML double-quoted scalar.
         Ok(serde_json::Value::String(text(values, name)?.to_string()).to_string())
@@ -129,7 +129,7 @@ pub fn render(values: &Value) -> Result<String, TlsError> {
 }
 
 /// The planned `kubeconfig`: the text when every input is known, else unknown.
-pub fn planned_text(config: &Value) -> Value {
+pub(crate) fn planned_text(config: &Value) -> Value {
     let text = if config.is_wholly_known() {
         render(config).map(Value::str).unwrap_or(Value::Unknown)
     } else {

@@ -14,14 +14,14 @@
 //!
 //! Each type's module has one `TlsType` value naming its functions, listed once in `TYPES`.
 
-pub mod cert;
-pub mod inputs;
-pub mod issuing;
-pub mod kubeconfig;
-pub mod private_key;
-pub mod random_key;
-pub mod renewal;
-pub mod self_signed_ca;
+pub(crate) mod cert;
+pub(crate) mod inputs;
+pub(crate) mod issuing;
+pub(crate) mod kubeconfig;
+pub(crate) mod private_key;
+pub(crate) mod random_key;
+pub(crate) mod renewal;
+pub(crate) mod self_signed_ca;
 mod subject;
 #[cfg(test)]
 mod testing;

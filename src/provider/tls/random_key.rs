@@ -14,12 +14,12 @@ use super::{TlsType, with_computed};
 use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::Value;
 
-pub const RANDOM_KEY_TYPE: &str = "random_key";
+pub(crate) const RANDOM_KEY_TYPE: &str = "random_key";
 
 const MIN_BYTES: i64 = 16;
 const MAX_BYTES: i64 = 1024;
 
-pub fn schema() -> ResourceSchema {
+pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema {
         type_name: RANDOM_KEY_TYPE.into(),
         description: "random bytes kept in state, base64-encoded (an encryption key)".into(),
@@ -35,11 +35,11 @@ pub fn schema() -> ResourceSchema {
     }
 }
 
-pub fn defaults(config: &Value) -> Value {
+pub(crate) fn defaults(config: &Value) -> Value {
     with_defaults(config, &[("bytes", Value::Int(32))])
 }
 
-pub fn validate(config: &Value) -> Vec<AttrProblem> {
+pub(crate) fn validate(config: &Value) -> Vec<AttrProblem> {
     match config.get("bytes").and_then(Value::as_i64) {
         Some(count) if !(MIN_BYTES..=MAX_BYTES).contains(&count) => vec![problem(
             "bytes",
@@ -51,7 +51,7 @@ pub fn validate(config: &Value) -> Vec<AttrProblem> {
 }
 
 /// `bytes` random bytes from the system's random source, base64-encoded.
-pub fn generate(planned: &Value) -> Result<String, TlsError> {
+pub(crate) fn generate(planned: &Value) -> Result<String, TlsError> {
     let count = usize::try_from(int(planned, "bytes")?)
         .ok()
         .filter(|count| (MIN_BYTES as usize..=MAX_BYTES as usize).contains(count))

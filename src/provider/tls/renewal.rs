@@ -19,14 +19,14 @@ const SIGNED_ATTRIBUTES: [&str; 3] = ["cert_pem", "not_before", "not_after"];
 
 /// When a new certificate is valid: from a little before `now` for `validity_hours`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ValidityWindow {
-    pub not_before: OffsetDateTime,
-    pub not_after: OffsetDateTime,
+pub(crate) struct ValidityWindow {
+    pub(crate) not_before: OffsetDateTime,
+    pub(crate) not_after: OffsetDateTime,
 }
 
 impl ValidityWindow {
     /// Whole seconds, as X.509 keeps them.
-    pub fn starting(now: OffsetDateTime, validity_hours: i64) -> ValidityWindow {
+    pub(crate) fn starting(now: OffsetDateTime, validity_hours: i64) -> ValidityWindow {
         let now = now.replace_nanosecond(0).unwrap_or(now);
         ValidityWindow {
             not_before: now - BACKDATE,
@@ -36,14 +36,14 @@ impl ValidityWindow {
 }
 
 /// RFC 3339 text of a time, as kept in state (`2026-11-22T05:00:00Z`).
-pub fn format_time(at: OffsetDateTime) -> String {
+pub(crate) fn format_time(at: OffsetDateTime) -> String {
     at.format(&Rfc3339)
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 /// "expires in 12 days" or "expired 3 hours ago" when `now` is inside the renewal window
 /// before `not_after`; `None` while the certificate is not yet due.
-pub fn renewal_note(
+pub(crate) fn renewal_note(
     now: OffsetDateTime,
     not_after: OffsetDateTime,
     renew_before_hours: i64,
@@ -61,7 +61,7 @@ pub fn renewal_note(
 
 /// The renewal note for a stored certificate, or `None` (not due, or not a certificate
 /// fk can read the expiry of).
-pub fn note_for(prior: &Value, now: OffsetDateTime) -> Option<String> {
+pub(crate) fn note_for(prior: &Value, now: OffsetDateTime) -> Option<String> {
     let not_after = prior.get("not_after").and_then(Value::as_str)?;
     let not_after = OffsetDateTime::parse(not_after, &Rfc3339).ok()?;
     let renew_before_hours = prior.get("renew_before_hours").and_then(Value::as_i64)?;
@@ -71,7 +71,7 @@ pub fn note_for(prior: &Value, now: OffsetDateTime) -> Option<String> {
 /// Plans a certificate's renewal: a prior whose `renewal_due` is set must be replaced, and
 /// the cause says why (the engine then plans the replacement from scratch). A new
 /// certificate is never due.
-pub fn refine_plan(change: &mut PlannedChange, prior: Option<&Value>) {
+pub(crate) fn refine_plan(change: &mut PlannedChange, prior: Option<&Value>) {
     let Some(prior) = prior else {
         if let Some(planned) = change.planned.as_map_mut() {
             for name in SIGNED_ATTRIBUTES {
@@ -104,7 +104,7 @@ fn renewal_reason(note: &str, prior: &Value) -> String {
 
 /// "12 days", "1 day", "5 hours", "20 minutes", "less than a minute" (whole units, rounded
 /// down).
-pub fn describe_span(span: Duration) -> String {
+pub(crate) fn describe_span(span: Duration) -> String {
     let plural = |count: i64, unit: &str| {
         if count == 1 {
             format!("1 {unit}")

@@ -24,9 +24,9 @@ use super::private_key;
 use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::Value;
 
-pub const SELF_SIGNED_CA_TYPE: &str = "tls_self_signed_ca";
+pub(crate) const SELF_SIGNED_CA_TYPE: &str = "tls_self_signed_ca";
 
-pub fn schema() -> ResourceSchema {
+pub(crate) fn schema() -> ResourceSchema {
     let reissue = |name: &str| format!("a new `{name}` needs a new CA certificate");
     let mut attributes = vec![
         Attribute::required("private_key_pem", Type::String)
@@ -55,7 +55,7 @@ pub fn schema() -> ResourceSchema {
     }
 }
 
-pub fn defaults(config: &Value) -> Value {
+pub(crate) fn defaults(config: &Value) -> Value {
     with_defaults(
         config,
         &[
@@ -65,7 +65,7 @@ pub fn defaults(config: &Value) -> Value {
     )
 }
 
-pub fn validate(config: &Value) -> Vec<AttrProblem> {
+pub(crate) fn validate(config: &Value) -> Vec<AttrProblem> {
     let mut problems = Vec::new();
     check_common_name(config, &mut problems);
     check_validity(config, &mut problems);
@@ -73,7 +73,7 @@ pub fn validate(config: &Value) -> Vec<AttrProblem> {
 }
 
 /// Signs the CA certificate `planned` describes; returns the planned value completed.
-pub fn issue(planned: &Value) -> Result<Value, TlsError> {
+pub(crate) fn issue(planned: &Value) -> Result<Value, TlsError> {
     let key = private_key::load(planned, "private_key_pem")?;
     let organizations: Vec<String> = planned
         .get("organization")
@@ -113,7 +113,7 @@ mod tests {
     use crate::provider::tls::testing::openssl;
     use std::collections::BTreeMap;
 
-    pub fn ca_config(key_pem: &str) -> Value {
+    pub(crate) fn ca_config(key_pem: &str) -> Value {
         defaults(&Value::Map(BTreeMap::from([
             (
                 "private_key_pem".to_string(),

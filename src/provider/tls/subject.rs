@@ -26,7 +26,11 @@ const OID_OU: [u8; 3] = [0x55, 0x04, 0x0b];
 const OID_CN: [u8; 3] = [0x55, 0x04, 0x03];
 
 /// The DER `Name` of `O=..., OU=..., CN=...`: every value its own RDN, in this order.
-pub fn subject_der(common_name: &str, organizations: &[String], units: &[String]) -> Vec<u8> {
+pub(crate) fn subject_der(
+    common_name: &str,
+    organizations: &[String],
+    units: &[String],
+) -> Vec<u8> {
     let attribute = |oid: &[u8], value: &str| {
         let pair = [tlv(OID, oid), tlv(UTF8_STRING, value.as_bytes())].concat();
         tlv(SET, &tlv(SEQUENCE, &pair))
@@ -43,7 +47,7 @@ pub fn subject_der(common_name: &str, organizations: &[String], units: &[String]
 }
 
 /// `cert_der` (signed by `signer`) with its subject replaced by `subject` and signed again.
-pub fn with_subject(
+pub(crate) fn with_subject(
     cert_der: &[u8],
     subject: &[u8],
     signer: &KeyPair,
@@ -102,7 +106,7 @@ pub fn with_subject(
 }
 
 /// `-----BEGIN CERTIFICATE-----` PEM of a DER certificate (64 characters a line).
-pub fn certificate_pem(der: &[u8]) -> String {
+pub(crate) fn certificate_pem(der: &[u8]) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(der);
     let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
     for line in encoded.as_bytes().chunks(64) {

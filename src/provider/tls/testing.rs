@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 /// Runs `openssl ARGS` with `input` on stdin; returns stdout and stderr together.
 /// Panics (a test failure) when openssl cannot run or exits non-zero.
-pub fn openssl(args: &[&str], input: &str) -> String {
+pub(crate) fn openssl(args: &[&str], input: &str) -> String {
     let mut child = Command::new("openssl")
         .args(args)
         .stdin(Stdio::piped())

@@ -20,9 +20,9 @@ use crate::provider::{
 };
 use crate::value::{PathSeg, Value};
 
-pub const TYPE: &str = "dns_label";
+pub(crate) const TYPE: &str = "dns_label";
 
-pub fn schema() -> ResourceSchema {
+pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema {
         type_name: TYPE.into(),
         description: "A container-group DNS name label, pinned at plan time".into(),
@@ -41,7 +41,7 @@ pub fn schema() -> ResourceSchema {
 }
 
 /// Why `label` is not a valid ACI DNS name label; `None` when it is.
-pub fn label_problem(label: &str) -> Option<String> {
+pub(crate) fn label_problem(label: &str) -> Option<String> {
     let first = label.chars().next();
     let last = label.chars().last();
     if !(5..=63).contains(&label.len()) {
@@ -63,7 +63,7 @@ pub fn label_problem(label: &str) -> Option<String> {
 }
 
 /// A problem at `path` when the label there is known and invalid.
-pub fn check_label(config: &Value, key: &str) -> Vec<AttrProblem> {
+pub(crate) fn check_label(config: &Value, key: &str) -> Vec<AttrProblem> {
     let Some(label) = config.get(key).and_then(Value::as_str) else {
         return Vec::new();
     };
@@ -81,7 +81,7 @@ pub fn check_label(config: &Value, key: &str) -> Vec<AttrProblem> {
 }
 
 /// The planned value: the FQDN is computed whenever label and location are known.
-pub fn plan(
+pub(crate) fn plan(
     schema: &ResourceSchema,
     cloud: &CloudProfile,
     prior: Option<&Value>,
@@ -110,7 +110,7 @@ pub fn plan(
 /// Labels claimed twice in one region: among `dns_label` resources (`label`) and among
 /// container groups (`dns_label`; two groups can never share one, even through one
 /// `dns_label` resource). Values still unknown are skipped.
-pub fn duplicates(resources: &[(Address, Value)]) -> Vec<(Address, AttrProblem)> {
+pub(crate) fn duplicates(resources: &[(Address, Value)]) -> Vec<(Address, AttrProblem)> {
     let mut problems = duplicates_of(resources, TYPE, "label");
     problems.extend(duplicates_of(
         resources,
@@ -160,7 +160,7 @@ fn duplicates_of(
 }
 
 /// The DNS label type: lives in state only.
-pub struct DnsLabel;
+pub(crate) struct DnsLabel;
 
 #[async_trait]
 impl AzureType for DnsLabel {

@@ -16,9 +16,9 @@ use crate::provider::azure::shape::{id_segment, json_text, map, text};
 use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
-pub const TYPE: &str = "azure_file_share";
+pub(crate) const TYPE: &str = "azure_file_share";
 
-pub fn schema() -> ResourceSchema {
+pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema {
         type_name: TYPE.into(),
         description: "An SMB file share in a storage account (durable data of container groups)"
@@ -39,7 +39,7 @@ pub fn schema() -> ResourceSchema {
 
 /// State from a share body; `prior` supplies the quota when the answer has none (the
 /// PUT example answers with only id, name and type).
-pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
+pub(crate) fn from_response(body: &Json, prior: Option<&Value>) -> Value {
     let id = body.get("id").and_then(Json::as_str).unwrap_or_default();
     let quota = body
         .pointer("/properties/shareQuota")
@@ -63,7 +63,7 @@ pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
 }
 
 /// The file share type.
-pub struct FileShare;
+pub(crate) struct FileShare;
 
 #[async_trait]
 impl ArmResource for FileShare {

@@ -7,7 +7,7 @@
 //! Adding a type: a module here with its schema, checks, plan and operations, and one line
 //! in [`TYPES`].
 
-pub mod container_group;
+pub(crate) mod container_group;
 pub mod dns_label;
 pub mod file_share;
 pub mod resource_group;
@@ -30,7 +30,7 @@ use crate::provider::{
 use crate::value::Value;
 
 /// Every Azure resource type, in the order the provider lists their schemas.
-pub static TYPES: &[&dyn AzureType] = &[
+pub(crate) static TYPES: &[&dyn AzureType] = &[
     &resource_group::ResourceGroup,
     &storage_account::StorageAccount,
     &file_share::FileShare,
@@ -41,26 +41,26 @@ pub static TYPES: &[&dyn AzureType] = &[
 ];
 
 /// The type named `name` (`azure_container_group`), if the provider has it.
-pub fn find(name: &str) -> Option<&'static dyn AzureType> {
+pub(crate) fn find(name: &str) -> Option<&'static dyn AzureType> {
     TYPES.iter().copied().find(|ty| ty.name() == name)
 }
 
 /// What a type's remote operations use: the provider's ARM client and settings.
 #[derive(Clone, Copy)]
 pub struct Arm<'a> {
-    pub client: &'a ArmClient,
-    pub config: &'a AzureConfig,
+    pub(crate) client: &'a ArmClient,
+    pub(crate) config: &'a AzureConfig,
 }
 
 /// Turns an ARM failure into the engine's error, naming the resource `ctx` acts on.
-pub fn fail(ctx: &OpContext) -> impl Fn(ArmError) -> ProviderError + '_ {
+pub(crate) fn fail(ctx: &OpContext) -> impl Fn(ArmError) -> ProviderError + '_ {
     |error| error.for_resource(&ctx.address)
 }
 
 /// One Azure resource type: what [`crate::provider::Provider`] asks of the provider, for
 /// this type alone. Pure methods take the settings; remote ones take [`Arm`].
 #[async_trait]
-pub trait AzureType: Send + Sync {
+pub(crate) trait AzureType: Send + Sync {
     /// The type's name in a module: `azure_container_group`.
     fn name(&self) -> &'static str;
 
@@ -233,7 +233,7 @@ pub trait ArmResource: Send + Sync {
 }
 
 /// One synchronous PUT of `ty`'s body for `planned`: the state from its answer.
-pub async fn put_once<T: ArmResource + ?Sized>(
+pub(crate) async fn put_once<T: ArmResource + ?Sized>(
     ty: &T,
     client: &ArmClient,
     id: &str,
@@ -309,7 +309,7 @@ impl<T: ArmResource> AzureType for T {
 }
 
 /// The refusal of a lifecycle action by a type that has none.
-pub fn no_action(resource_type: &str) -> ProviderError {
+pub(crate) fn no_action(resource_type: &str) -> ProviderError {
     ProviderError::new(
         "fk::provider::no_action",
         format!("`{resource_type}` has no stop or start"),

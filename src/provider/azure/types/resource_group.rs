@@ -17,9 +17,9 @@ use crate::provider::azure::shape::{
 use crate::provider::{Attribute, ResourceSchema, Type};
 use crate::value::Value;
 
-pub const TYPE: &str = "azure_resource_group";
+pub(crate) const TYPE: &str = "azure_resource_group";
 
-pub fn schema() -> ResourceSchema {
+pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema {
         type_name: TYPE.into(),
         description: "An Azure resource group; deleting it deletes everything inside".into(),
@@ -38,7 +38,7 @@ pub fn schema() -> ResourceSchema {
 }
 
 /// The resource group type.
-pub struct ResourceGroup;
+pub(crate) struct ResourceGroup;
 
 #[async_trait]
 impl ArmResource for ResourceGroup {

@@ -29,9 +29,9 @@ use crate::provider::azure::shape::{json_text, map, text};
 use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
-pub const TYPE: &str = "azure_role_assignment";
-pub const API_VERSION: &str = "2026-08-01";
-pub const PRINCIPAL_TYPES: [&str; 7] = [
+pub(crate) const TYPE: &str = "azure_role_assignment";
+pub(crate) const API_VERSION: &str = "2026-08-01";
+pub(crate) const PRINCIPAL_TYPES: [&str; 7] = [
     "User",
     "Group",
     "ServicePrincipal",
@@ -41,12 +41,12 @@ pub const PRINCIPAL_TYPES: [&str; 7] = [
     "AgentServicePrincipal",
 ];
 /// How many times a `PrincipalNotFound` answer is retried, and the longest wait between two.
-pub const PRINCIPAL_RETRIES: u32 = 11;
-pub const PRINCIPAL_RETRY_MAX_DELAY: Duration = Duration::from_secs(16);
+pub(crate) const PRINCIPAL_RETRIES: u32 = 11;
+pub(crate) const PRINCIPAL_RETRY_MAX_DELAY: Duration = Duration::from_secs(16);
 
 const DEFINITIONS: &str = "/providers/Microsoft.Authorization/roleDefinitions/";
 
-pub fn schema() -> ResourceSchema {
+pub(crate) fn schema() -> ResourceSchema {
     let replace = |name: &str| format!("a role assignment cannot change its `{name}`");
     ResourceSchema {
         type_name: TYPE.into(),
@@ -79,7 +79,7 @@ fn role_guid(role: &str) -> &str {
 }
 
 /// A name-based GUID (SHA-256, version and variant bits of RFC 4122 set) of the assignment.
-pub fn assignment_name(planned: &Value) -> String {
+pub(crate) fn assignment_name(planned: &Value) -> String {
     let digest = Sha256::digest(
         format!(
             "{}\n{}\n{}",
@@ -97,7 +97,7 @@ pub fn assignment_name(planned: &Value) -> String {
 }
 
 /// PUT, retrying `PrincipalNotFound` (bounded) while a new principal replicates.
-pub async fn put(client: &ArmClient, id: &str, planned: &Value) -> Result<Value, ArmError> {
+pub(crate) async fn put(client: &ArmClient, id: &str, planned: &Value) -> Result<Value, ArmError> {
     put_waiting(
         client,
         id,

@@ -23,12 +23,12 @@ use crate::provider::azure::shape::{
 use crate::provider::{AttrProblem, Attribute, ResourceSchema, Type};
 use crate::value::{PathSeg, Value};
 
-pub const TYPE: &str = "azure_storage_account";
-pub const API_VERSION: &str = "2025-01-01";
+pub(crate) const TYPE: &str = "azure_storage_account";
+pub(crate) const API_VERSION: &str = "2025-01-01";
 const DEFAULT_KIND: &str = "StorageV2";
 const DEFAULT_SKU: &str = "Standard_LRS";
 
-pub fn schema() -> ResourceSchema {
+pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema {
         type_name: TYPE.into(),
         description: "An Azure storage account (holds the file shares)".into(),
@@ -58,7 +58,7 @@ pub fn schema() -> ResourceSchema {
 }
 
 /// State from a GET body and the key from listKeys (`Null` when unknown).
-pub fn from_response(body: &Json, primary_key: Value) -> Value {
+pub(crate) fn from_response(body: &Json, primary_key: Value) -> Value {
     let id = body.get("id").and_then(Json::as_str).unwrap_or_default();
     map([
         ("id", Value::str(id)),
@@ -80,7 +80,7 @@ pub fn from_response(body: &Json, primary_key: Value) -> Value {
 }
 
 /// key1 (or the first key) of a listKeys answer.
-pub fn primary_key(list_keys: &Json) -> Value {
+pub(crate) fn primary_key(list_keys: &Json) -> Value {
     let keys = list_keys.get("keys").and_then(Json::as_array);
     let keys = keys.map(Vec::as_slice).unwrap_or_default();
     keys.iter()
@@ -98,7 +98,7 @@ async fn list_keys(client: &ArmClient, id: &str) -> Result<Value, ArmError> {
 }
 
 /// The storage account type.
-pub struct StorageAccount;
+pub(crate) struct StorageAccount;
 
 #[async_trait]
 impl ArmResource for StorageAccount {

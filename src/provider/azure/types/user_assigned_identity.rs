@@ -15,9 +15,9 @@ use crate::provider::azure::shape::{
 use crate::provider::{Attribute, ResourceSchema, Type};
 use crate::value::Value;
 
-pub const TYPE: &str = "azure_user_assigned_identity";
+pub(crate) const TYPE: &str = "azure_user_assigned_identity";
 
-pub fn schema() -> ResourceSchema {
+pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema {
         type_name: TYPE.into(),
         description: "A user-assigned managed identity: an Entra ID principal with no secret, \

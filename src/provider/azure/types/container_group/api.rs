@@ -22,16 +22,16 @@ use crate::provider::{OpContext, ProviderError};
 use crate::value::Value;
 
 /// The operations of one provider on container groups.
-pub struct ContainerGroups<'a> {
-    pub client: &'a ArmClient,
-    pub max_wait: Duration,
+pub(crate) struct ContainerGroups<'a> {
+    pub(crate) client: &'a ArmClient,
+    pub(crate) max_wait: Duration,
 }
 
 impl ContainerGroups<'_> {
     /// PUT the whole desired body, then wait until the group is ready. A group whose
     /// create fails is stopped: ACI would keep retrying (and billing) it. Its events stay in
     /// the error; the engine marks it tainted, so the next apply replaces it.
-    pub async fn put(
+    pub(crate) async fn put(
         &self,
         ctx: &OpContext,
         id: &str,
@@ -106,7 +106,7 @@ impl ContainerGroups<'_> {
     }
 
     /// Tags only: PATCH, which restarts nothing.
-    pub async fn patch_tags(
+    pub(crate) async fn patch_tags(
         &self,
         ctx: &OpContext,
         id: &str,
@@ -122,7 +122,7 @@ impl ContainerGroups<'_> {
         Ok(from_response(&response.body, Some(planned)))
     }
 
-    pub async fn read(&self, id: &str, prior: &Value) -> Result<Option<Value>, ArmError> {
+    pub(crate) async fn read(&self, id: &str, prior: &Value) -> Result<Option<Value>, ArmError> {
         let body = self
             .client
             .get_optional(&with_version(id, API_VERSION))
@@ -131,14 +131,14 @@ impl ContainerGroups<'_> {
     }
 
     /// GET the group as ARM shows it (instance view, events), `None` when it is gone.
-    pub async fn view(&self, id: &str) -> Result<Option<Json>, ArmError> {
+    pub(crate) async fn view(&self, id: &str) -> Result<Option<Json>, ArmError> {
         self.client
             .get_optional(&with_version(id, API_VERSION))
             .await
     }
 
     /// ContainerListLogs: what `container` printed, the last `tail` lines when given.
-    pub async fn logs(
+    pub(crate) async fn logs(
         &self,
         id: &str,
         container: &str,
@@ -157,7 +157,7 @@ impl ContainerGroups<'_> {
             .to_string())
     }
 
-    pub async fn delete(&self, id: &str) -> Result<(), ArmError> {
+    pub(crate) async fn delete(&self, id: &str) -> Result<(), ArmError> {
         let path = with_version(id, API_VERSION);
         let response = match self.client.send(Method::DELETE, &path, None).await {
             Err(error) if error.is_not_found() => return Ok(()),
@@ -174,7 +174,7 @@ impl ContainerGroups<'_> {
     }
 
     /// POST stop (synchronous; billing stops) and read the stopped group.
-    pub async fn stop(
+    pub(crate) async fn stop(
         &self,
         ctx: &OpContext,
         id: &str,
@@ -202,7 +202,7 @@ impl ContainerGroups<'_> {
     }
 
     /// POST start (an LRO), then wait until the group is ready again.
-    pub async fn start(
+    pub(crate) async fn start(
         &self,
         ctx: &OpContext,
         id: &str,
@@ -269,14 +269,14 @@ impl ContainerGroups<'_> {
 
 /// Where a group stands on its way to ready.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Readiness {
+pub(crate) enum Readiness {
     Ready,
     /// Progress text: `provisioning Creating; containers: etcd Waiting`.
     Waiting(String),
     Failed(String),
 }
 
-pub fn readiness(body: &Json) -> Readiness {
+pub(crate) fn readiness(body: &Json) -> Readiness {
     let provisioning = provisioning_state(body).unwrap_or("Succeeded");
     let group_state = body
         .pointer("/properties/instanceView/state")
@@ -323,7 +323,7 @@ pub fn readiness(body: &Json) -> Readiness {
 }
 
 /// The group's and its containers' events, oldest first, as detail lines.
-pub fn events(body: &Json) -> Vec<String> {
+pub(crate) fn events(body: &Json) -> Vec<String> {
     let mut lines = Vec::new();
     let mut push = |prefix: &str, events: Option<&Json>| {
         for event in events.and_then(Json::as_array).into_iter().flatten() {

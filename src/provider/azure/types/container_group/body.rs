@@ -12,12 +12,12 @@ use crate::provider::azure::cloud::normalise_location;
 use crate::provider::azure::shape::{null_if_empty, tags_to_json};
 use crate::value::Value;
 
-pub const DEFAULT_OS_TYPE: &str = "Linux";
-pub const DEFAULT_RESTART_POLICY: &str = "Always";
-pub const DEFAULT_SKU: &str = "Standard";
+pub(crate) const DEFAULT_OS_TYPE: &str = "Linux";
+pub(crate) const DEFAULT_RESTART_POLICY: &str = "Always";
+pub(crate) const DEFAULT_SKU: &str = "Standard";
 
 /// The configurable top-level attributes, in the order of the schema.
-pub const CONFIG_KEYS: &[&str] = &[
+pub(crate) const CONFIG_KEYS: &[&str] = &[
     "name",
     "resource_group",
     "location",
@@ -71,7 +71,7 @@ pub(super) fn object(pairs: Vec<(&str, Value)>) -> Value {
 }
 
 /// The normal form of a whole group (computed attributes are left as they are).
-pub fn canonical(value: &Value) -> Value {
+pub(crate) fn canonical(value: &Value) -> Value {
     let Some(fields) = value.as_map() else {
         return value.clone();
     };
@@ -298,7 +298,7 @@ fn canonical_volume(volume: &Value) -> Value {
 }
 
 /// The full PUT body: ACI replaces the whole group, so everything goes, secrets included.
-pub fn to_body(planned: &Value) -> Json {
+pub(crate) fn to_body(planned: &Value) -> Json {
     let planned = canonical(planned);
     let mut properties = Map::new();
     properties.insert("osType".into(), planned_json(&planned, "os_type"));

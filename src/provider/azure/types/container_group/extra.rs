@@ -59,7 +59,7 @@ fn without_read_only(value: &Json) -> Json {
 
 /// The part of `actual` (a GET body) that `modeled` (fk's body for the same state) lacks;
 /// `None` when there is none.
-pub fn unmodeled(actual: &Json, modeled: &Json) -> Option<Json> {
+pub(crate) fn unmodeled(actual: &Json, modeled: &Json) -> Option<Json> {
     let mut actual = actual.clone();
     if let Some(map) = actual.as_object_mut() {
         map.retain(|key, _| !TOP_READ_ONLY.contains(&key.as_str()));
@@ -109,7 +109,7 @@ fn unmodeled_at(actual: &Json, modeled: &Json) -> Option<Json> {
 
 /// Merges `extra` into `body`; returns the part of `extra` that found a place (what the PUT
 /// keeps). Members fk's body already has are never overwritten.
-pub fn merge(body: &mut Json, extra: &Json) -> Option<Json> {
+pub(crate) fn merge(body: &mut Json, extra: &Json) -> Option<Json> {
     merge_at(body, extra, "")
 }
 
@@ -166,7 +166,7 @@ fn merge_at(body: &mut Json, extra: &Json, key: &str) -> Option<Json> {
 
 /// Dotted paths of the leaves of `extra`
 /// (`properties.containers[etcd].properties.resources.requests.gpu.count`) for plan notes.
-pub fn paths(extra: &Json) -> Vec<String> {
+pub(crate) fn paths(extra: &Json) -> Vec<String> {
     let mut out = Vec::new();
     collect_paths(extra, String::new(), false, &mut out);
     out.sort();

@@ -31,10 +31,10 @@
 //! normal form, `state` reads answers (and `health`), `extra` keeps what fk does not model,
 //! `api` runs the operations (PUT, PATCH, GET, DELETE, stop, start, logs).
 
-pub mod api;
-pub mod body;
-pub mod extra;
-pub mod state;
+pub(crate) mod api;
+pub(crate) mod body;
+pub(crate) mod extra;
+pub(crate) mod state;
 
 use std::collections::BTreeSet;
 
@@ -57,14 +57,14 @@ use body::{CONFIG_KEYS, canonical, to_body};
 use extra::{merge, paths as extra_paths};
 use state::REPAIR_REDEPLOY;
 
-pub const TYPE: &str = "azure_container_group";
-pub const API_VERSION: &str = "2025-09-01";
+pub(crate) const TYPE: &str = "azure_container_group";
+pub(crate) const API_VERSION: &str = "2025-09-01";
 
 /// ACI's hard limit of ports per IP address.
 const MAX_PORTS_PER_IP: usize = 5;
 
-pub const RESTART_NOTE: &str = "updates in place: restarts every container of the group";
-pub const PATCH_NOTE: &str = "tags only: PATCH, restarts nothing";
+pub(crate) const RESTART_NOTE: &str = "updates in place: restarts every container of the group";
+pub(crate) const PATCH_NOTE: &str = "tags only: PATCH, restarts nothing";
 const ACI_RULE: &str = "ACI cannot change it in place (InvalidContainerGroupUpdate): the group is deleted and created again";
 
 fn port_type() -> Type {
@@ -126,7 +126,7 @@ fn container_attributes(with_resources: bool) -> Vec<Attribute> {
     attributes
 }
 
-pub fn schema() -> ResourceSchema {
+pub(crate) fn schema() -> ResourceSchema {
     let volume = Type::Object(vec![
         Attribute::required("name", Type::String),
         Attribute::optional(
@@ -209,7 +209,7 @@ pub fn schema() -> ResourceSchema {
     }
 }
 
-pub fn intended_id(subscription_id: &str, planned: &Value) -> String {
+pub(crate) fn intended_id(subscription_id: &str, planned: &Value) -> String {
     format!(
         "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.ContainerInstance/containerGroups/{}",
         text(planned, "resource_group"),
@@ -230,7 +230,7 @@ fn key_path(key: &str) -> Vec<PathSeg> {
 /// Why `planned` cannot be reached from `prior` in place (empty when it can). The schema's
 /// force-new attributes (the group's and each container's) say which changes replace and
 /// why; beyond them, the containers must keep their names and order.
-pub fn replace_causes(prior: &Value, planned: &Value) -> Vec<ReplaceCause> {
+pub(crate) fn replace_causes(prior: &Value, planned: &Value) -> Vec<ReplaceCause> {
     let mut causes = force_new_changes(&schema().attributes, &[], prior, planned);
     let names = |value: &Value| -> Option<Vec<Value>> {
         let containers = value.get("containers")?.as_list()?;
@@ -276,7 +276,7 @@ pub fn replace_causes(prior: &Value, planned: &Value) -> Vec<ReplaceCause> {
 
 /// True when anything but `tags` differs between the configurable parts, or the group is
 /// unhealthy: a PATCH would claim success while the group stays broken.
-pub fn needs_put(prior: &Value, planned: &Value) -> bool {
+pub(crate) fn needs_put(prior: &Value, planned: &Value) -> bool {
     unhealthy(prior).is_some()
         || CONFIG_KEYS
             .iter()
@@ -285,7 +285,7 @@ pub fn needs_put(prior: &Value, planned: &Value) -> bool {
 }
 
 /// The `health` of a state that needs repair (see `state::health`).
-pub fn unhealthy(state: &Value) -> Option<&Value> {
+pub(crate) fn unhealthy(state: &Value) -> Option<&Value> {
     state.get("health").filter(|health| !health.is_null())
 }
 
@@ -312,7 +312,7 @@ fn repair(health: &Value) -> (Option<ReplaceCause>, Option<String>) {
 
 /// The plan of one group: normal form, ACI's replace rules, restart and PATCH notes, and
 /// delete-before-create when a replacement keeps its DNS label.
-pub fn plan(
+pub(crate) fn plan(
     cloud: &CloudProfile,
     subscription_id: &str,
     prior: Option<&Value>,
@@ -536,7 +536,7 @@ fn check_ip_ports(config: &Value) -> Vec<AttrProblem> {
 
 /// The group's requested vCPU and memory (GB): the sums over its containers, which is what
 /// ACI bills per second. `None` while any of them is unknown.
-pub fn requested_resources(planned: &Value) -> Option<(f64, f64)> {
+pub(crate) fn requested_resources(planned: &Value) -> Option<(f64, f64)> {
     let containers = planned.get("containers")?.as_list()?;
     containers
         .iter()
@@ -549,7 +549,7 @@ pub fn requested_resources(planned: &Value) -> Option<(f64, f64)> {
 
 /// Checks a configured group: names, label syntax, mounts naming declared volumes, one
 /// source per volume, a variable not both plain and secure.
-pub fn validate(config: &Value) -> Vec<AttrProblem> {
+pub(crate) fn validate(config: &Value) -> Vec<AttrProblem> {
     let mut problems = check_label(config, "dns_label");
     if let Some(name) = config.get("name").and_then(Value::as_str) {
         let valid = (1..=63).contains(&name.len())
@@ -658,11 +658,11 @@ pub fn validate(config: &Value) -> Vec<AttrProblem> {
 }
 
 /// The container group type: the only one with `fk stop` / `fk start` and a price.
-pub struct ContainerGroup;
+pub(crate) struct ContainerGroup;
 
 impl ContainerGroup {
     /// The group operations over `arm`'s client.
-    pub fn groups(arm: Arm<'_>) -> ContainerGroups<'_> {
+    pub(crate) fn groups(arm: Arm<'_>) -> ContainerGroups<'_> {
         ContainerGroups {
             client: arm.client,
             max_wait: arm.config.max_wait,

@@ -41,7 +41,7 @@ fn identities(body: &Json, prior: Option<&Value>) -> Value {
     )
 }
 
-pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
+pub(crate) fn from_response(body: &Json, prior: Option<&Value>) -> Value {
     let id = body.get("id").and_then(Json::as_str).unwrap_or_default();
     let properties = body.get("properties").cloned().unwrap_or(Json::Null);
     let ip = properties.get("ipAddress").cloned().unwrap_or(Json::Null);
@@ -117,8 +117,8 @@ pub fn from_response(body: &Json, prior: Option<&Value>) -> Value {
 }
 
 /// How fk repairs an unhealthy group (see [`health`]).
-pub const REPAIR_REPLACE: &str = "replace";
-pub const REPAIR_REDEPLOY: &str = "redeploy";
+pub(crate) const REPAIR_REPLACE: &str = "replace";
+pub(crate) const REPAIR_REDEPLOY: &str = "redeploy";
 
 /// `Null` for a healthy group; otherwise what is wrong, as ARM reports it: `problem` (one
 /// line), `repair` ([`REPAIR_REPLACE`] or [`REPAIR_REDEPLOY`]), `containers` (one line each:
@@ -135,7 +135,7 @@ pub const REPAIR_REDEPLOY: &str = "redeploy";
 /// retrying the same deployment, and a terminated group cannot be updated, so both are
 /// replaced (delete, then create); a group that provisioned but whose containers do not run
 /// is redeployed in place (a full PUT restarts every container).
-pub fn health(body: &Json) -> Value {
+pub(crate) fn health(body: &Json) -> Value {
     let props = body.get("properties").cloned().unwrap_or(Json::Null);
     let text = |pointer: &str| props.pointer(pointer).and_then(Json::as_str);
     let provisioning = text("/provisioningState");
@@ -389,7 +389,7 @@ fn volume_from_json(volume: &Json) -> Value {
 
 /// Copies what GET never returns from `prior` into `read`, matched by container, variable
 /// and volume name.
-pub fn keep_write_only(read: &mut Value, prior: &Value) {
+pub(crate) fn keep_write_only(read: &mut Value, prior: &Value) {
     let prior = canonical(prior);
     let Some(fields) = read.as_map_mut() else {
         return;
