@@ -15,7 +15,7 @@ use crate::diag::Diagnostics;
 use crate::ops::{self, Checks, Context, Failure, OpsError, ProviderFlags};
 use crate::provider::Provider;
 use crate::provider::azure::container_group::TYPE as GROUP_TYPE;
-use crate::provider::azure::container_group_state::health;
+use crate::provider::azure::container_group::state::health;
 use crate::provider::azure::{AzureProvider, before_stop};
 use crate::state::State;
 use crate::value::Value;

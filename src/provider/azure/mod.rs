@@ -52,9 +52,8 @@ use tokio::sync::Semaphore;
 pub use auth::{EnvSnapshot, IdentityTokenSource, StaticToken, TokenSource};
 pub(crate) use client::ArmClient;
 pub use config::AzureConfig;
-// The types' modules under their paths from before `types` (`provider::azure::
-// container_group`, `container_group_state`), which `cli::observe` and the tests name.
-pub(crate) use types::container_group::{self, state as container_group_state};
+// The types' modules at `provider::azure::<type>`, where `cli::observe` and the tests name them.
+pub(crate) use types::container_group;
 pub use types::{
     dns_label, file_share, resource_group, role_assignment, storage_account, user_assigned_identity,
 };
