@@ -14,7 +14,7 @@ use super::{CliResult, EXIT_ERROR, EXIT_OK, render, workspace};
 
 pub(crate) async fn run(args: ApplyArgs, context: &Context) -> CliResult {
     let flags = ProviderFlags {
-        skip_before_stop: args.skip_before_stop,
+        skip_before_stop: args.change.skip_before_stop,
     };
     if args.target.is_file() {
         apply_saved(&args, flags, context).await
@@ -23,7 +23,7 @@ pub(crate) async fn run(args: ApplyArgs, context: &Context) -> CliResult {
             &args.target,
             &args.run,
             Mode::Normal,
-            args.auto_approve,
+            args.change.auto_approve,
             flags,
             context,
         )
@@ -33,13 +33,13 @@ pub(crate) async fn run(args: ApplyArgs, context: &Context) -> CliResult {
 
 pub(crate) async fn destroy(args: DestroyArgs, context: &Context) -> CliResult {
     let flags = ProviderFlags {
-        skip_before_stop: args.skip_before_stop,
+        skip_before_stop: args.change.skip_before_stop,
     };
     plan_and_apply(
         &args.module,
         &args.run,
         Mode::Destroy,
-        args.auto_approve,
+        args.change.auto_approve,
         flags,
         context,
     )

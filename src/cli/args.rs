@@ -150,12 +150,9 @@ pub(crate) struct PlanArgs {
     pub(crate) destroy: bool,
 }
 
+/// What `fk apply` and `fk destroy` share beyond the run flags.
 #[derive(Args, Debug, Clone)]
-pub(crate) struct ApplyArgs {
-    /// A module folder, or a plan saved with `fk plan -out FILE`
-    pub(crate) target: PathBuf,
-    #[command(flatten)]
-    pub(crate) run: RunArgs,
+pub(crate) struct ChangeArgs {
     /// Do not ask for confirmation
     #[arg(long = "auto-approve")]
     pub(crate) auto_approve: bool,
@@ -166,16 +163,22 @@ pub(crate) struct ApplyArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub(crate) struct ApplyArgs {
+    /// A module folder, or a plan saved with `fk plan -out FILE`
+    pub(crate) target: PathBuf,
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+    #[command(flatten)]
+    pub(crate) change: ChangeArgs,
+}
+
+#[derive(Args, Debug, Clone)]
 pub(crate) struct DestroyArgs {
     pub(crate) module: PathBuf,
     #[command(flatten)]
     pub(crate) run: RunArgs,
-    #[arg(long = "auto-approve")]
-    pub(crate) auto_approve: bool,
-    /// Go on without a container group's `before_stop` handshake (the last etcd snapshot
-    /// of the Frankenetes module): what was written since its last snapshot may be lost
-    #[arg(long = "skip-before-stop")]
-    pub(crate) skip_before_stop: bool,
+    #[command(flatten)]
+    pub(crate) change: ChangeArgs,
 }
 
 /// `fk stop` and `fk start`.

@@ -23,7 +23,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::state::blob::client::{BlobClient, Conditions, LeaseAction, parse_http_date};
+use crate::state::blob::client::{
+    BlobClient, BlobResponse, Conditions, LeaseAction, parse_http_date,
+};
 use crate::state::blob::lease::LeaseHandle;
 use crate::state::error::StateError;
 use crate::state::lock_info::LockInfo;
@@ -120,15 +122,7 @@ impl BlobLock {
                         });
                     }
                     Holder::Dead { info: dead, etag } => {
-                        let deleted = client
-                            .delete_blob(
-                                &names.lock,
-                                Conditions {
-                                    if_match: Some(&etag),
-                                    ..Conditions::default()
-                                },
-                            )
-                            .await?;
+                        let deleted = delete_lock_blob(client, names, &etag).await?;
                         if deleted.is_success() {
                             taken_over = Some(dead);
                         }
@@ -240,16 +234,7 @@ impl BlobLock {
             }
         }
         if let Some(etag) = self.lock_etag.take() {
-            let deleted = self
-                .client
-                .delete_blob(
-                    &self.names.lock,
-                    Conditions {
-                        if_match: Some(&etag),
-                        ..Conditions::default()
-                    },
-                )
-                .await?;
+            let deleted = delete_lock_blob(&self.client, &self.names, &etag).await?;
             // 412: after a force-unlock the lock blob is someone else's; leave it.
             if !deleted.is_success() && !matches!(deleted.status, 404 | 412) {
                 outcome = outcome.and(Err(deleted.refused("delete", &self.names.lock)));
@@ -340,15 +325,7 @@ impl BlobLock {
             }
         }
         if let Some(etag) = lock_etag {
-            let deleted = client
-                .delete_blob(
-                    &names.lock,
-                    Conditions {
-                        if_match: Some(&etag),
-                        ..Conditions::default()
-                    },
-                )
-                .await?;
+            let deleted = delete_lock_blob(client, names, &etag).await?;
             if !deleted.is_success() && deleted.status != 404 {
                 return Err(deleted.refused("delete", &names.lock));
             }
@@ -365,6 +342,20 @@ fn if_absent() -> Conditions<'static> {
 }
 
 /// Reads the description and whether its holder still has the state's lease.
+/// Deletes the lock blob only while it is the one read (`etag`), so a lock someone else took
+/// meanwhile is never removed.
+async fn delete_lock_blob(
+    client: &BlobClient,
+    names: &BlobNames,
+    etag: &str,
+) -> Result<BlobResponse, StateError> {
+    let conditions = Conditions {
+        if_match: Some(etag),
+        ..Conditions::default()
+    };
+    client.delete_blob(&names.lock, conditions).await
+}
+
 async fn inspect_holder(client: &BlobClient, names: &BlobNames) -> Result<Holder, StateError> {
     let described = client.get_blob(&names.lock).await?;
     if described.status == 404 {
