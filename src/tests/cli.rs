@@ -197,8 +197,9 @@ fn killed_mid_apply_the_next_apply_converges_with_nothing_lost_or_duplicated() {
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
 }
 
-#[test]
-fn first_interrupt_lets_in_flight_work_finish_and_records_it() {
+/// Starts an apply of nine slow resources two at a time, sends `signal` once the first create
+/// has begun, and waits for fk to exit.
+fn signal_a_running_apply(signal: &str) -> (Workspace, std::process::Output) {
     let workspace = Workspace::new(&slow_module(9, 600));
     let child = spawn_fk(
         &workspace.root,
@@ -210,11 +211,17 @@ fn first_interrupt_lets_in_flight_work_finish_and_records_it() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let output = child.wait_with_output().unwrap();
+    (workspace, output)
+}
+
+#[test]
+fn first_interrupt_lets_in_flight_work_finish_and_records_it() {
+    let (workspace, output) = signal_a_running_apply("-INT");
     assert_eq!(output.status.code(), Some(130), "{}", text(&output));
     assert!(
         text(&output).contains("Interrupt received"),
@@ -686,22 +693,7 @@ fn validate_takes_variables_as_plan_does_and_refuses_nan() {
 /// starts, what runs finishes and is recorded, the summary prints, and the exit code is 143.
 #[test]
 fn sigterm_lets_in_flight_work_finish_prints_the_summary_and_exits_143() {
-    let workspace = Workspace::new(&slow_module(9, 600));
-    let child = spawn_fk(
-        &workspace.root,
-        &["apply", "m", "-auto-approve", "-parallelism", "2"],
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while workspace.world().n_creates == 0 {
-        assert!(Instant::now() < deadline, "the apply never got going");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
+    let (workspace, output) = signal_a_running_apply("-TERM");
     let said = text(&output);
     assert_eq!(output.status.code(), Some(143), "{said}");
     assert!(said.contains("SIGTERM received"), "{said}");
