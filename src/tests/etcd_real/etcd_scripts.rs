@@ -138,22 +138,7 @@ pub(crate) fn called_commands(script: &str) -> (BTreeSet<String>, BTreeSet<Strin
         }
         if c == '$' && next == Some('(') && chars.get(index + 2) == Some(&'(') {
             // Arithmetic: skip to the matching `))`.
-            let mut depth = 0;
-            index += 1;
-            while index < chars.len() {
-                match chars[index] {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-                index += 1;
-            }
-            index += 1;
+            index = past_matching(&chars, index + 1, '(', ')');
             command_position = false;
             continue;
         }
@@ -164,21 +149,7 @@ pub(crate) fn called_commands(script: &str) -> (BTreeSet<String>, BTreeSet<Strin
             continue;
         }
         if c == '$' && next == Some('{') {
-            let mut depth = 0;
-            while index < chars.len() {
-                match chars[index] {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-                index += 1;
-            }
-            index += 1;
+            index = past_matching(&chars, index, '{', '}');
             continue;
         }
         if in_quotes {
@@ -786,4 +757,23 @@ async fn backup_removes_partial_copies_keeps_the_newest_and_answers_a_snapshot_r
     let restored = restore(&root.path().join("restored"), &only_requested, &path);
     assert!(restored.output.status.success(), "{}", restored.said());
     assert!(restored.said().contains(&format!("restored {shipped}")));
+}
+
+/// The index just past the `close` that balances the first `open` at or after `from` (the
+/// end of `chars` plus one when it is never balanced).
+fn past_matching(chars: &[char], from: usize, open: char, close: char) -> usize {
+    let mut depth = 0;
+    let mut index = from;
+    while index < chars.len() {
+        if chars[index] == open {
+            depth += 1;
+        } else if chars[index] == close {
+            depth -= 1;
+            if depth == 0 {
+                break;
+            }
+        }
+        index += 1;
+    }
+    index + 1
 }
