@@ -8,7 +8,6 @@
 mod etcd_scripts;
 use crate::support;
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -90,13 +89,6 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .unwrap()
-}
-
 /// The etcd certificates and keys, written where the module's flags expect them.
 fn write_pki(state: &State, dir: &Path) {
     let files = [
@@ -139,7 +131,7 @@ fn module_etcd_command(root: &Path, client_port: u16, peer_port: u16) -> Vec<Str
         .iter()
         .find(|container| container["name"].as_str() == Some("etcd"))
         .expect("etcd.toml has an etcd container");
-    let metrics_port = free_port();
+    let metrics_port = support::free_port();
     etcd["command"]
         .as_array()
         .unwrap()
@@ -304,8 +296,8 @@ async fn module_etcd_takes_fk_certificates_and_survives_backup_and_restore() {
     let etcd = Etcd {
         bin,
         root: root.path().to_path_buf(),
-        client_port: free_port(),
-        peer_port: free_port(),
+        client_port: support::free_port(),
+        peer_port: support::free_port(),
     };
     let running = etcd.start();
 

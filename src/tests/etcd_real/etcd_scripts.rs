@@ -13,7 +13,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Etcd, etcd_bin_dir, free_port, read_module_file, run, snapshot_names, stderr};
+use super::{Etcd, etcd_bin_dir, read_module_file, run, snapshot_names, stderr};
+use crate::support::free_port;
 
 /// The applets etcd.toml's `tools` init container links (`for applet in ...; do`).
 pub(crate) fn linked_applets() -> Vec<String> {

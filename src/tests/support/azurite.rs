@@ -1,7 +1,7 @@
 //! Azurite, Microsoft's storage emulator, started for one test on a free loopback port and
 //! killed when the test ends. Missing Azurite fails the test with how to install it.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ pub struct Azurite {
 impl Azurite {
     pub fn start() -> Azurite {
         let program = find_azurite().unwrap_or_else(|| panic!("{INSTALL_HINT}"));
-        let port = free_port();
+        let port = super::free_port();
         let workdir = tempfile::tempdir().expect("a temp dir for azurite");
         let child = Command::new(&program)
             .args(["--blobHost", "127.0.0.1", "--blobPort"])
@@ -66,11 +66,6 @@ impl Drop for Azurite {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
-    listener.local_addr().expect("a bound address").port()
 }
 
 /// `.ci/node_modules/.bin`, `node_modules/.bin` in the repository, then PATH.

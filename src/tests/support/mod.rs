@@ -370,3 +370,23 @@ fn is_uuid(run: &str) -> bool {
     let parts: Vec<&str> = run.split('-').collect();
     parts.len() == 5 && parts.iter().map(|part| part.len()).eq([8, 4, 4, 4, 12])
 }
+
+/// A loopback port nothing listens on, never one this binary handed out before: the kernel
+/// may give a just-released port again, and etcd refuses to start when its metrics port is
+/// its peer port (seen once on CI). Shared by every test that starts a server.
+pub fn free_port() -> u16 {
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .unwrap();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
+}
