@@ -19,6 +19,7 @@ use support::{PlanOptions, fake, session};
 
 const ETCD_FQDN: &str = "frankenetes-etcd.westeurope.azurecontainer.io";
 const APISERVER_FQDN: &str = "frankenetes-apiserver.westeurope.azurecontainer.io";
+const VIRTUAL_KUBELET_FQDN: &str = "frankenetes-virtual-kubelet.westeurope.azurecontainer.io";
 
 fn module_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("modules/frankenetes")
@@ -58,7 +59,8 @@ async fn applied_pki() -> State {
     let dir = tempfile::tempdir().unwrap();
     let pki = read_module_file("pki.toml")
         .replace("${dns_label.etcd.fqdn}", ETCD_FQDN)
-        .replace("${dns_label.apiserver.fqdn}", APISERVER_FQDN);
+        .replace("${dns_label.apiserver.fqdn}", APISERVER_FQDN)
+        .replace("${dns_label.virtual_kubelet.fqdn}", VIRTUAL_KUBELET_FQDN);
     std::fs::write(dir.path().join("pki.toml"), pki).unwrap();
     std::fs::write(
         dir.path().join("variables.toml"),
@@ -588,6 +590,17 @@ async fn every_module_certificate_verifies_against_its_ca_with_the_declared_sans
         assert!(apiserver.contains(expected), "{expected} in {apiserver}");
     }
     assert!(!apiserver.contains("Client Authentication"), "{apiserver}");
+    // The virtual kubelet's serving certificate names the node and its group's DNS name; no
+    // IP (the group's IP is known only when it starts: virtual-kubelet-run.sh).
+    let kubelet = extensions(&written["tls_cert.node_serving"]);
+    for expected in [
+        "DNS:fk-aci-linux",
+        &format!("DNS:{VIRTUAL_KUBELET_FQDN}"),
+        "TLS Web Server Authentication",
+    ] {
+        assert!(kubelet.contains(expected), "{expected} in {kubelet}");
+    }
+    assert!(!kubelet.contains("IP Address"), "{kubelet}");
     for client in [
         "tls_cert.apiserver_etcd_client",
         "tls_cert.etcd_backup_client",

@@ -57,9 +57,14 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
     let cluster = Cluster::start(600).await;
     let apply = cluster.apply().await;
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
-    // The plan says why kubectl logs/exec cannot work, rather than leave them to fail unexplained.
+    // The plan names the kubelet API that kubectl logs/exec go through.
     assert!(
-        text(&apply).contains("kubectl_logs_exec") && text(&apply).contains("VKUBELET_POD_IP"),
+        text(&apply).lines().any(|line| {
+            line.starts_with("kubelet_api ")
+                && line.ends_with(
+                    "= \"https://frankenetes-virtual-kubelet.westeurope.azurecontainer.io:10250\"",
+                )
+        }),
         "{}",
         text(&apply)
     );
@@ -144,6 +149,23 @@ async fn applies_in_dependency_order_converges_and_destroys_in_reverse() {
         state["resources"]["azure_role_assignment.virtual_kubelet"]["attributes"]["principal_id"],
         identity["principal_id"]
     );
+    // The kubelet API is reachable at the address the group's name has (kubectl logs/exec):
+    // ARM gave the group that name and a public IP with the kubelet port open, and the start
+    // script is told the same name (virtual_kubelet_run tests what it does with it).
+    let vk_container = &vk["containers"][0];
+    let port = vk_container["env"]["KUBELET_PORT"].as_str().unwrap();
+    assert_eq!(vk["ip_type"], "Public");
+    assert_eq!(vk["ports"][0]["port"].to_string(), port);
+    assert_eq!(vk_container["ports"][0]["port"].to_string(), port);
+    assert!(
+        vk["ip_address"]
+            .as_str()
+            .is_some_and(|ip| ip.parse::<std::net::Ipv4Addr>().is_ok())
+    );
+    assert_eq!(vk_container["env"]["NODE_FQDN"], vk["fqdn"]);
+    assert_eq!(vk_container["command"][0], "/tools/sh");
+    assert_eq!(vk_container["command"][3], "/usr/bin/virtual-kubelet");
+    assert_eq!(vk["init_containers"][0]["name"], "tools");
     let mut secrets = vec![storage_key];
     for (address, resource) in state["resources"].as_object().unwrap() {
         if address.starts_with("tls_private_key.") {

@@ -623,3 +623,57 @@ fn the_virtual_kubelet_gets_a_vnet_name_and_no_subnet() {
     assert!(!vk.env.contains_key("ACI_SUBNET_NAME"), "{:?}", vk.env);
     assert!(!vk.env.contains_key("ACI_SUBNET_CIDR"), "{:?}", vk.env);
 }
+
+/// `kubectl logs/exec` reach the virtual kubelet only at an address of its Node that the
+/// apiserver prefers: azure-aci v1.6.4 gives the Node one address, `InternalIP`, from
+/// `VKUBELET_POD_IP` (`pkg/provider/vk_node.go`), and the apiserver dials the first of
+/// `--kubelet-preferred-address-types` the Node has, else answers "no preferred addresses
+/// found" (kubernetes `pkg/util/node/node.go`, `GetPreferredNodeAddress`, not pinned), on the
+/// port the Node's `daemonEndpoints` name (`KUBELET_PORT`). So: the apiserver prefers
+/// InternalIP; the virtual kubelet's group is public, opens that port, and carries the DNS
+/// label whose name its start script resolves into `VKUBELET_POD_IP`.
+#[test]
+fn the_apiserver_can_reach_the_virtual_kubelet_at_its_nodes_address() {
+    let groups = groups();
+    let types = groups["apiserver"]
+        .flag("kube-apiserver", "--kubelet-preferred-address-types")
+        .expect("the apiserver names its preferred address types");
+    assert!(types.split(',').any(|kind| kind == "InternalIP"), "{types}");
+
+    let vk = &groups["virtual_kubelet"];
+    let command = vk.command("virtual-kubelet");
+    assert_eq!(command[..2], ["/tools/sh", "-c"]);
+    assert_eq!(command[2], "${file(\"virtual-kubelet-run.sh\")}");
+    assert!(
+        module_file("virtual-kubelet-run.sh").contains("export VKUBELET_POD_IP="),
+        "the start script sets the Node's address"
+    );
+    assert!(!vk.env.contains_key("VKUBELET_POD_IP"), "{:?}", vk.env);
+
+    let file: Value = toml::from_str(&module_file("virtual-kubelet.toml")).unwrap();
+    let group = &file["resource"]["azure_container_group"]["virtual_kubelet"];
+    assert_eq!(group["ip_type"].as_str(), Some("Public"));
+    let port: i64 = vk.env["KUBELET_PORT"].parse().unwrap();
+    let opened = |ports: &Value| {
+        ports
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|entry| entry["port"].as_integer() == Some(port))
+    };
+    assert!(opened(&group["ports"]), "the group opens {port}");
+    assert!(
+        opened(&group["containers"][0]["ports"]),
+        "the container opens {port}"
+    );
+    // The name the script resolves is the label the group carries.
+    let label = group["dns_label"].as_str().unwrap();
+    let resource = label
+        .strip_prefix("${dns_label.")
+        .and_then(|rest| rest.strip_suffix(".label}"))
+        .expect("the group's label comes from a dns_label resource");
+    assert_eq!(
+        vk.env["NODE_FQDN"],
+        format!("${{dns_label.{resource}.fqdn}}")
+    );
+}

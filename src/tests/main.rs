@@ -26,6 +26,7 @@ mod lifecycle;
 mod pki;
 mod plan_cases;
 mod validate;
+mod virtual_kubelet_run;
 
 // Shared by the modules above.
 mod cluster_support;

@@ -2,12 +2,9 @@
 //! applets the `tools` init container links (and etcd's binaries) on `PATH`, against local
 //! folders standing in for the emptyDir and the share.
 //!
-//! Debian's static busybox runs any applet from the shell whether it is linked or not
-//! (FEATURE_SH_STANDALONE), which would hide a missing link; the official busybox image the
-//! module copies does not. So every command the scripts call is also checked statically
-//! against the list in etcd.toml ([`scripts_call_only_linked_applets_and_etcd_tools`]).
+//! Every command the scripts call is also checked statically against the list in etcd.toml
+//! ([`scripts_call_only_linked_applets_and_etcd_tools`], `support::shell` says why).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
@@ -15,39 +12,14 @@ use std::time::{Duration, Instant};
 
 use super::{Etcd, etcd_bin_dir, read_module_file, run, snapshot_names, stderr};
 use crate::support::free_port;
+use crate::support::shell::{busybox, called_commands, linked_applets, unlinked_commands};
 
-/// The applets etcd.toml's `tools` init container links (`for applet in ...; do`).
-pub(crate) fn linked_applets() -> Vec<String> {
-    let table: toml::Table = toml::from_str(&read_module_file("etcd.toml")).unwrap();
-    let init = table["resource"]["azure_container_group"]["etcd"]["init_containers"]
-        .as_array()
-        .unwrap();
-    let tools = init
-        .iter()
-        .find(|container| container["name"].as_str() == Some("tools"))
-        .expect("etcd.toml has a tools init container");
-    let command = tools["command"].as_array().unwrap();
-    let script = command.last().and_then(|part| part.as_str()).unwrap();
-    let list = script
-        .split_once("for applet in ")
-        .and_then(|(_, rest)| rest.split_once(';'))
-        .map(|(list, _)| list)
-        .expect("the tools command links applets with `for applet in ...;`");
-    list.split_whitespace().map(str::to_owned).collect()
-}
+/// etcd's binaries, which the etcd image has beside the linked applets.
+const ETCD_TOOLS: [&str; 3] = ["etcd", "etcdctl", "etcdutl"];
 
-/// busybox: `FK_BUSYBOX`, else `busybox` on `PATH` (`.ci/test-deps.sh` installs Debian's
-/// busybox-static).
-fn busybox() -> PathBuf {
-    if let Some(path) = std::env::var_os("FK_BUSYBOX") {
-        return PathBuf::from(path);
-    }
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .map(|dir| dir.join("busybox"))
-        .find(|candidate| candidate.is_file())
-        .expect("busybox is needed: `apt-get install busybox-static` (.ci/test-deps.sh does)")
+/// The applets etcd.toml's `tools` init container links.
+fn etcd_applets() -> Vec<String> {
+    linked_applets("etcd.toml", "etcd")
 }
 
 /// A `PATH` like the group's (`/usr/local/bin:/tools`): etcd's three binaries, then busybox
@@ -71,7 +43,7 @@ pub(crate) fn group_path(root: &Path, with_etcdutl: bool) -> String {
     if !busybox_copy.exists() {
         std::fs::copy(busybox(), &busybox_copy).unwrap();
     }
-    for applet in linked_applets() {
+    for applet in etcd_applets() {
         let link = tools.join(&applet);
         if !link.exists() {
             std::os::unix::fs::symlink("busybox", link).unwrap();
@@ -103,218 +75,9 @@ fn script(name: &str, path: &str, env: &[(&str, &Path)], extra: &[(&str, &str)])
 }
 
 // ---- the static check -------------------------------------------------------------------
-
-/// ash's builtins (busybox ash with its default options: echo, printf, test and kill built
-/// in): commands that need no link.
-const ASH_BUILTINS: &[&str] = &[
-    ".", ":", "[", "[[", "alias", "bg", "break", "cd", "command", "continue", "echo", "eval",
-    "exec", "exit", "export", "false", "fg", "getopts", "hash", "jobs", "kill", "local", "printf",
-    "pwd", "read", "readonly", "return", "set", "shift", "test", "times", "trap", "true", "type",
-    "ulimit", "umask", "unalias", "unset", "wait",
-];
-/// Words after which the next word is a command.
-const OPENING_KEYWORDS: &[&str] = &["if", "then", "else", "elif", "do", "while", "until", "!"];
-/// Words after which the next word is not a command.
-const OTHER_KEYWORDS: &[&str] = &["fi", "done", "esac", "case", "for", "in"];
-
-/// The commands a POSIX sh script calls: words in command position, outside quotes, comments,
-/// parameter expansions and arithmetic, but inside `$(...)` (also within double quotes).
-/// Assignments, keywords and case patterns are not commands; names of the script's own
-/// functions are returned separately.
-pub(crate) fn called_commands(script: &str) -> (BTreeSet<String>, BTreeSet<String>) {
-    let chars: Vec<char> = script.chars().collect();
-    let mut commands = BTreeSet::new();
-    let mut functions = BTreeSet::new();
-    // Each entry: true = inside double quotes at this nesting level.
-    let mut quoted = vec![false];
-    let mut command_position = true;
-    let mut index = 0;
-    while index < chars.len() {
-        let c = chars[index];
-        let in_quotes = *quoted.last().unwrap_or(&false);
-        let next = chars.get(index + 1).copied();
-        if c == '\\' {
-            index += 2;
-            continue;
-        }
-        if c == '$' && next == Some('(') && chars.get(index + 2) == Some(&'(') {
-            // Arithmetic: skip to the matching `))`.
-            index = past_matching(&chars, index + 1, '(', ')');
-            command_position = false;
-            continue;
-        }
-        if c == '$' && next == Some('(') {
-            quoted.push(false);
-            command_position = true;
-            index += 2;
-            continue;
-        }
-        if c == '$' && next == Some('{') {
-            index = past_matching(&chars, index, '{', '}');
-            continue;
-        }
-        if in_quotes {
-            if c == '"' {
-                quoted.pop();
-            }
-            index += 1;
-            continue;
-        }
-        match c {
-            '"' => {
-                quoted.push(true);
-                command_position = false;
-                index += 1;
-            }
-            '\'' => {
-                index += 1;
-                while index < chars.len() && chars[index] != '\'' {
-                    index += 1;
-                }
-                index += 1;
-                command_position = false;
-            }
-            '#' if index == 0 || chars[index - 1].is_whitespace() => {
-                while index < chars.len() && chars[index] != '\n' {
-                    index += 1;
-                }
-            }
-            ')' if quoted.len() > 1 => {
-                quoted.pop();
-                command_position = false;
-                index += 1;
-            }
-            ';' | '|' | '&' | '(' | ')' | '{' | '}' | '\n' | '`' => {
-                command_position = true;
-                index += 1;
-            }
-            c if c.is_whitespace() => index += 1,
-            '<' | '>' => {
-                // A redirection's target is not a command.
-                index += 1;
-                while index < chars.len() && matches!(chars[index], '<' | '>' | '&' | ' ') {
-                    index += 1;
-                }
-                while index < chars.len()
-                    && !chars[index].is_whitespace()
-                    && !matches!(chars[index], ';' | '|' | '&' | ')')
-                {
-                    index += if chars[index] == '"' {
-                        skip_quoted(&chars, index)
-                    } else {
-                        1
-                    };
-                }
-            }
-            _ => {
-                let start = index;
-                while index < chars.len()
-                    && !chars[index].is_whitespace()
-                    && !matches!(chars[index], ';' | '|' | '&' | '(' | ')' | '<' | '>' | '"')
-                {
-                    // `$((...))` and `${...}` belong to the word; `$(` ends it (its command
-                    // is looked at by the main loop).
-                    let next = chars.get(index + 1).copied();
-                    let after = chars.get(index + 2).copied();
-                    if chars[index] == '$' && next == Some('(') && after != Some('(') {
-                        break;
-                    }
-                    if chars[index] == '\'' {
-                        index += 1;
-                        while index < chars.len() && chars[index] != '\'' {
-                            index += 1;
-                        }
-                        index += 1;
-                        continue;
-                    }
-                    if chars[index] == '$' && matches!(next, Some('(' | '{')) {
-                        index += skip_balanced(&chars, index + 1);
-                        continue;
-                    }
-                    index += 1;
-                }
-                let word: String = chars[start..index].iter().collect();
-                if !command_position {
-                    continue;
-                }
-                if chars.get(index) == Some(&'(') && chars.get(index + 1) == Some(&')') {
-                    functions.insert(word);
-                    command_position = false;
-                } else if OPENING_KEYWORDS.contains(&word.as_str()) {
-                    command_position = true;
-                } else if OTHER_KEYWORDS.contains(&word.as_str())
-                    || is_assignment(&word)
-                    || !word.starts_with(|c: char| {
-                        c.is_ascii_alphabetic() || c == '.' || c == ':' || c == '['
-                    })
-                {
-                    command_position = is_assignment(&word);
-                } else {
-                    commands.insert(word);
-                    command_position = false;
-                }
-            }
-        }
-    }
-    (commands, functions)
-}
-
-/// The length from `start - 1` (a `$`) past the bracket that closes the one at `start`.
-fn skip_balanced(chars: &[char], start: usize) -> usize {
-    let (open, close) = if chars[start] == '{' {
-        ('{', '}')
-    } else {
-        ('(', ')')
-    };
-    let mut depth = 0;
-    let mut index = start;
-    while index < chars.len() {
-        if chars[index] == open {
-            depth += 1;
-        } else if chars[index] == close {
-            depth -= 1;
-            if depth == 0 {
-                break;
-            }
-        }
-        index += 1;
-    }
-    index + 2 - start
-}
-
-fn skip_quoted(chars: &[char], start: usize) -> usize {
-    let mut index = start + 1;
-    while index < chars.len() && chars[index] != '"' {
-        index += 1;
-    }
-    index + 1 - start
-}
-
-fn is_assignment(word: &str) -> bool {
-    word.split_once('=').is_some_and(|(name, _)| {
-        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
-}
-
-/// What a script calls that the group cannot run: neither a builtin, nor one of the script's
-/// functions, nor a linked applet, nor etcd's.
-fn unlinked_commands(script: &str, applets: &[String]) -> Vec<String> {
-    let (commands, functions) = called_commands(script);
-    commands
-        .into_iter()
-        .filter(|command| {
-            !ASH_BUILTINS.contains(&command.as_str())
-                && !functions.contains(command)
-                && !applets.contains(command)
-                && !["etcd", "etcdctl", "etcdutl"].contains(&command.as_str())
-                && command != "\"$0\""
-        })
-        .collect()
-}
-
 #[test]
 fn scripts_call_only_linked_applets_and_etcd_tools() {
-    let applets = linked_applets();
+    let applets = etcd_applets();
     for name in ["etcd-restore.sh", "etcd-run.sh", "etcd-backup.sh"] {
         let script = read_module_file(name);
         let (commands, _) = called_commands(&script);
@@ -324,7 +87,7 @@ fn scripts_call_only_linked_applets_and_etcd_tools() {
             "{name}: {commands:?}"
         );
         assert_eq!(
-            unlinked_commands(&script, &applets),
+            unlinked_commands(&script, &applets, &ETCD_TOOLS),
             Vec::<String>::new(),
             "{name} calls commands the tools init container does not link"
         );
@@ -338,7 +101,7 @@ fn the_static_check_finds_an_unlinked_applet_and_ignores_words_in_strings() {
                   x=$(cat a | head -n 1) && f\nif ! grep -q y \"$x\"; then sort z; fi\n\
                   case \"$x\" in '' | *[!0-9]*) exit 1 ;; esac\nn=$((x + 1))\n";
     assert_eq!(
-        unlinked_commands(script, &applets),
+        unlinked_commands(script, &applets, &[]),
         vec!["cut", "head", "sort", "wc"],
     );
 }
@@ -758,23 +521,4 @@ async fn backup_removes_partial_copies_keeps_the_newest_and_answers_a_snapshot_r
     let restored = restore(&root.path().join("restored"), &only_requested, &path);
     assert!(restored.output.status.success(), "{}", restored.said());
     assert!(restored.said().contains(&format!("restored {shipped}")));
-}
-
-/// The index just past the `close` that balances the first `open` at or after `from` (the
-/// end of `chars` plus one when it is never balanced).
-fn past_matching(chars: &[char], from: usize, open: char, close: char) -> usize {
-    let mut depth = 0;
-    let mut index = from;
-    while index < chars.len() {
-        if chars[index] == open {
-            depth += 1;
-        } else if chars[index] == close {
-            depth -= 1;
-            if depth == 0 {
-                break;
-            }
-        }
-        index += 1;
-    }
-    index + 1
 }

@@ -2,6 +2,7 @@
 //! engine run in-process through the same `fk::ops` functions the commands call (load, plan,
 //! apply a plan), against that store.
 pub mod azurite;
+pub mod shell;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
