@@ -28,11 +28,13 @@ log() {
   echo "virtual-kubelet-run: $*" >&2
 }
 
-# The IPv4 address NODE_FQDN has now, or nothing. busybox nslookup names the server first
-# ("Address: <server>:53"), then, after "Name:", one "Address: <ip>" per record.
+# The IPv4 address NODE_FQDN has now, or nothing. busybox nslookup names the server first,
+# then, from a "Name:" line on, one address per line: "Address: <ip>" with its own resolver
+# (FEATURE_NSLOOKUP_BIG, the default), "Address 1: <ip> [<name>]" with libc's; IPv6
+# addresses do not match.
 resolve() {
-  nslookup -type=a "$NODE_FQDN" $RESOLVER 2>/dev/null \
-    | sed -n '/^Name:/,$ s/^Address:[[:space:]]*\([0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\)[[:space:]]*$/\1/p' \
+  nslookup "$NODE_FQDN" $RESOLVER 2>/dev/null \
+    | sed -n '/^Name:/,$ s/^Address[ 0-9]*:[[:space:]]*\([0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*\)\([[:space:]].*\)*$/\1/p' \
     | head -n 1
 }
 
