@@ -1,6 +1,6 @@
 # The virtual kubelet's container: runs it (`sh -c <this> <binary> <flags>`) with the address
-# the apiserver dials for `kubectl logs`, `exec`, `attach` and `port-forward`, and keeps that
-# address true. POSIX sh (busybox ash).
+# the apiserver dials for `kubectl logs`, `exec` and `attach`, and keeps that address true.
+# POSIX sh (busybox ash).
 #
 # azure-aci v1.6.4 gives its Node one address, InternalIP = $VKUBELET_POD_IP, read once at
 # start (cmd/virtual-kubelet/main.go; pkg/provider/vk_node.go), and reports the same value as
