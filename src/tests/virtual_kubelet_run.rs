@@ -230,6 +230,15 @@ fn terminate(child: &Child) {
     assert!(sent.success());
 }
 
+/// A group whose name has `address`, its script started with `env`, and its kubelet up.
+fn started(address: Ipv4Addr, env: &[(&str, &str)]) -> (Dns, Group, Child) {
+    let dns = Dns::start(Some(address));
+    let group = Group::new();
+    let child = group.start(&dns, env);
+    assert!(eventually(LONG, || group.log().contains("started")));
+    (dns, group, child)
+}
+
 const LONG: Duration = Duration::from_secs(30);
 
 #[test]
@@ -247,10 +256,8 @@ fn the_script_calls_only_linked_applets() {
 
 #[test]
 fn the_kubelet_starts_with_the_address_its_name_has_and_stops_on_sigterm() {
-    let dns = Dns::start(Some(Ipv4Addr::new(20, 61, 7, 9)));
-    let group = Group::new();
-    let child = group.start(&dns, &[("RECHECK_SECONDS", "1")]);
-    assert!(eventually(LONG, || group.log().contains("started")));
+    // `_dns` keeps the server answering until the end of the test.
+    let (_dns, group, child) = started(Ipv4Addr::new(20, 61, 7, 9), &[("RECHECK_SECONDS", "1")]);
     assert_eq!(
         group.log().lines().next(),
         Some("started address=20.61.7.9 arguments=--nodename=fk-aci-linux --os=Linux")
@@ -302,10 +309,7 @@ fn the_kubelet_waits_for_its_name_and_never_starts_without_an_address() {
 
 #[test]
 fn a_name_that_moves_stops_the_kubelet_so_that_aci_starts_it_again() {
-    let dns = Dns::start(Some(Ipv4Addr::new(20, 61, 7, 11)));
-    let group = Group::new();
-    let child = group.start(&dns, &[("RECHECK_SECONDS", "1")]);
-    assert!(eventually(LONG, || group.log().contains("started")));
+    let (dns, group, child) = started(Ipv4Addr::new(20, 61, 7, 11), &[("RECHECK_SECONDS", "1")]);
     dns.set(Some(Ipv4Addr::new(20, 61, 8, 12)));
     let (status, said) = group.finish(child, LONG);
     assert_eq!(status.code(), Some(75), "{said}");
@@ -316,10 +320,7 @@ fn a_name_that_moves_stops_the_kubelet_so_that_aci_starts_it_again() {
     );
 
     // A moment without an answer is not a move.
-    let dns = Dns::start(Some(Ipv4Addr::new(20, 61, 7, 13)));
-    let group = Group::new();
-    let child = group.start(&dns, &[("RECHECK_SECONDS", "1")]);
-    assert!(eventually(LONG, || group.log().contains("started")));
+    let (dns, group, child) = started(Ipv4Addr::new(20, 61, 7, 13), &[("RECHECK_SECONDS", "1")]);
     dns.set(None);
     std::thread::sleep(Duration::from_millis(2500));
     assert!(!group.log().contains("terminated"), "{}", group.log());

@@ -210,20 +210,7 @@ fn skip_balanced(chars: &[char], start: usize) -> usize {
     } else {
         ('(', ')')
     };
-    let mut depth = 0;
-    let mut index = start;
-    while index < chars.len() {
-        if chars[index] == open {
-            depth += 1;
-        } else if chars[index] == close {
-            depth -= 1;
-            if depth == 0 {
-                break;
-            }
-        }
-        index += 1;
-    }
-    index + 2 - start
+    past_matching(chars, start, open, close) + 1 - start
 }
 
 fn skip_quoted(chars: &[char], start: usize) -> usize {
