@@ -53,15 +53,18 @@ done
 export VKUBELET_POD_IP="$address"
 log "node address $address ($NODE_FQDN)"
 
+moved=
+trap 'moved=1' USR1
 "$0" "$@" &
 kubelet=$!
 trap 'kill -TERM "$kubelet" 2>/dev/null || true' TERM INT
 
-# The watcher, a background shell: stops the virtual kubelet when the name moves.
+# The watcher, a background shell: when the name moves, it tells this shell (USR1; `$$` is
+# this shell's PID in a subshell too) and stops the virtual kubelet.
 (
   sleeper=
   trap 'kill "$sleeper" 2>/dev/null || true; exit 0' TERM
-  trap - INT
+  trap - INT USR1
   while :; do
     sleep "$RECHECK_SECONDS" &
     sleeper=$!
@@ -69,6 +72,7 @@ trap 'kill -TERM "$kubelet" 2>/dev/null || true' TERM INT
     now=$(resolve || true)
     if [ -n "$now" ] && [ "$now" != "$address" ]; then
       log "$NODE_FQDN now has $now, not $address: stopping the virtual kubelet to start again with it"
+      kill -USR1 "$$" 2>/dev/null || true
       kill -TERM "$kubelet" 2>/dev/null || true
       exit 0
     fi
@@ -87,8 +91,7 @@ while :; do
 done
 kill -TERM "$watcher" 2>/dev/null || true
 
-now=$(resolve || true)
-if [ -n "$now" ] && [ "$now" != "$address" ]; then
+if [ -n "$moved" ]; then
   exit 75
 fi
 exit "$status"
