@@ -131,6 +131,19 @@ fn reply(query: &[u8], answer: Option<Ipv4Addr>) -> Option<Vec<u8>> {
 /// or exits at once with `FAKE_EXIT` when that is set.
 struct Group {
     root: tempfile::TempDir,
+    /// The script's process group (its own), killed when the test ends however it ends.
+    process_group: std::cell::Cell<Option<u32>>,
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(group) = self.process_group.get() {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{group}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
 
 impl Group {
@@ -162,7 +175,10 @@ impl Group {
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
         )
         .unwrap();
-        Group { root }
+        Group {
+            root,
+            process_group: std::cell::Cell::new(None),
+        }
     }
 
     fn kubelet(&self) -> PathBuf {
@@ -193,7 +209,10 @@ impl Group {
         for (key, value) in env {
             command.env(key, value);
         }
-        command.spawn().unwrap()
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command.spawn().unwrap();
+        self.process_group.set(Some(child.id()));
+        child
     }
 
     /// The script's exit status and what it wrote to stderr; kills it and fails if it has
