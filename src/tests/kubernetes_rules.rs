@@ -39,6 +39,13 @@ impl Group {
         })
     }
 
+    /// Whether `container` is given `name`, as `name=value` or alone.
+    fn has_flag(&self, container: &str, name: &str) -> bool {
+        self.command(container)
+            .iter()
+            .any(|arg| arg == name || self.flag(container, name).is_some())
+    }
+
     fn every_arg(&self) -> impl Iterator<Item = &String> {
         self.commands.values().flatten()
     }
@@ -156,6 +163,44 @@ fn profiling_is_off_in_apiserver_controller_manager_and_scheduler() {
     );
 }
 
+/// Flags the 2018 Frankenetes gave the apiserver and controller-manager that are gone or
+/// deprecated in v1.36: insecure serving (`--insecure-port`, `--insecure-bind-address`,
+/// removed in 1.24, kubernetes/kubernetes#95856; the controller-manager's `--address`/`--port`
+/// with it), `--admission-control` (deprecated in 1.10 for `--enable-admission-plugins`,
+/// #64165), `--kubelet-https` (deprecated in 1.19, always HTTPS), `--apiserver-count` (the
+/// master-count reconciler, #108062), `--enable-swagger-ui` and
+/// `--experimental-encryption-provider-config` (no longer in the flag set), and `--master`,
+/// whose 2018 target was the insecure port.
+#[test]
+fn apiserver_and_controller_manager_get_no_flag_removed_since_2018() {
+    let groups = groups();
+    for (group, container, gone) in [
+        (
+            "apiserver",
+            "kube-apiserver",
+            &[
+                "--insecure-port",
+                "--insecure-bind-address",
+                "--admission-control",
+                "--kubelet-https",
+                "--apiserver-count",
+                "--enable-swagger-ui",
+                "--experimental-encryption-provider-config",
+            ][..],
+        ),
+        (
+            "controller_manager",
+            "kube-controller-manager",
+            &["--address", "--port", "--master"][..],
+        ),
+        ("scheduler", "kube-scheduler", &["--master"][..]),
+    ] {
+        for flag in gone {
+            assert!(!groups[group].has_flag(container, flag), "{group}: {flag}");
+        }
+    }
+}
+
 /// The top-level `key: value` lines of the scheduler's configuration file, nested keys joined
 /// with dots (`clientConnection.kubeconfig`); checks that `--config` names that file.
 fn scheduler_config() -> BTreeMap<String, String> {
@@ -213,9 +258,8 @@ fn the_scheduler_is_configured_by_file_with_no_deprecated_flag() {
         "--address",
         "--port",
     ] {
-        assert_eq!(
-            scheduler.flag("kube-scheduler", deprecated),
-            None,
+        assert!(
+            !scheduler.has_flag("kube-scheduler", deprecated),
             "{deprecated} is deprecated"
         );
     }
