@@ -241,12 +241,18 @@ fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     condition()
 }
 
-fn terminate(child: &Child) {
+/// Sends the script SIGTERM (as a stop does) and checks that it passed it on: the kubelet
+/// recorded it and the script ended with the kubelet's status, 0. What the script said.
+fn stop(group: &Group, child: Child) -> String {
     let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
+    let (status, said) = group.finish(child, LONG);
+    assert_eq!(status.code(), Some(0), "{said}");
+    assert!(group.log().contains("terminated"), "{}", group.log());
+    said
 }
 
 /// A group whose name has `address`, its script started with `env`, and its kubelet up.
@@ -285,10 +291,7 @@ fn the_kubelet_starts_with_the_address_its_name_has_and_stops_on_sigterm() {
     std::thread::sleep(Duration::from_millis(2500));
     assert!(!group.log().contains("terminated"), "{}", group.log());
 
-    terminate(&child);
-    let (status, said) = group.finish(child, LONG);
-    assert_eq!(status.code(), Some(0), "{said}");
-    assert!(group.log().contains("terminated"), "{}", group.log());
+    let said = stop(&group, child);
     assert!(
         said.contains(&format!("node address 20.61.7.9 ({FQDN})")),
         "{said}"
@@ -306,9 +309,7 @@ fn the_kubelet_waits_for_its_name_and_never_starts_without_an_address() {
     dns.set(Some(Ipv4Addr::new(20, 61, 7, 10)));
     assert!(eventually(LONG, || group.log().contains("started")));
     assert!(group.log().starts_with("started address=20.61.7.10 "));
-    terminate(&child);
-    let (status, _) = group.finish(child, LONG);
-    assert_eq!(status.code(), Some(0));
+    stop(&group, child);
 
     // The name never answers: the script gives up, non-zero, and says why.
     let dns = Dns::start(None);
@@ -343,9 +344,7 @@ fn a_name_that_moves_stops_the_kubelet_so_that_aci_starts_it_again() {
     dns.set(None);
     std::thread::sleep(Duration::from_millis(2500));
     assert!(!group.log().contains("terminated"), "{}", group.log());
-    terminate(&child);
-    let (status, _) = group.finish(child, LONG);
-    assert_eq!(status.code(), Some(0));
+    stop(&group, child);
 }
 
 #[test]
