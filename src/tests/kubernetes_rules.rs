@@ -41,9 +41,8 @@ impl Group {
 
     /// Whether `container` is given `name`, as `name=value` or alone.
     fn has_flag(&self, container: &str, name: &str) -> bool {
-        self.command(container)
-            .iter()
-            .any(|arg| arg == name || self.flag(container, name).is_some())
+        self.flag(container, name).is_some()
+            || self.command(container).iter().any(|arg| arg == name)
     }
 
     fn every_arg(&self) -> impl Iterator<Item = &String> {
